@@ -1,0 +1,158 @@
+package runner_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/runner/runnertest"
+)
+
+const doubleWGSL = `
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i < arrayLength(&src)) {
+    dst[i] = 2.0 * src[i];
+  }
+}
+`
+
+func f32bytes(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+func TestListFindsAnAdapter(t *testing.T) {
+	infos, err := runner.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range infos {
+		if a.Name == "" || a.Backend == "" {
+			t.Errorf("adapter %d has no name or backend: %+v", a.Index, a)
+		}
+	}
+}
+
+func TestRunDoublesOnDevice(t *testing.T) {
+	d := runnertest.Device(t)
+	k, err := d.Compile("double", doubleWGSL, []runner.Binding{runner.ReadOnly, runner.ReadWrite}, [3]uint32{64, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Release()
+	const n = 1000
+	in := make([]float32, n)
+	for i := range in {
+		in[i] = float32(i) - 17.5
+	}
+	src, err := d.NewBuffer("src", 4*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Release()
+	dst, err := d.NewBuffer("dst", 4*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Release()
+	if err := src.Write(0, f32bytes(in)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Run(runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{src, dst}, Groups: [3]uint32{(n + 63) / 64, 1, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := dst.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range in {
+		got := math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:]))
+		if got != 2*in[i] {
+			t.Fatalf("dst[%d] = %v, want %v", i, got, 2*in[i])
+		}
+	}
+
+	timing, err := d.Time(runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{src, dst}, Groups: [3]uint32{(n + 63) / 64, 1, 1}}, runner.TimeOptions{Target: 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(timing.Samples) < 10 || !(timing.Lo <= timing.Median && timing.Median <= timing.Hi) || timing.Median <= 0 {
+		t.Errorf("timing = %+v: want >= 10 samples and Lo <= Median <= Hi, Median > 0", timing)
+	}
+	if d.Timestamps() != (timing.Clock == "timestamp") && len(timing.Warnings) == 0 {
+		t.Errorf("clock %q on a device with timestamps=%v", timing.Clock, d.Timestamps())
+	}
+}
+
+func TestCompileErrorsAreReturned(t *testing.T) {
+	d := runnertest.Device(t)
+	rw := []runner.Binding{runner.ReadOnly, runner.ReadWrite}
+	cases := []struct {
+		name, src string
+		bindings  []runner.Binding
+		wg        [3]uint32
+		want      string
+	}{
+		{"syntax", "fn main( {", rw, [3]uint32{64, 1, 1}, "shader module"},
+		{"type", strings.Replace(doubleWGSL, "2.0 * src[i]", "2 * src[i]", 1), rw, [3]uint32{64, 1, 1}, "shader module"},
+		{"empty", "  ", rw, [3]uint32{64, 1, 1}, "empty source"},
+		{"no main", strings.Replace(doubleWGSL, "fn main", "fn other", 1), rw, [3]uint32{64, 1, 1}, "pipeline"},
+		{"binding mismatch", doubleWGSL, []runner.Binding{runner.ReadOnly, runner.ReadOnly}, [3]uint32{64, 1, 1}, "pipeline"},
+		{"workgroup too big", doubleWGSL, rw, [3]uint32{4096, 1, 1}, "workgroup"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			k, err := d.Compile(c.name, c.src, c.bindings, c.wg)
+			if err == nil {
+				k.Release()
+				t.Fatal("compiled; want an error")
+			}
+			if !errors.Is(err, runner.ErrCompile) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q: want ErrCompile mentioning %q", err, c.want)
+			}
+		})
+	}
+}
+
+// Dispatches that would make wgpu abort the process at Submit must come back
+// as errors instead.
+func TestBadDispatchesAreErrors(t *testing.T) {
+	d := runnertest.Device(t)
+	k, err := d.Compile("double", doubleWGSL, []runner.Binding{runner.ReadOnly, runner.ReadWrite}, [3]uint32{64, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Release()
+	a, _ := d.NewBuffer("a", 256)
+	defer a.Release()
+	released, _ := d.NewBuffer("released", 256)
+	released.Release()
+	cases := map[string]runner.Dispatch{
+		"too few buffers":   {Kernel: k, Buffers: []*runner.Buffer{a}, Groups: [3]uint32{1, 1, 1}},
+		"released buffer":   {Kernel: k, Buffers: []*runner.Buffer{a, released}, Groups: [3]uint32{1, 1, 1}},
+		"nil buffer":        {Kernel: k, Buffers: []*runner.Buffer{a, nil}, Groups: [3]uint32{1, 1, 1}},
+		"too many groups":   {Kernel: k, Buffers: []*runner.Buffer{a, a}, Groups: [3]uint32{1 << 20, 1, 1}},
+		"nil kernel":        {Buffers: []*runner.Buffer{a, a}, Groups: [3]uint32{1, 1, 1}},
+		"same buffer rw+ro": {Kernel: k, Buffers: []*runner.Buffer{a, a}, Groups: [3]uint32{1, 1, 1}},
+	}
+	for name, ds := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := d.Run(ds); err == nil {
+				t.Error("ran; want an error")
+			}
+		})
+	}
+	if _, err := d.NewBuffer("odd", 6); err == nil {
+		t.Error("NewBuffer(6) succeeded; want an error for a size not a multiple of 4")
+	}
+}
