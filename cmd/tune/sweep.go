@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/reports"
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/search"
+	"github.com/tune-gpu/tune/templates"
+)
+
+type sweepFlags struct {
+	adapter  string
+	shapes   string
+	strategy string
+	maxEvals int
+	budget   time.Duration
+	seed     uint64
+	where    string
+	profile  string
+	results  string
+	journal  string
+	samples  int
+	target   time.Duration
+}
+
+func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := newFlagSet("sweep", stderr, `Sweep the f32 matmul search space on an adapter: every candidate is validated
+against a CPU reference, then timed; the winners per shape go into the profile,
+every timed pass into a results file in Go benchmark format.`)
+	var f sweepFlags
+	fs.StringVar(&f.adapter, "adapter", "auto", "adapter: auto, an index or a name substring (see tune adapters)")
+	fs.StringVar(&f.shapes, "shapes", "", "comma-separated MxNxK shapes (default: Llama-style shapes sized to the adapter)")
+	fs.StringVar(&f.strategy, "strategy", "random", "search strategy: "+strings.Join(search.MethodNames, ", "))
+	fs.IntVar(&f.maxEvals, "max-evals", -1, "candidates evaluated per shape, 0 for no limit (default 24 on a CPU adapter, 150 on a GPU)")
+	fs.DurationVar(&f.budget, "budget", 0, "wall time spent measuring per shape, 0 for no limit")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the search strategy")
+	fs.StringVar(&f.where, "where", "", "restrict axes, e.g. 'staged=true,vec=4|2'")
+	fs.StringVar(&f.profile, "profile", "", "profile to write (default profiles/<adapter>.yaml)")
+	fs.StringVar(&f.results, "results", "", "results file, Go benchmark format (default out/<adapter>.bench.txt)")
+	fs.StringVar(&f.journal, "journal", "", "journal of every evaluation, for resuming (default out/<adapter>.journal.jsonl)")
+	fs.IntVar(&f.samples, "samples", 10, "timed passes per candidate (at least 10)")
+	fs.DurationVar(&f.target, "target", 10*time.Millisecond, "length of one timed pass; dispatches are repeated to fill it")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	method, ok := search.NewMethod(f.strategy)
+	if !ok {
+		return fmt.Errorf("parsing -strategy: %q is not one of %s", f.strategy, strings.Join(search.MethodNames, ", "))
+	}
+	if f.samples < 10 {
+		return fmt.Errorf("parsing -samples: %d is below the minimum of 10", f.samples)
+	}
+	if f.budget < 0 || f.target <= 0 {
+		return fmt.Errorf("parsing -budget/-target: durations must be positive")
+	}
+	var shapes []ops.Shape
+	if f.shapes != "" {
+		var err error
+		if shapes, err = ops.ParseShapes(f.shapes); err != nil {
+			return fmt.Errorf("parsing -shapes: %w", err)
+		}
+	}
+
+	dev, err := runner.Open(f.adapter)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	info := dev.Info
+	ident := profileAdapter(info)
+	clock := "GPU timestamps"
+	if !dev.Timestamps() {
+		clock = "wall clock (this adapter has no timestamp queries)"
+	}
+	fmt.Fprintf(stderr, "adapter: %s\ntiming: %s\n", info, clock)
+	if shapes == nil {
+		shapes = ops.DefaultShapes(info)
+	}
+	if f.maxEvals < 0 {
+		f.maxEvals = 150
+		if info.Type == "cpu" {
+			f.maxEvals = 24
+		}
+	}
+	if f.profile == "" {
+		f.profile = filepath.Join("profiles", ident.Slug()+".yaml")
+	}
+	if f.results == "" {
+		f.results = filepath.Join("out", ident.Slug()+".bench.txt")
+	}
+	if f.journal == "" {
+		f.journal = filepath.Join("out", ident.Slug()+".journal.jsonl")
+	}
+	space := ops.Space(ops.DeviceLimits(dev))
+	if err := restrict(space, f.where); err != nil {
+		return fmt.Errorf("parsing -where: %w", err)
+	}
+
+	if err := os.MkdirAll(filepath.Dir(f.journal), 0o755); err != nil {
+		return err
+	}
+	journal, err := search.OpenJournal(f.journal)
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+	if n := journal.Len(); n > 0 {
+		fmt.Fprintf(stderr, "journal %s: %d results recorded earlier are reused, not re-measured\n", f.journal, n)
+	}
+	if journal.Dropped > 0 {
+		fmt.Fprintf(stderr, "journal %s: skipped %d unreadable lines (a run killed mid-write leaves one)\n", f.journal, journal.Dropped)
+	}
+
+	prof, _, warnings, err := profiles.Find(filepath.Dir(f.profile), ident)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		if !strings.HasPrefix(w, "no profile") {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
+	}
+	if prof == nil || prof.Adapter != ident {
+		prof = &profiles.Profile{Schema: profiles.SchemaVersion, Adapter: ident}
+	}
+	prof.Created = time.Now().UTC().Truncate(time.Second)
+	prof.Tool = "tune sweep " + strings.Join(args, " ")
+
+	env := fingerprint(info)
+	timing := runner.TimeOptions{Samples: f.samples, Target: f.target}
+	var runs []search.Result
+	var rows []reports.ShapeRow
+	for _, shape := range shapes {
+		if ctx.Err() != nil {
+			break
+		}
+		task := search.Task{Name: shape.Task(), Env: env}
+		eval := &ops.Evaluator{Dev: dev, Shape: shape, Timing: timing}
+		base, err := measureBaseline(ctx, eval, task, journal)
+		if err != nil {
+			eval.Close()
+			return err
+		}
+		if base.Status != search.OK {
+			fmt.Fprintf(stderr, "warning: baseline %s rejected on %s: %s\n", ops.Baseline, shape, base.Reason)
+		} else {
+			runs = append(runs, base)
+			fmt.Fprintf(stderr, "%s: naive baseline %s\n", shape, reports.FormatRate(base.Score, "FLOP/s"))
+		}
+		rec := &progress{w: stderr, shape: shape.String()}
+		sum, err := search.Run(ctx, task, space, method, eval, search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed}, journal, rec)
+		eval.Close()
+		if err != nil {
+			return err
+		}
+		runs = append(runs, sum.Results...)
+		rows = append(rows, shapeRow(shape, sum, base))
+		if sum.Best != nil {
+			prof.Put(profileEntry(shape, sum, base))
+		}
+	}
+
+	if err := prof.Save(f.profile); err != nil {
+		return fmt.Errorf("saving profile: %w", err)
+	}
+	config := [][2]string{{"adapter", info.Name}, {"driver", info.Driver}, {"backend", info.Backend}, {"templates", templates.Fingerprint()}}
+	if err := reports.WriteFileAtomic(f.results, func(w io.Writer) error { return reports.WriteResults(w, config, runs) }); err != nil {
+		return fmt.Errorf("saving results: %w", err)
+	}
+	if err := reports.WriteSweepTable(stdout, rows); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "profile: %s\nresults: %s\njournal: %s\n", f.profile, f.results, f.journal)
+	return ctx.Err()
+}
+
+// measureBaseline times the naive kernel on the evaluator's shape, or takes
+// its result from the journal.
+func measureBaseline(ctx context.Context, eval *ops.Evaluator, task search.Task, j *search.Journal) (search.Result, error) {
+	if r, ok := j.Lookup(task, ops.Baseline.Name(), ops.Baseline.String()); ok {
+		return r, nil
+	}
+	r := eval.EvaluateKernel(ctx, ops.Baseline)
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	r.Task, r.Env = task.Name, task.Env
+	return r, j.Append(r)
+}
+
+// fingerprint identifies what besides the candidate decides a measurement:
+// the adapter, its driver and the template sources.
+func fingerprint(a runner.AdapterInfo) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%x|%x|%s|%s|%s", a.Name, a.Vendor, a.Device, a.Driver, a.Backend, templates.Fingerprint())))
+	return hex.EncodeToString(h[:8])
+}
+
+func profileAdapter(a runner.AdapterInfo) profiles.Adapter {
+	return profiles.Adapter{Name: a.Name, Vendor: a.Vendor, Device: a.Device, Driver: a.Driver, Backend: a.Backend, Type: a.Type}
+}
+
+func stats(m *search.Measurement) profiles.Stats {
+	return profiles.Stats{Median: m.Median, Lo: m.Lo, Hi: m.Hi, Samples: len(m.Samples), Rate: m.Rate(), Unit: m.Unit, Clock: m.Clock}
+}
+
+func profileEntry(shape ops.Shape, sum *search.Summary, base search.Result) profiles.Entry {
+	best := sum.Best
+	e := profiles.Entry{
+		Op: "matmul", Dtype: "f32", Shape: shape.Dims(), Kernel: "matmul",
+		ID: best.ID, Params: best.Params, Stats: stats(best.Measure),
+	}
+	if base.Status == search.OK {
+		e.Baseline = &profiles.Baseline{Kernel: ops.Baseline.Name() + " " + ops.Baseline.String(), Stats: stats(base.Measure)}
+	}
+	if ru := sum.RunnerUp(); ru != nil {
+		e.RunnerUp = &profiles.RunnerUp{
+			ID: ru.ID, Stats: stats(ru.Measure), Margin: best.Score/ru.Score - 1,
+			Separated: best.Measure.Hi < ru.Measure.Lo,
+		}
+	}
+	return e
+}
+
+func shapeRow(shape ops.Shape, sum *search.Summary, base search.Result) reports.ShapeRow {
+	row := reports.ShapeRow{Shape: shape.String(), Unit: "FLOP/s", Evals: sum.Evals, Measured: sum.Measured, Rejected: sum.Rejected, RunnerUp: math.NaN()}
+	if base.Status == search.OK {
+		row.Baseline = base.Score
+	}
+	if b := sum.Best; b != nil {
+		m := b.Measure
+		row.Winner, row.Rate = b.ID, b.Score
+		row.Lo, row.Hi = m.Work/m.Hi, m.Work/m.Lo
+		if ru := sum.RunnerUp(); ru != nil {
+			row.RunnerUp = b.Score/ru.Score - 1
+			row.Separated = m.Hi < ru.Measure.Lo
+		}
+	}
+	return row
+}
+
+// restrict adds a constraint per "axis=v1|v2" clause of where.
+func restrict(space *search.Space, where string) error {
+	for _, clause := range strings.Split(where, ",") {
+		clause = strings.TrimSpace(clause)
+		if clause == "" {
+			continue
+		}
+		name, vals, ok := strings.Cut(clause, "=")
+		if !ok {
+			return fmt.Errorf("clause %q: want axis=value[|value...]", clause)
+		}
+		var axis *search.Axis
+		for i := range space.Axes {
+			if space.Axes[i].Name == name {
+				axis = &space.Axes[i]
+			}
+		}
+		if axis == nil {
+			var names []string
+			for _, a := range space.Axes {
+				names = append(names, a.Name)
+			}
+			return fmt.Errorf("clause %q: no axis %q (axes: %s)", clause, name, strings.Join(names, ", "))
+		}
+		allowed := map[string]bool{}
+		for _, v := range strings.Split(vals, "|") {
+			found := false
+			for _, av := range axis.Values {
+				found = found || av == v
+			}
+			if !found {
+				return fmt.Errorf("clause %q: %q is not a value of %s (values: %s)", clause, v, name, strings.Join(axis.Values, ", "))
+			}
+			allowed[v] = true
+		}
+		space.Constraints = append(space.Constraints, search.Constraint{
+			Name: "-where " + clause,
+			OK:   func(p search.Point) bool { return allowed[p.Get(name)] },
+		})
+	}
+	return nil
+}
+
+// progress prints one line per evaluated candidate.
+type progress struct {
+	w     io.Writer
+	shape string
+	max   int
+	start time.Time
+}
+
+func (p *progress) Start(task search.Task, legal, maxEvals int) {
+	p.max, p.start = legal, time.Now()
+	if maxEvals > 0 && maxEvals < legal {
+		p.max = maxEvals
+	}
+	fmt.Fprintf(p.w, "%s: %d legal candidates, evaluating up to %d\n", p.shape, legal, p.max)
+}
+
+func (p *progress) Record(r search.Result, evals int, best *search.Result) {
+	what := reports.FormatRate(r.Score, "FLOP/s")
+	if r.Status != search.OK {
+		what = "rejected: " + firstLine(r.Reason)
+	} else if m := r.Measure; m != nil {
+		what += fmt.Sprintf(" ±%.1f%%", 50*(m.Hi-m.Lo)/m.Median)
+	}
+	if r.Cached {
+		what += " (journal)"
+	}
+	bestRate := "-"
+	if best != nil {
+		bestRate = reports.FormatRate(best.Score, "FLOP/s")
+	}
+	fmt.Fprintf(p.w, "[%3d/%d %s] %s %s: %s | best %s\n", evals, p.max, time.Since(p.start).Round(time.Second), p.shape, r.ID, what, bestRate)
+}
+
+func (p *progress) Finish(s *search.Summary) {
+	fmt.Fprintf(p.w, "%s: stopped (%s) after %d candidates, %d measured now, %d rejected, in %s\n",
+		p.shape, s.Status, s.Evals, s.Measured, s.Rejected, s.Elapsed.Round(time.Millisecond))
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 160 {
+		s = s[:160] + "..."
+	}
+	return s
+}

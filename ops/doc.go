@@ -1,0 +1,15 @@
+// Package ops owns the kernel families as tunable workloads. For each op it
+// knows:
+//
+//  1. the shapes worth tuning on a given adapter, and the search space of
+//     template params, constrained by the device's limits;
+//  2. how to bind and dispatch a rendered kernel;
+//  3. the CPU reference every candidate is validated against, on several
+//     shapes including ones that are not multiples of the tile, with a
+//     tolerance scaled by K and the dtype, a NaN/Inf check and a guard band
+//     after the output that catches out-of-bounds writes;
+//  4. the work one run does (FLOPs), so timings become rates.
+//
+// An Evaluator rejects a candidate with its reason at the first failure
+// and only times candidates that validated.
+package ops

@@ -1,0 +1,17 @@
+// Package search owns the tuning loop: where candidates come from and where
+// their results go.
+//
+//  1. A Space declares axes of values; every combination is a Point with a
+//     stable ID ("wgx=16/wgy=8/..."), and Constraints drop illegal points
+//     (device limits, divisibility) before any device time is spent.
+//  2. A Method (Exhaustive, Random) proposes legal points in order.
+//  3. Run hands each point to an Evaluator, which validates and measures it
+//     on the device, unless the Journal already holds its result.
+//  4. Every new result is appended to the Journal as soon as it exists, so a
+//     killed sweep loses nothing and a rerun resumes without re-measuring.
+//  5. A Recorder sees every result as it arrives, for progress display.
+//
+// Run stops when the method is exhausted, the evaluation budget or the wall
+// time budget is spent, or the context is cancelled; Summary.Status says
+// which.
+package search

@@ -1,0 +1,143 @@
+package search
+
+import (
+	"context"
+	"time"
+)
+
+// Evaluator validates and measures one point on the device. It reports
+// failures in the Result (Status Rejected with a Reason), never by panicking.
+type Evaluator interface {
+	Evaluate(ctx context.Context, p Point) Result
+	// Kernel names the template the points of the space render.
+	Kernel() string
+}
+
+// Settings bound a run. Each zero value means no limit.
+type Settings struct {
+	MaxEvals int           // points evaluated, journal hits included
+	Budget   time.Duration // wall time spent measuring
+	Seed     uint64        // seeds the method's randomness
+}
+
+// Task names what a run tunes. Results are reused from the journal only
+// when both fields and the kernel match.
+type Task struct {
+	Name string // the workload, e.g. "matmul/f32/M=512/N=512/K=512"
+	Env  string // fingerprint of the adapter, driver and kernel sources
+}
+
+// Recorder sees a run's progress.
+type Recorder interface {
+	// Start is called once with the number of legal points and the
+	// evaluation limit (0 for none).
+	Start(task Task, legal, maxEvals int)
+	// Record is called after every point, with the best result so far.
+	Record(r Result, evals int, best *Result)
+	// Finish is called once at the end.
+	Finish(s *Summary)
+}
+
+// Summary is the outcome of a run.
+type Summary struct {
+	Task     Task
+	Status   Status // why the run stopped
+	Legal    int    // legal points in the space
+	Evals    int    // points evaluated, journal hits included
+	Measured int    // points evaluated on the device in this run
+	Rejected int
+	Results  []Result // in evaluation order
+	Best     *Result  // nil when no point was valid
+	Elapsed  time.Duration
+}
+
+// RunnerUp is the second-best valid result, or nil.
+func (s *Summary) RunnerUp() *Result {
+	var second *Result
+	for i := range s.Results {
+		r := &s.Results[i]
+		if r.Status != OK || s.Best == nil || r.ID == s.Best.ID {
+			continue
+		}
+		if r.Better(second) {
+			second = r
+		}
+	}
+	return second
+}
+
+// Run searches task's space with method m. Points whose results are in the
+// journal (which may be nil) are taken from it without evaluation; every
+// new result is appended to it before the next point starts. rec may be nil.
+func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator, s Settings, j *Journal, rec Recorder) (*Summary, error) {
+	start := time.Now()
+	legal := space.Legal()
+	m.Init(legal, s.Seed)
+	sum := &Summary{Task: task, Legal: len(legal), Status: Exhausted}
+	if rec != nil {
+		rec.Start(task, len(legal), s.MaxEvals)
+	}
+	var measuring time.Duration
+	for {
+		if s.MaxEvals > 0 && sum.Evals >= s.MaxEvals {
+			sum.Status = MaxEvals
+			break
+		}
+		if ctx.Err() != nil {
+			sum.Status = Canceled
+			break
+		}
+		p, ok := m.Next()
+		if !ok {
+			break
+		}
+		res, cached := Result{}, false
+		if j != nil {
+			res, cached = j.Lookup(task, eval.Kernel(), p.ID())
+		}
+		if !cached {
+			if s.Budget > 0 && measuring >= s.Budget {
+				sum.Status = Budget
+				break
+			}
+			t0 := time.Now()
+			res = eval.Evaluate(ctx, p)
+			measuring += time.Since(t0)
+			if ctx.Err() != nil {
+				// A cancelled evaluation is incomplete: leave it unrecorded.
+				sum.Status = Canceled
+				break
+			}
+			res.Task, res.Env, res.Kernel, res.ID, res.Params = task.Name, task.Env, eval.Kernel(), p.ID(), p.Params()
+			if j != nil {
+				if err := j.Append(res); err != nil {
+					return sum, err
+				}
+			}
+			sum.Measured++
+		}
+		m.Observe(res)
+		sum.Evals++
+		if res.Status != OK {
+			sum.Rejected++
+		}
+		sum.Results = append(sum.Results, res)
+		if res.Better(sum.Best) {
+			sum.Best = &sum.Results[len(sum.Results)-1]
+		}
+		if rec != nil {
+			rec.Record(res, sum.Evals, sum.Best)
+		}
+	}
+	// Results may have moved while growing; point Best into the final slice.
+	for i := range sum.Results {
+		if sum.Best != nil && sum.Results[i].ID == sum.Best.ID {
+			sum.Best = &sum.Results[i]
+		}
+	}
+	sum.Elapsed = time.Since(start)
+	if rec != nil {
+		rec.Finish(sum)
+	}
+	return sum, nil
+}
