@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/tune-gpu/tune/ops"
@@ -48,4 +49,13 @@ func kernels(ms []templates.Matmul) []ops.Kernel {
 		out[i] = m
 	}
 	return out
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

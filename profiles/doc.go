@@ -1,0 +1,14 @@
+// Package profiles owns the tuned-profile file format: one YAML file per GPU
+// adapter, checked in as profiles/<adapter-slug>.yaml, holding the winning
+// kernel for each op, dtype and shape.
+//
+// The package:
+//  1. defines the types: a [Profile] is an [Adapter] plus [Entry] values,
+//     each with the winner's [Stats] and optionally a [Baseline] and [RunnerUp];
+//  2. decodes strictly ([Decode], [Load]): unknown keys, a schema other than
+//     [SchemaVersion], extra YAML documents and impossible values are errors;
+//  3. encodes stably ([Profile.Encode]), so re-tuning gives small diffs, and
+//     writes atomically ([Profile.Save]), so a crash never leaves half a file;
+//  4. looks things up: [Find] picks the profile for an adapter and
+//     [Profile.Lookup] the entry for a shape, exact or nearest.
+package profiles

@@ -1,0 +1,76 @@
+package profiles
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Find picks the profile for adapter a in dir. It tries dir/<a.Slug()>.yaml
+// first; failing that, any *.yaml in dir whose adapter has a's vendor and
+// non-zero device id, or a's name, preferring one with a's driver and
+// backend, then the first by file name.
+//
+// Warnings are sentences for the user: no profile matched, or the matched
+// profile was tuned with another driver or backend. No match is not an
+// error: Find returns (nil, "", warnings, nil), and the nil profile's Lookup
+// returns ErrNotFound. A file in dir that fails to decode is an error.
+func Find(dir string, a Adapter) (p *Profile, path string, warnings []string, err error) {
+	path = filepath.Join(dir, a.Slug()+".yaml")
+	p, err = Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		p, path, err = scan(dir, a)
+	}
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if p == nil {
+		return nil, "", []string{fmt.Sprintf("no profile for adapter %q in %s; using built-in defaults", a.Name, dir)}, nil
+	}
+	for _, f := range [...]struct{ name, was, is string }{
+		{"driver", p.Adapter.Driver, a.Driver},
+		{"backend", p.Adapter.Backend, a.Backend},
+	} {
+		if f.was != f.is {
+			warnings = append(warnings, fmt.Sprintf("profile %s was tuned with %s %q, this adapter has %q; its choices may no longer be best", path, f.name, f.was, f.is))
+		}
+	}
+	return p, path, warnings, nil
+}
+
+// scan decodes every *.yaml in dir, so a broken file is reported whichever
+// adapter is asked for, and returns the best match for a, if any.
+func scan(dir string, a Adapter) (*Profile, string, error) {
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("profiles: %w", err)
+	}
+	var best *Profile
+	var bestPath string
+	bestSame := false
+	for _, de := range des {
+		if de.IsDir() || !strings.HasSuffix(de.Name(), ".yaml") {
+			continue
+		}
+		path := filepath.Join(dir, de.Name())
+		p, err := Load(path)
+		if err != nil {
+			return nil, "", err
+		}
+		b := p.Adapter
+		if !(a.Device != 0 && b.Vendor == a.Vendor && b.Device == a.Device || a.Name != "" && b.Name == a.Name) {
+			continue
+		}
+		same := b.Driver == a.Driver && b.Backend == a.Backend
+		if best == nil || same && !bestSame {
+			best, bestPath, bestSame = p, path, same
+		}
+	}
+	return best, bestPath, nil
+}

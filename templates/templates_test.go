@@ -1,0 +1,107 @@
+package templates_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tune-gpu/tune/templates"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// Golden kernels: each template branch (staged or not, unrolled or not,
+// every vector width, a ragged tile load) appears at least once.
+var golden = []templates.Kernel{
+	templates.Naive{WGX: 16, WGY: 16},
+	templates.Matmul{WGX: 16, WGY: 16, RM: 8, RN: 8, TK: 8, Vec: 4, Staged: true, Unroll: true},
+	templates.Matmul{WGX: 16, WGY: 8, RM: 4, RN: 4, TK: 8, Vec: 4, Staged: true, Unroll: false},
+	templates.Matmul{WGX: 8, WGY: 8, RM: 2, RN: 2, TK: 4, Vec: 2, Staged: true, Unroll: true},
+	templates.Matmul{WGX: 8, WGY: 8, RM: 1, RN: 1, TK: 8, Vec: 1, Staged: true, Unroll: false},
+	templates.Matmul{WGX: 8, WGY: 8, RM: 4, RN: 4, TK: 4, Vec: 4, Staged: false, Unroll: true},
+	templates.Matmul{WGX: 16, WGY: 4, RM: 2, RN: 1, TK: 4, Vec: 1, Staged: false, Unroll: false},
+}
+
+func goldenPath(k templates.Kernel) string {
+	return filepath.Join("testdata", k.Name(), strings.ReplaceAll(k.String(), "/", "_")+".wgsl")
+}
+
+func TestGolden(t *testing.T) {
+	for _, k := range golden {
+		t.Run(k.Name()+"/"+k.String(), func(t *testing.T) {
+			got, err := templates.Render(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := goldenPath(k)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./templates -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from the rendered source; if the change is intended, run go test ./templates -update", path)
+			}
+		})
+	}
+}
+
+// The source must be what naga 0.13 and Tint both accept: the constructs
+// below are rejected by one or the other (webgpu-runtime.md §0, §2).
+func TestRenderedSourceAvoidsUnportableWGSL(t *testing.T) {
+	forbidden := []string{"override", "enable ", "break if", "const_assert", "diagnostic(", "f16", "dot4"}
+	for _, k := range golden {
+		src, err := templates.Render(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(src, []byte("// tune kernel "+k.Name()+" "+k.String()+"\n")) {
+			t.Errorf("%s: source does not start with its header comment", k)
+		}
+		for _, f := range forbidden {
+			if bytes.Contains(src, []byte(f)) {
+				t.Errorf("%s: source contains %q", k, f)
+			}
+		}
+	}
+}
+
+func TestCheckRejectsInexpressibleParams(t *testing.T) {
+	bad := []templates.Matmul{
+		{WGX: 8, WGY: 8, RM: 4, RN: 4, TK: 8, Vec: 3},
+		{WGX: 8, WGY: 8, RM: 2, RN: 4, TK: 8, Vec: 4},
+		{WGX: 8, WGY: 8, RM: 4, RN: 4, TK: 6, Vec: 4},
+		{WGX: 0, WGY: 8, RM: 4, RN: 4, TK: 8, Vec: 4},
+		{WGX: 8, WGY: 8, RM: 32, RN: 4, TK: 8, Vec: 4},
+	}
+	for _, p := range bad {
+		if _, err := templates.Render(p); err == nil {
+			t.Errorf("Render(%s) succeeded; want an error", p)
+		}
+	}
+}
+
+func FuzzMatmulParams(f *testing.F) {
+	f.Add(16, 16, 8, 8, 8, 4, true, true)
+	f.Add(8, 4, 1, 2, 4, 1, false, false)
+	f.Fuzz(func(t *testing.T, wgx, wgy, rm, rn, tk, vec int, staged, unroll bool) {
+		p := templates.Matmul{WGX: wgx, WGY: wgy, RM: rm, RN: rn, TK: tk, Vec: vec, Staged: staged, Unroll: unroll}
+		src, err := templates.Render(p)
+		if (err == nil) != (p.Check() == nil) {
+			t.Fatalf("Render error %v but Check error %v", err, p.Check())
+		}
+		if err == nil && !bytes.Contains(src, []byte("fn main(")) {
+			t.Fatalf("rendered source has no entry point")
+		}
+	})
+}
