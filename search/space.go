@@ -85,6 +85,9 @@ func (s *Space) Legal() []Point {
 
 // Parse turns an ID back into a point of this space.
 func (s *Space) Parse(id string) (Point, error) {
+	if len(s.Axes) == 0 && id == "" {
+		return Point{space: s, idx: []int{}}, nil // the one point of an empty product
+	}
 	parts := strings.Split(id, "/")
 	if len(parts) != len(s.Axes) {
 		return Point{}, fmt.Errorf("parsing %q: %d fields for %d axes", id, len(parts), len(s.Axes))

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the tune command, so tests can kill it.
+func TestMain(m *testing.M) {
+	if os.Getenv("TUNE_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func tuneCommand(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "TUNE_TEST_MAIN=1")
+	return cmd
+}
+
+// journalKeys reads the complete lines of a journal as task/kernel/id keys.
+func journalKeys(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var keys []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		var r struct{ Task, Kernel, ID string }
+		if json.Unmarshal(s.Bytes(), &r) == nil {
+			keys = append(keys, r.Task+" "+r.Kernel+" "+r.ID)
+		}
+	}
+	return keys
+}
+
+// Killing a sweep with SIGKILL loses nothing recorded, and the rerun
+// measures only what is missing.
+func TestSweepResumesAfterSIGKILL(t *testing.T) {
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "j.jsonl")
+	args := []string{"sweep", "-shapes", "96x64x64", "-max-evals", "10", "-samples", "10", "-target", "1ms",
+		"-journal", journal, "-profile", filepath.Join(dir, "p.yaml"), "-results", filepath.Join(dir, "r.txt")}
+
+	first := tuneCommand(t, args...)
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(journalKeys(t, journal)) < 4 {
+		if time.Now().After(deadline) {
+			first.Process.Kill()
+			t.Fatal("the sweep recorded fewer than 4 results in 2 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	state, _ := first.Process.Wait()
+	if state.Success() {
+		t.Fatal("the sweep finished before it was killed; the test needs a longer sweep")
+	}
+	before := journalKeys(t, journal)
+
+	var stderr strings.Builder
+	second := tuneCommand(t, args...)
+	second.Stderr = &stderr
+	if err := second.Run(); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, stderr.String())
+	}
+	after := journalKeys(t, journal)
+	seen := map[string]bool{}
+	for _, k := range after {
+		if seen[k] {
+			t.Errorf("measured twice: %s", k)
+		}
+		seen[k] = true
+	}
+	for _, k := range before {
+		if !seen[k] {
+			t.Errorf("lost after the kill: %s", k)
+		}
+	}
+	// The baseline plus 10 candidates, each measured exactly once.
+	if len(after) != 11 {
+		t.Errorf("journal holds %d results after the rerun; want 11\n%s", len(after), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "results recorded earlier are reused") {
+		t.Errorf("rerun did not report resuming:\n%s", stderr.String())
+	}
+}

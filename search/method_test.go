@@ -1,0 +1,150 @@
+package search_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/tune-gpu/tune/search"
+)
+
+// drain calls Next until it returns false, failing if it never does.
+func drain(t *testing.T, m search.Method) []string {
+	t.Helper()
+	var out []string
+	for range 100000 {
+		p, ok := m.Next()
+		if !ok {
+			// Once exhausted, a method stays exhausted.
+			if _, ok := m.Next(); ok {
+				t.Errorf("Next returned a point after returning false")
+			}
+			return out
+		}
+		out = append(out, p.ID())
+		m.Observe(search.Result{ID: p.ID(), Status: search.OK})
+	}
+	t.Fatalf("method never ran out of points")
+	return nil
+}
+
+func constrainedGrid(n int) *search.Space {
+	s := gridSpace(n)
+	s.Constraints = []search.Constraint{{
+		Name: "a != b",
+		OK:   func(p search.Point) bool { return p.Int("a") != p.Int("b") },
+	}}
+	return s
+}
+
+func TestExhaustive(t *testing.T) {
+	tests := []struct {
+		name  string
+		space *search.Space
+	}{
+		{"grid", gridSpace(3)},
+		{"constrained", constrainedGrid(4)},
+		{"nothing legal", &search.Space{Axes: gridSpace(2).Axes, Constraints: []search.Constraint{{Name: "no", OK: func(search.Point) bool { return false }}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			legal := tt.space.Legal()
+			m := &search.Exhaustive{}
+			m.Init(legal, 7)
+			if got, want := drain(t, m), ids(legal); !slices.Equal(got, want) {
+				t.Errorf("Exhaustive proposed %v\nwant %v", got, want)
+			}
+			// Init restarts the method.
+			m.Init(legal, 7)
+			if got, want := drain(t, m), ids(legal); !slices.Equal(got, want) {
+				t.Errorf("after re-Init, Exhaustive proposed %v\nwant %v", got, want)
+			}
+		})
+	}
+}
+
+func randomOrder(t *testing.T, legal []search.Point, seed uint64) []string {
+	t.Helper()
+	m := &search.Random{}
+	m.Init(legal, seed)
+	return drain(t, m)
+}
+
+func TestRandomIsPermutation(t *testing.T) {
+	for _, space := range []*search.Space{gridSpace(1), gridSpace(3), constrainedGrid(6)} {
+		legal := space.Legal()
+		want := ids(legal)
+		for _, seed := range []uint64{0, 1, 2, 12345} {
+			got := randomOrder(t, legal, seed)
+			if len(got) != len(want) {
+				t.Fatalf("seed %d: %d points proposed, want %d", seed, len(got), len(want))
+			}
+			sorted := slices.Clone(got)
+			slices.Sort(sorted)
+			sortedWant := slices.Clone(want)
+			slices.Sort(sortedWant)
+			if !slices.Equal(sorted, sortedWant) {
+				t.Errorf("seed %d: Random proposed %v, not a permutation of %v", seed, got, want)
+			}
+		}
+	}
+}
+
+func TestRandomDoesNotModifyLegal(t *testing.T) {
+	legal := gridSpace(5).Legal()
+	before := ids(legal)
+	randomOrder(t, legal, 3)
+	if got := ids(legal); !slices.Equal(got, before) {
+		t.Errorf("Random.Init reordered its argument")
+	}
+}
+
+func TestRandomSeed(t *testing.T) {
+	// 100 points: two seeds agree on the order with probability 1/100!.
+	legal := gridSpace(10).Legal()
+	a := randomOrder(t, legal, 1)
+	if b := randomOrder(t, legal, 1); !slices.Equal(a, b) {
+		t.Errorf("same seed, different orders:\n%v\n%v", a, b)
+	}
+	if c := randomOrder(t, legal, 2); slices.Equal(a, c) {
+		t.Errorf("seeds 1 and 2 gave the same order %v", a)
+	}
+	if slices.Equal(a, ids(legal)) {
+		t.Errorf("Random proposed points in index order")
+	}
+}
+
+func TestNewMethod(t *testing.T) {
+	tests := []struct {
+		name string
+		want string // the method's type, "" when name is unknown
+	}{
+		{"exhaustive", "*search.Exhaustive"},
+		{"random", "*search.Random"},
+		{"Exhaustive", ""},
+		{"", ""},
+		{"bayes", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, ok := search.NewMethod(tt.name)
+			if ok != (tt.want != "") {
+				t.Fatalf("NewMethod(%q) ok = %v, want %v", tt.name, ok, tt.want != "")
+			}
+			if !ok {
+				if m != nil {
+					t.Errorf("NewMethod(%q) = %T, want nil", tt.name, m)
+				}
+				return
+			}
+			if got := fmt.Sprintf("%T", m); got != tt.want {
+				t.Errorf("NewMethod(%q) = %s, want %s", tt.name, got, tt.want)
+			}
+		})
+	}
+	for _, name := range search.MethodNames {
+		if _, ok := search.NewMethod(name); !ok {
+			t.Errorf("MethodNames lists %q but NewMethod rejects it", name)
+		}
+	}
+}
