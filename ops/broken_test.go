@@ -18,7 +18,7 @@ import (
 func TestSweepRecordsBrokenKernelsAndGoesOn(t *testing.T) {
 	d := runnertest.Device(t)
 	space := ops.Space(ops.DeviceLimits(d))
-	fixed := map[string]string{"rm": "2", "rn": "2", "tk": "8", "vec": "1", "staged": "true", "unroll": "false"}
+	fixed := map[string]string{"rm": "2", "rn": "2", "tk": "8", "vec": "1", "staged": "true", "prefetch": "false", "unroll": "false"}
 	space.Constraints = append(space.Constraints, search.Constraint{Name: "test subset", OK: func(p search.Point) bool {
 		for k, v := range fixed {
 			if p.Get(k) != v {

@@ -96,6 +96,7 @@ func Space(lim Limits) *search.Space {
 			search.Ints("tk", 4, 8, 16, 32),
 			search.Ints("vec", 1, 2, 4),
 			search.Bools("staged"),
+			search.Bools("prefetch"),
 			search.Bools("unroll"),
 		},
 		Constraints: []search.Constraint{
@@ -141,7 +142,7 @@ func DeviceLimits(d *runner.Device) Limits {
 func Params(p search.Point) templates.Matmul {
 	return templates.Matmul{
 		WGX: p.Int("wgx"), WGY: p.Int("wgy"), RM: p.Int("rm"), RN: p.Int("rn"),
-		TK: p.Int("tk"), Vec: p.Int("vec"), Staged: p.Bool("staged"), Unroll: p.Bool("unroll"),
+		TK: p.Int("tk"), Vec: p.Int("vec"), Staged: p.Bool("staged"), Prefetch: p.Bool("prefetch"), Unroll: p.Bool("unroll"),
 	}
 }
 

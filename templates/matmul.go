@@ -19,14 +19,17 @@ type Matmul struct {
 	// A and along N for B, workgroup-memory reads along M and N.
 	Vec    int
 	Staged bool // stage A and B tiles in workgroup memory
-	Unroll bool // unroll the per-tile loops in the generated source
+	// Prefetch fetches the next tiles into registers while the current ones
+	// are computed (staged kernels only).
+	Prefetch bool
+	Unroll   bool // unroll the per-tile loops in the generated source
 }
 
 func (p Matmul) Name() string { return "matmul" }
 
 func (p Matmul) String() string {
-	return fmt.Sprintf("wgx=%d/wgy=%d/rm=%d/rn=%d/tk=%d/vec=%d/staged=%t/unroll=%t",
-		p.WGX, p.WGY, p.RM, p.RN, p.TK, p.Vec, p.Staged, p.Unroll)
+	return fmt.Sprintf("wgx=%d/wgy=%d/rm=%d/rn=%d/tk=%d/vec=%d/staged=%t/prefetch=%t/unroll=%t",
+		p.WGX, p.WGY, p.RM, p.RN, p.TK, p.Vec, p.Staged, p.Prefetch, p.Unroll)
 }
 
 // TileM and TileN are the block of C one workgroup computes.
@@ -67,6 +70,8 @@ func (p Matmul) Check() error {
 		return fmt.Errorf("%w: register block %dx%d not a multiple of vec %d", errParams, p.RM, p.RN, p.Vec)
 	case p.TK < 1 || p.TK > 64 || p.TK%p.Vec != 0:
 		return fmt.Errorf("%w: tk %d outside 1..64 or not a multiple of vec %d", errParams, p.TK, p.Vec)
+	case p.Prefetch && !p.Staged:
+		return fmt.Errorf("%w: prefetch needs staged tiles", errParams)
 	}
 	return nil
 }
@@ -90,6 +95,14 @@ func (v matmulView) Splat(expr string, comp any) string {
 	}
 	return fmt.Sprintf("%s(%s[%v])", v.T, expr, comp)
 }
+
+// fetchArgs is the view with the k offset of the tile a fetch loads.
+type fetchArgs struct {
+	matmulView
+	K0 string
+}
+
+func at(v matmulView, k0 string) fetchArgs { return fetchArgs{v, k0} }
 
 func (p Matmul) view() (string, any) {
 	v := matmulView{Matmul: p, Header: header(p), V: p.Vec, TM: p.TileM(), TN: p.TileN()}

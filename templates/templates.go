@@ -22,6 +22,7 @@ var parsed = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"add": func(a, b int) int { return a + b },
 	"mul": func(a, b int) int { return a * b },
+	"at":  at,
 }).ParseFS(files, "*.wgsl.tmpl"))
 
 // Kernel is what Render needs of a params struct.

@@ -19,6 +19,8 @@ var golden = []templates.Kernel{
 	templates.Naive{WGX: 16, WGY: 16},
 	templates.Matmul{WGX: 16, WGY: 16, RM: 8, RN: 8, TK: 8, Vec: 4, Staged: true, Unroll: true},
 	templates.Matmul{WGX: 16, WGY: 8, RM: 4, RN: 4, TK: 8, Vec: 4, Staged: true, Unroll: false},
+	templates.Matmul{WGX: 16, WGY: 16, RM: 8, RN: 8, TK: 16, Vec: 4, Staged: true, Prefetch: true, Unroll: true},
+	templates.Matmul{WGX: 16, WGY: 8, RM: 4, RN: 4, TK: 8, Vec: 4, Staged: true, Prefetch: true, Unroll: false},
 	templates.Matmul{WGX: 8, WGY: 8, RM: 2, RN: 2, TK: 4, Vec: 2, Staged: true, Unroll: true},
 	templates.Matmul{WGX: 8, WGY: 8, RM: 1, RN: 1, TK: 8, Vec: 1, Staged: true, Unroll: false},
 	templates.Matmul{WGX: 8, WGY: 8, RM: 4, RN: 4, TK: 4, Vec: 4, Staged: false, Unroll: true},
@@ -92,10 +94,10 @@ func TestCheckRejectsInexpressibleParams(t *testing.T) {
 }
 
 func FuzzMatmulParams(f *testing.F) {
-	f.Add(16, 16, 8, 8, 8, 4, true, true)
-	f.Add(8, 4, 1, 2, 4, 1, false, false)
-	f.Fuzz(func(t *testing.T, wgx, wgy, rm, rn, tk, vec int, staged, unroll bool) {
-		p := templates.Matmul{WGX: wgx, WGY: wgy, RM: rm, RN: rn, TK: tk, Vec: vec, Staged: staged, Unroll: unroll}
+	f.Add(16, 16, 8, 8, 8, 4, true, true, true)
+	f.Add(8, 4, 1, 2, 4, 1, false, false, false)
+	f.Fuzz(func(t *testing.T, wgx, wgy, rm, rn, tk, vec int, staged, prefetch, unroll bool) {
+		p := templates.Matmul{WGX: wgx, WGY: wgy, RM: rm, RN: rn, TK: tk, Vec: vec, Staged: staged, Prefetch: prefetch, Unroll: unroll}
 		src, err := templates.Render(p)
 		if (err == nil) != (p.Check() == nil) {
 			t.Fatalf("Render error %v but Check error %v", err, p.Check())

@@ -1,4 +1,4 @@
-// tune kernel matmul wgx=8/wgy=8/rm=4/rn=4/tk=4/vec=4/staged=false/unroll=true
+// tune kernel matmul wgx=8/wgy=8/rm=4/rn=4/tk=4/vec=4/staged=false/prefetch=false/unroll=true
 struct Dims {
   m: u32,
   n: u32,

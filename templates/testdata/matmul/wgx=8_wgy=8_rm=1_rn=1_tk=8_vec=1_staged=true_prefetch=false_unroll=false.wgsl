@@ -1,4 +1,4 @@
-// tune kernel matmul wgx=8/wgy=8/rm=1/rn=1/tk=8/vec=1/staged=true/unroll=false
+// tune kernel matmul wgx=8/wgy=8/rm=1/rn=1/tk=8/vec=1/staged=true/prefetch=false/unroll=false
 struct Dims {
   m: u32,
   n: u32,
@@ -28,34 +28,44 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var bv: array<f32, 1>;
   let tid = ty * 8u + tx;
   let tiles = (dims.k + 8u - 1u) / 8u;
+  var pa: array<f32, 1>;
+  var pb: array<f32, 1>;
   for (var t = 0u; t < tiles; t = t + 1u) {
     let k0 = t * 8u;
-    // Stage A: 8 rows x 8 vectors along k, transposed on store.
+    // Fetch A (8 rows x 8 vectors along k) and B (8 rows x
+    // 8 vectors along n) at k = k0 into registers.
     for (var l = 0u; l < 1u; l = l + 1u) {
       let idx = l * 64u + tid;
-      if (true) {
-      let r = idx / 8u;
-      let kk = idx % 8u;
-      let gk = k0 / 1u + kk;
+      let gk = (k0) / 1u + idx % 8u;
       var v = f32(0.0);
       if (gk < kv) {
-        v = a[min(row0 + r, dims.m - 1u) * kv + gk];
+        v = a[min(row0 + idx / 8u, dims.m - 1u) * kv + gk];
       }
-      tileA[kk * 8u + r] = v;
-      }
+      pa[l] = v;
     }
-    // Stage B: 8 rows x 8 vectors along n.
+    for (var l = 0u; l < 1u; l = l + 1u) {
+      let idx = l * 64u + tid;
+      let gk = k0 + idx / 8u;
+      var v = f32(0.0);
+      if (gk < dims.k) {
+        v = b[gk * nv + min(col0 / 1u + idx % 8u, nv - 1u)];
+      }
+      pb[l] = v;
+    }
+    // Store the fetched registers into the tiles, A transposed to [k][m].
     for (var l = 0u; l < 1u; l = l + 1u) {
       let idx = l * 64u + tid;
       if (true) {
-      let r = idx / 8u;
-      let cc = idx % 8u;
-      let gk = k0 + r;
-      var v = f32(0.0);
-      if (gk < dims.k) {
-        v = b[gk * nv + min(col0 / 1u + cc, nv - 1u)];
+        let r = idx / 8u;
+        let kk = idx % 8u;
+        let v = pa[l];
+        tileA[kk * 8u + r] = v;
       }
-      tileB[r * 8u + cc] = v;
+    }
+    for (var l = 0u; l < 1u; l = l + 1u) {
+      let idx = l * 64u + tid;
+      if (true) {
+        tileB[idx] = pb[l];
       }
     }
     workgroupBarrier();

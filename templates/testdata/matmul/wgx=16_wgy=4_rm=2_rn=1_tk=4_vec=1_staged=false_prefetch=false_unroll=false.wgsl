@@ -1,4 +1,4 @@
-// tune kernel matmul wgx=16/wgy=4/rm=2/rn=1/tk=4/vec=1/staged=false/unroll=false
+// tune kernel matmul wgx=16/wgy=4/rm=2/rn=1/tk=4/vec=1/staged=false/prefetch=false/unroll=false
 struct Dims {
   m: u32,
   n: u32,

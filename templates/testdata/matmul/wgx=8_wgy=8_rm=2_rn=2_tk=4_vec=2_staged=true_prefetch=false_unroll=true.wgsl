@@ -1,4 +1,4 @@
-// tune kernel matmul wgx=8/wgy=8/rm=2/rn=2/tk=4/vec=2/staged=true/unroll=true
+// tune kernel matmul wgx=8/wgy=8/rm=2/rn=2/tk=4/vec=2/staged=true/prefetch=false/unroll=true
 struct Dims {
   m: u32,
   n: u32,
@@ -28,35 +28,45 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var bv: array<vec2<f32>, 1>;
   let tid = ty * 8u + tx;
   let tiles = (dims.k + 4u - 1u) / 4u;
+  var pa: array<vec2<f32>, 1>;
+  var pb: array<vec2<f32>, 1>;
   for (var t = 0u; t < tiles; t = t + 1u) {
     let k0 = t * 4u;
-    // Stage A: 16 rows x 2 vectors along k, transposed on store.
+    // Fetch A (16 rows x 2 vectors along k) and B (4 rows x
+    // 8 vectors along n) at k = k0 into registers.
+    for (var l = 0u; l < 1u; l = l + 1u) {
+      let idx = l * 64u + tid;
+      let gk = (k0) / 2u + idx % 2u;
+      var v = vec2<f32>(0.0);
+      if (idx < 32u && gk < kv) {
+        v = a[min(row0 + idx / 2u, dims.m - 1u) * kv + gk];
+      }
+      pa[l] = v;
+    }
+    for (var l = 0u; l < 1u; l = l + 1u) {
+      let idx = l * 64u + tid;
+      let gk = k0 + idx / 8u;
+      var v = vec2<f32>(0.0);
+      if (idx < 32u && gk < dims.k) {
+        v = b[gk * nv + min(col0 / 2u + idx % 8u, nv - 1u)];
+      }
+      pb[l] = v;
+    }
+    // Store the fetched registers into the tiles, A transposed to [k][m].
     for (var l = 0u; l < 1u; l = l + 1u) {
       let idx = l * 64u + tid;
       if (idx < 32u) {
-      let r = idx / 2u;
-      let kk = idx % 2u;
-      let gk = k0 / 2u + kk;
-      var v = vec2<f32>(0.0);
-      if (gk < kv) {
-        v = a[min(row0 + r, dims.m - 1u) * kv + gk];
-      }
-      tileA[(kk * 2u + 0u) * 8u + r / 2u][r % 2u] = v[0];
-      tileA[(kk * 2u + 1u) * 8u + r / 2u][r % 2u] = v[1];
+        let r = idx / 2u;
+        let kk = idx % 2u;
+        let v = pa[l];
+        tileA[(kk * 2u + 0u) * 8u + r / 2u][r % 2u] = v[0];
+        tileA[(kk * 2u + 1u) * 8u + r / 2u][r % 2u] = v[1];
       }
     }
-    // Stage B: 4 rows x 8 vectors along n.
     for (var l = 0u; l < 1u; l = l + 1u) {
       let idx = l * 64u + tid;
       if (idx < 32u) {
-      let r = idx / 8u;
-      let cc = idx % 8u;
-      let gk = k0 + r;
-      var v = vec2<f32>(0.0);
-      if (gk < dims.k) {
-        v = b[gk * nv + min(col0 / 2u + cc, nv - 1u)];
-      }
-      tileB[r * 8u + cc] = v;
+        tileB[idx] = pb[l];
       }
     }
     workgroupBarrier();

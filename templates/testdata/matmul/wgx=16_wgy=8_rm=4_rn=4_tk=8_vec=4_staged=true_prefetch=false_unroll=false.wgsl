@@ -1,4 +1,4 @@
-// tune kernel matmul wgx=16/wgy=8/rm=4/rn=4/tk=8/vec=4/staged=true/unroll=false
+// tune kernel matmul wgx=16/wgy=8/rm=4/rn=4/tk=8/vec=4/staged=true/prefetch=false/unroll=false
 struct Dims {
   m: u32,
   n: u32,
@@ -28,37 +28,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var bv: array<vec4<f32>, 1>;
   let tid = ty * 16u + tx;
   let tiles = (dims.k + 8u - 1u) / 8u;
+  var pa: array<vec4<f32>, 1>;
+  var pb: array<vec4<f32>, 1>;
   for (var t = 0u; t < tiles; t = t + 1u) {
     let k0 = t * 8u;
-    // Stage A: 32 rows x 2 vectors along k, transposed on store.
+    // Fetch A (32 rows x 2 vectors along k) and B (8 rows x
+    // 16 vectors along n) at k = k0 into registers.
+    for (var l = 0u; l < 1u; l = l + 1u) {
+      let idx = l * 128u + tid;
+      let gk = (k0) / 4u + idx % 2u;
+      var v = vec4<f32>(0.0);
+      if (idx < 64u && gk < kv) {
+        v = a[min(row0 + idx / 2u, dims.m - 1u) * kv + gk];
+      }
+      pa[l] = v;
+    }
+    for (var l = 0u; l < 1u; l = l + 1u) {
+      let idx = l * 128u + tid;
+      let gk = k0 + idx / 16u;
+      var v = vec4<f32>(0.0);
+      if (gk < dims.k) {
+        v = b[gk * nv + min(col0 / 4u + idx % 16u, nv - 1u)];
+      }
+      pb[l] = v;
+    }
+    // Store the fetched registers into the tiles, A transposed to [k][m].
     for (var l = 0u; l < 1u; l = l + 1u) {
       let idx = l * 128u + tid;
       if (idx < 64u) {
-      let r = idx / 2u;
-      let kk = idx % 2u;
-      let gk = k0 / 4u + kk;
-      var v = vec4<f32>(0.0);
-      if (gk < kv) {
-        v = a[min(row0 + r, dims.m - 1u) * kv + gk];
-      }
-      tileA[(kk * 4u + 0u) * 8u + r / 4u][r % 4u] = v[0];
-      tileA[(kk * 4u + 1u) * 8u + r / 4u][r % 4u] = v[1];
-      tileA[(kk * 4u + 2u) * 8u + r / 4u][r % 4u] = v[2];
-      tileA[(kk * 4u + 3u) * 8u + r / 4u][r % 4u] = v[3];
+        let r = idx / 2u;
+        let kk = idx % 2u;
+        let v = pa[l];
+        tileA[(kk * 4u + 0u) * 8u + r / 4u][r % 4u] = v[0];
+        tileA[(kk * 4u + 1u) * 8u + r / 4u][r % 4u] = v[1];
+        tileA[(kk * 4u + 2u) * 8u + r / 4u][r % 4u] = v[2];
+        tileA[(kk * 4u + 3u) * 8u + r / 4u][r % 4u] = v[3];
       }
     }
-    // Stage B: 8 rows x 16 vectors along n.
     for (var l = 0u; l < 1u; l = l + 1u) {
       let idx = l * 128u + tid;
       if (true) {
-      let r = idx / 16u;
-      let cc = idx % 16u;
-      let gk = k0 + r;
-      var v = vec4<f32>(0.0);
-      if (gk < dims.k) {
-        v = b[gk * nv + min(col0 / 4u + cc, nv - 1u)];
-      }
-      tileB[r * 16u + cc] = v;
+        tileB[idx] = pb[l];
       }
     }
     workgroupBarrier();
