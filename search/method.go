@@ -48,16 +48,19 @@ func (m *Random) Init(legal []Point, seed uint64) {
 	m.Exhaustive.Init(points, seed)
 }
 
-// NewMethod returns the method with the given name: "exhaustive" or "random".
+// NewMethod returns the method with the given name: "exhaustive", "random"
+// or "local".
 func NewMethod(name string) (Method, bool) {
 	switch name {
 	case "exhaustive":
 		return &Exhaustive{}, true
 	case "random":
 		return &Random{}, true
+	case "local":
+		return &Local{}, true
 	}
 	return nil, false
 }
 
 // MethodNames lists the names NewMethod accepts.
-var MethodNames = []string{"exhaustive", "random"}
+var MethodNames = []string{"exhaustive", "random", "local"}

@@ -42,8 +42,8 @@ every timed pass into a results file in Go benchmark format.`)
 	var f sweepFlags
 	fs.StringVar(&f.adapter, "adapter", "auto", "adapter: auto, an index or a name substring (see tune adapters)")
 	fs.StringVar(&f.shapes, "shapes", "", "comma-separated MxNxK shapes (default: Llama-style shapes sized to the adapter)")
-	fs.StringVar(&f.strategy, "strategy", "random", "search strategy: "+strings.Join(search.MethodNames, ", "))
-	fs.IntVar(&f.maxEvals, "max-evals", -1, "candidates evaluated per shape, 0 for no limit (default 24 on a CPU adapter, 150 on a GPU)")
+	fs.StringVar(&f.strategy, "strategy", "local", "search strategy: "+strings.Join(search.MethodNames, ", "))
+	fs.IntVar(&f.maxEvals, "max-evals", -1, "candidates evaluated per shape, 0 for no limit (default 24 on a CPU adapter, 120 on a GPU)")
 	fs.DurationVar(&f.budget, "budget", 0, "wall time spent measuring per shape, 0 for no limit")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the search strategy")
 	fs.StringVar(&f.where, "where", "", "restrict axes, e.g. 'staged=true,vec=4|2'")
@@ -89,7 +89,7 @@ every timed pass into a results file in Go benchmark format.`)
 		shapes = ops.DefaultShapes(info)
 	}
 	if f.maxEvals < 0 {
-		f.maxEvals = 150
+		f.maxEvals = 120
 		if info.Type == "cpu" {
 			f.maxEvals = 24
 		}
