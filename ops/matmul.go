@@ -119,9 +119,16 @@ func Space(lim Limits) *search.Space {
 			{Name: "register block of at most 64 accumulators", OK: func(p search.Point) bool {
 				return p.Int("rm")*p.Int("rn") <= 64
 			}},
+			{Name: fmt.Sprintf("unrolled tile loop of at most %d statements", maxUnrolled), OK: func(p search.Point) bool {
+				return !p.Bool("unroll") || Params(p).UnrolledStatements() <= maxUnrolled
+			}},
 		},
 	}
 }
+
+// maxUnrolled bounds the unrolled tile loop: driver compile time grows
+// faster than its length (44 s for 1280 statements on the H100's driver).
+const maxUnrolled = 512
 
 // Limits are the device limits the space is constrained by.
 type Limits struct {

@@ -46,6 +46,16 @@ func (p Matmul) WorkgroupBytes() int {
 	return 4 * p.TK * (p.TileM() + p.TileN())
 }
 
+// UnrolledStatements is the length of the tile loop when unrolled: per k,
+// the loads of both operands and one fma per accumulator.
+func (p Matmul) UnrolledStatements() int {
+	depth := p.TK
+	if !p.Staged {
+		depth = p.Vec
+	}
+	return depth * (p.RM/p.Vec + p.RN/p.Vec + p.RM*p.RN/p.Vec)
+}
+
 // Groups is the dispatch size for an MxN output.
 func (p Matmul) Groups(m, n int) [3]uint32 {
 	return [3]uint32{uint32(ceilDiv(n, p.TileN())), uint32(ceilDiv(m, p.TileM())), 1}
