@@ -167,6 +167,10 @@ var (
 	_ Kernel = templates.Naive{}
 )
 
+// DefaultKernel is used where no profile has an entry: a 64x64 tile with
+// 4x4 outputs per thread fits every WebGPU device's default limits.
+var DefaultKernel = templates.Matmul{WGX: 16, WGY: 16, RM: 4, RN: 4, TK: 8, Vec: 4, Staged: true, Unroll: true}
+
 // Baseline is the naive kernel every tuned kernel is compared with.
 var Baseline = templates.Naive{WGX: 16, WGY: 16}
 

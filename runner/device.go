@@ -116,3 +116,17 @@ func (d *Device) Close() {
 func (d *Device) wait() {
 	d.dev.Poll(true, nil)
 }
+
+// Select resolves a selector ("auto", an index, or a name substring) to an
+// adapter without opening a device.
+func Select(selector string) (AdapterInfo, error) {
+	infos, err := List()
+	if err != nil {
+		return AdapterInfo{}, err
+	}
+	i, err := selectAdapter(infos, selector)
+	if err != nil {
+		return AdapterInfo{}, fmt.Errorf("selecting adapter %q: %w", selector, err)
+	}
+	return infos[i], nil
+}

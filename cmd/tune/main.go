@@ -25,18 +25,31 @@ func init() {
 	commands = []command{
 		{"sweep", "tune kernels on an adapter and write its profile (the default command)", runSweep},
 		{"adapters", "list the WebGPU adapters of this machine", runAdapters},
+		{"lookup", "show the kernel a profile chooses for a shape", runLookup},
 	}
 }
 
-func main() {
+func main() { os.Exit(tune()) }
+
+func tune() int {
+	// The GL backend's probe for a Wayland display prints an error on every
+	// adapter enumeration when this is unset; an empty private directory
+	// makes the probe fail quietly instead.
+	if os.Getenv("XDG_RUNTIME_DIR") == "" {
+		if dir, err := os.MkdirTemp("", "tune-xdg"); err == nil {
+			os.Setenv("XDG_RUNTIME_DIR", dir)
+			defer os.Remove(dir)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Stdout, os.Stderr, os.Args[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(os.Stderr, "tune: %v\n", err)
 		}
-		os.Exit(2)
+		return 2
 	}
+	return 0
 }
 
 // run dispatches to a subcommand; with no subcommand name, or flags first,
