@@ -115,3 +115,20 @@ func (j *Journal) Append(r Result) error {
 
 // Close closes the file.
 func (j *Journal) Close() error { return j.f.Close() }
+
+// ReadJournal returns every readable result of a journal file in the order
+// it was written, for reports that replay a search.
+func ReadJournal(path string) ([]Result, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading journal: %w", err)
+	}
+	var out []Result
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		var r Result
+		if json.Unmarshal(line, &r) == nil && r.Task != "" && r.ID != "" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

@@ -26,6 +26,8 @@ func init() {
 		{"sweep", "tune kernels on an adapter and write its profile (the default command)", runSweep},
 		{"adapters", "list the WebGPU adapters of this machine", runAdapters},
 		{"lookup", "show the kernel a profile chooses for a shape", runLookup},
+		{"bench", "re-measure a profile's kernels and the device's roofs", runBench},
+		{"report", "compare two results files or profiles; -gate fails on regressions", runReport},
 	}
 }
 

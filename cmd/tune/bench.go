@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/reports"
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/search"
+	"github.com/tune-gpu/tune/templates"
+)
+
+func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := newFlagSet("bench", stderr, `Re-measure the kernels a profile chose, each at its tuned shape, and the
+device's roofs; write them as a results file for tune report.`)
+	adapter := fs.String("adapter", "auto", "adapter: auto, an index or a name substring")
+	dir := fs.String("dir", "profiles", "folder of profiles, searched for the adapter's")
+	results := fs.String("results", "", "results file to write (default out/<adapter>.bench.txt)")
+	samples := fs.Int("samples", 20, "timed passes per kernel (at least 10)")
+	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
+	baseline := fs.Bool("baseline", false, "also measure the naive baseline at each shape")
+	roofs := fs.Bool("roofs", true, "also measure the copy and fma roofs")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *samples < 10 || *target <= 0 {
+		return fmt.Errorf("parsing -samples/-target: want at least 10 samples and a positive target")
+	}
+	dev, err := runner.Open(*adapter)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	ident := profileAdapter(dev.Info)
+	prof, path, warnings, err := profiles.Find(*dir, ident)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if prof == nil {
+		return fmt.Errorf("bench: no profile for %s in %s", dev.Info.Name, *dir)
+	}
+	if *results == "" {
+		*results = "out/" + ident.Slug() + ".bench.txt"
+	}
+	fmt.Fprintf(stderr, "adapter: %s\nprofile: %s\n", dev.Info, path)
+	timing := runner.TimeOptions{Samples: *samples, Target: *target}
+	space := ops.Space(ops.DeviceLimits(dev))
+	var out []search.Result
+	if *roofs {
+		r, err := ops.MeasureRoofs(ctx, dev, timing)
+		if err != nil {
+			return fmt.Errorf("measuring roofs: %w", err)
+		}
+		fmt.Fprintf(stderr, "roofs: copy %s, fma %s\n", reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"))
+		out = append(out, r.Copy, r.FMA)
+	}
+	for _, e := range prof.Entries {
+		if e.Op != "matmul" || e.Dtype != "f32" || len(e.Shape) != 3 {
+			continue
+		}
+		p, err := space.Parse(e.ID)
+		if err != nil {
+			return fmt.Errorf("profile %s: entry %v: %w", path, e.Shape, err)
+		}
+		shape := ops.Shape{M: e.Shape[0], N: e.Shape[1], K: e.Shape[2]}
+		eval := &ops.Evaluator{Dev: dev, Shape: shape, Timing: timing}
+		kernels := []ops.Kernel{ops.Params(p)}
+		if *baseline {
+			kernels = append(kernels, ops.Baseline)
+		}
+		for _, k := range kernels {
+			r := eval.EvaluateKernel(ctx, k)
+			r.Task = shape.Task()
+			if r.Status != search.OK {
+				eval.Close()
+				return fmt.Errorf("bench %s %s: %s", shape, k, r.Reason)
+			}
+			fmt.Fprintf(stderr, "%s %s %s: %s\n", shape, k.Name(), k, reports.FormatRate(r.Score, r.Measure.Unit))
+			out = append(out, r)
+		}
+		eval.Close()
+	}
+	config := [][2]string{{"adapter", dev.Info.Name}, {"driver", dev.Info.Driver}, {"backend", dev.Info.Backend}, {"templates", templates.Fingerprint()}}
+	if err := reports.WriteFileAtomic(*results, func(w io.Writer) error { return reports.WriteResults(w, config, out) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "results: %s\n", *results)
+	return nil
+}

@@ -1,0 +1,161 @@
+package ops
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/search"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// Roofs are the device's measured ceilings: memory bandwidth from a copy
+// kernel (bytes read plus bytes written) and the fma rate of an
+// arithmetic-bound kernel. Every kernel is reported as a fraction of them.
+type Roofs struct {
+	Copy search.Result // Score in B/s
+	FMA  search.Result // Score in FLOP/s
+}
+
+// RoofKernels are the copy and fma kernels the roofs are measured with.
+var (
+	CopyKernel = templates.Copy{WG: 256}
+	FMAKernel  = templates.FMA{WG: 256, Chains: 8, Iters: 512}
+)
+
+// MeasureRoofs times the copy and fma kernels after validating their output.
+// The copy moves more than a GPU's last-level cache holds, so it measures
+// memory and not cache.
+func MeasureRoofs(ctx context.Context, d *runner.Device, timing runner.TimeOptions) (Roofs, error) {
+	copyBytes := uint64(256 << 20)
+	fmaThreads := 1 << 21
+	if d.Info.Type == "cpu" {
+		copyBytes, fmaThreads = 32<<20, 1<<14
+	}
+	copyBytes = min(copyBytes, d.Limits.MaxStorageBufferBindingSize, d.Limits.MaxBufferSize) &^ 15
+	var r Roofs
+	var err error
+	if r.Copy, err = measureCopy(ctx, d, copyBytes, timing); err != nil {
+		return r, err
+	}
+	r.FMA, err = measureFMA(ctx, d, fmaThreads, timing)
+	return r, err
+}
+
+// grid spreads threads over x and y so that no dimension exceeds the limit.
+func grid(threads, wg int) [3]uint32 {
+	groups := (threads + wg - 1) / wg
+	x := min(groups, 32768)
+	return [3]uint32{uint32(x), uint32((groups + x - 1) / x), 1}
+}
+
+func measureCopy(ctx context.Context, d *runner.Device, size uint64, timing runner.TimeOptions) (search.Result, error) {
+	task := fmt.Sprintf("roof/f32/kind=copy/bytes=%d", size)
+	start := time.Now()
+	src, err := templates.Render(CopyKernel)
+	if err != nil {
+		return search.Result{}, err
+	}
+	k, err := d.Compile("copy", string(src), []runner.Binding{runner.ReadOnly, runner.ReadWrite}, CopyKernel.WorkgroupSize())
+	if err != nil {
+		return search.Result{}, err
+	}
+	defer k.Release()
+	in, err := d.NewBuffer("copy-src", size)
+	if err != nil {
+		return search.Result{}, err
+	}
+	defer in.Release()
+	out, err := d.NewBuffer("copy-dst", size)
+	if err != nil {
+		return search.Result{}, err
+	}
+	defer out.Release()
+	data := make([]byte, size)
+	for i := 0; i < len(data); i += 4 {
+		binary.LittleEndian.PutUint32(data[i:], uint32(i)*2654435761)
+	}
+	if err := in.Write(0, data); err != nil {
+		return search.Result{}, err
+	}
+	ds := runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{in, out}, Groups: grid(int(size/16), CopyKernel.WG)}
+	if err := d.Run(ds); err != nil {
+		return search.Result{}, err
+	}
+	got, err := out.Read()
+	if err != nil {
+		return search.Result{}, err
+	}
+	for i := range got {
+		if got[i] != data[i] {
+			return search.Result{}, fmt.Errorf("copy kernel: byte %d is %d, want %d", i, got[i], data[i])
+		}
+	}
+	return timed(ctx, d, ds, timing, task, CopyKernel, 2*float64(size), "B/s", start)
+}
+
+func measureFMA(ctx context.Context, d *runner.Device, threads int, timing runner.TimeOptions) (search.Result, error) {
+	g := grid(threads, FMAKernel.WG)
+	threads = int(g[0]*g[1]) * FMAKernel.WG
+	task := fmt.Sprintf("roof/f32/kind=fma/threads=%d", threads)
+	start := time.Now()
+	src, err := templates.Render(FMAKernel)
+	if err != nil {
+		return search.Result{}, err
+	}
+	k, err := d.Compile("fma", string(src), []runner.Binding{runner.ReadWrite}, FMAKernel.WorkgroupSize())
+	if err != nil {
+		return search.Result{}, err
+	}
+	defer k.Release()
+	out, err := d.NewBuffer("fma-out", uint64(4*threads))
+	if err != nil {
+		return search.Result{}, err
+	}
+	defer out.Release()
+	ds := runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{out}, Groups: g}
+	if err := d.Run(ds); err != nil {
+		return search.Result{}, err
+	}
+	got, err := out.Read()
+	if err != nil {
+		return search.Result{}, err
+	}
+	for _, i := range []int{0, 1, 1023, 1024, 5000 % threads, threads - 1} {
+		want := fmaReference(i)
+		v := float64(math.Float32frombits(binary.LittleEndian.Uint32(got[4*i:])))
+		if math.Abs(v-want) > 1e-4*math.Abs(want) {
+			return search.Result{}, fmt.Errorf("fma kernel: thread %d wrote %g, want %g", i, v, want)
+		}
+	}
+	return timed(ctx, d, ds, timing, task, FMAKernel, FMAKernel.FLOPsPerThread()*float64(threads), "FLOP/s", start)
+}
+
+// fmaReference is what thread i of the fma kernel writes.
+func fmaReference(i int) float64 {
+	seed := float32(i%1024) * 0.0009765625
+	var sum float64
+	for c := 0; c < FMAKernel.Chains; c++ {
+		x := seed + float32(c)
+		for n := 0; n < FMAKernel.Iters; n++ {
+			x = float32(math.FMA(float64(x), float64(float32(0.999)), float64(float32(0.001))))
+		}
+		sum += float64(x)
+	}
+	return sum
+}
+
+func timed(_ context.Context, d *runner.Device, ds runner.Dispatch, timing runner.TimeOptions, task string, k templates.Kernel, work float64, unit string, start time.Time) (search.Result, error) {
+	t, err := d.Time(ds, timing)
+	if err != nil {
+		return search.Result{}, err
+	}
+	m := &search.Measurement{Clock: t.Clock, Repeats: t.Repeats, Samples: t.Samples, Median: t.Median, Lo: t.Lo, Hi: t.Hi, Work: work, Unit: unit}
+	return search.Result{
+		Task: task, Kernel: k.Name(), ID: k.String(), Status: search.OK,
+		Score: m.Rate(), Measure: m, Seconds: time.Since(start).Seconds(),
+	}, nil
+}

@@ -1,0 +1,144 @@
+package reports_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tune-gpu/tune/reports"
+	"github.com/tune-gpu/tune/search"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// The inputs in testdata were generated with a fixed seed: old and new
+// differ by +30% on the 512^3 kernel (a regression), -10% on the
+// 128x768x256 kernel, and not at all on the naive kernel and the roofs.
+func comparison(t *testing.T) *reports.Comparison {
+	t.Helper()
+	old, err := reports.ReadSet("testdata/old.bench.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw, err := reports.ReadSet("testdata/new.bench.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reports.Compare(old, nw, 0.10, 0.05)
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./reports -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the rendered output; if intended, run go test ./reports -update\ngot:\n%s", path, got)
+	}
+}
+
+func TestRenderers(t *testing.T) {
+	c := comparison(t)
+	journal, err := search.ReadJournal("testdata/journal.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		file   string
+		render func(*bytes.Buffer) error
+	}{
+		{"report.txt", func(b *bytes.Buffer) error { return c.WriteText(b) }},
+		{"report.md", func(b *bytes.Buffer) error { return c.WriteMarkdown(b) }},
+		{"report.html", func(b *bytes.Buffer) error { return c.WriteHTML(b, journal) }},
+	} {
+		t.Run(f.file, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := f.render(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, f.file, b.Bytes())
+		})
+	}
+}
+
+func TestCompareFindsTheRegressionOnly(t *testing.T) {
+	c := comparison(t)
+	regs := c.Regressions()
+	if len(regs) != 1 || !strings.Contains(regs[0].Name, "M=512/N=512/K=512/kernel=matmul/") {
+		t.Fatalf("regressions %+v; want only the 512^3 tuned kernel", regs)
+	}
+	if d := regs[0].Delta; d < 0.25 || d > 0.35 {
+		t.Errorf("regression of %+.1f%%; want about +30%%", 100*d)
+	}
+	for _, r := range c.Rows {
+		switch {
+		case strings.Contains(r.Name, "M=128/"):
+			if !r.Significant || r.Delta > -0.05 || r.Regression {
+				t.Errorf("%s: %+v; want a significant improvement of about 10%%", r.Name, r)
+			}
+		case strings.Contains(r.Name, "matmul_naive") || strings.HasPrefix(r.Name, "Roof/"):
+			if r.Regression {
+				t.Errorf("%s: unchanged input flagged as a regression", r.Name)
+			}
+		case strings.HasPrefix(r.Name, "Decode/"):
+			if r.Old != nil || r.New == nil {
+				t.Errorf("%s: want a row present only on the new side", r.Name)
+			}
+		}
+		if strings.HasPrefix(r.Name, "Matmul/") && r.New != nil && !(r.RoofFraction > 0 && r.RoofFraction <= 1) {
+			t.Errorf("%s: fraction of roof %v; want within (0, 1]", r.Name, r.RoofFraction)
+		}
+	}
+}
+
+// The same results on both sides never raise an alarm.
+func TestSelfComparisonIsQuiet(t *testing.T) {
+	s, err := reports.ReadSet("testdata/old.bench.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := reports.Compare(s, s, 0.0, 0.05)
+	if regs := c.Regressions(); len(regs) > 0 {
+		t.Errorf("self-comparison flagged %d regressions", len(regs))
+	}
+}
+
+func TestProfilesCompareShapeByShape(t *testing.T) {
+	s, err := reports.ReadSet("../profiles/llvmpipe-llvm-15-0-6-256-bits.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := reports.Compare(s, s, 0.1, 0.05)
+	if len(c.Rows) == 0 || len(c.Regressions()) > 0 {
+		t.Errorf("profile self-comparison: %d rows, %d regressions", len(c.Rows), len(c.Regressions()))
+	}
+}
+
+func TestBadInputIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"empty.txt":   "",
+		"garbage.txt": "BenchmarkX 1 notanumber sec/op\n",
+		"bad.yaml":    "schema: 99\n",
+	} {
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(content), 0o644)
+		if _, err := reports.ReadSet(path); err == nil {
+			t.Errorf("%s: read without error", name)
+		}
+	}
+	if _, err := reports.ReadSet(filepath.Join(dir, "missing.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
