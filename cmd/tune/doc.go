@@ -16,6 +16,8 @@
 //	  sweep      tune kernels on an adapter and write its profile (the default command)
 //	  adapters   list the WebGPU adapters of this machine
 //	  lookup     show the kernel a profile chooses for a shape
+//	  bench      re-measure a profile's kernels and the device's roofs
+//	  report     compare two results files or profiles; -gate fails on regressions
 //
 //	Run 'tune <command> -h' for a command's flags.
 //

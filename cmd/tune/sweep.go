@@ -33,6 +33,7 @@ type sweepFlags struct {
 	journal  string
 	samples  int
 	target   time.Duration
+	roofs    bool
 }
 
 func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -52,6 +53,7 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.StringVar(&f.journal, "journal", "", "journal of every evaluation, for resuming (default out/<adapter>.journal.jsonl)")
 	fs.IntVar(&f.samples, "samples", 10, "timed passes per candidate (at least 10)")
 	fs.DurationVar(&f.target, "target", 10*time.Millisecond, "length of one timed pass; dispatches are repeated to fill it")
+	fs.BoolVar(&f.roofs, "roofs", true, "measure the copy and fma roofs first, for reports")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -142,6 +144,14 @@ every timed pass into a results file in Go benchmark format.`)
 	timing := runner.TimeOptions{Samples: f.samples, Target: f.target}
 	var runs []search.Result
 	var rows []reports.ShapeRow
+	if f.roofs {
+		r, err := ops.MeasureRoofs(ctx, dev, timing)
+		if err != nil {
+			return fmt.Errorf("measuring roofs: %w", err)
+		}
+		fmt.Fprintf(stderr, "roofs: copy %s, fma %s\n", reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"))
+		runs = append(runs, r.Copy, r.FMA)
+	}
 	for _, shape := range shapes {
 		if ctx.Err() != nil {
 			break
