@@ -18,7 +18,7 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th { background: #f0f0f0; }
-td:first-child, th:first-child { text-align: left; font-family: monospace; }
+td:first-child, th:first-child { text-align: left; font-family: monospace; word-break: break-all; max-width: 38em; }
 tr.regression td { background: #fde0e0; }
 tr.improvement td { background: #e2f5e2; }
 figure { margin: 1.5em 0; }

@@ -49,11 +49,13 @@ func (c *Comparison) ChangePlot() (string, error) {
 	p.Y.Label.Text = "change %"
 	groups := map[color.Color]*errorPoints{colorOK: {}, colorBad: {}, colorGood: {}}
 	n := 0
+	lo, hi := -100*c.Threshold, 100*c.Threshold
 	for i, r := range c.Rows {
 		if math.IsNaN(r.Delta) {
 			continue
 		}
 		n++
+		lo, hi = math.Min(lo, 100*r.DeltaLo), math.Max(hi, 100*r.DeltaHi)
 		col := color.Color(colorOK)
 		switch {
 		case r.Regression:
@@ -94,6 +96,8 @@ func (c *Comparison) ChangePlot() (string, error) {
 	p.Add(zero, limit, plotter.NewGrid())
 	p.Legend.Add(fmt.Sprintf("regression threshold %+.0f%%", 100*c.Threshold), limit)
 	p.X.Min, p.X.Max = 0, float64(len(c.Rows)+1)
+	pad := 0.1 * (hi - lo)
+	p.Y.Min, p.Y.Max = lo-pad, hi+pad
 	return svg(p, 7*vg.Inch, 3.5*vg.Inch)
 }
 
