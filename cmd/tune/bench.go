@@ -20,15 +20,16 @@ device's roofs; write them as a results file for tune report.`)
 	adapter := fs.String("adapter", "auto", "adapter: auto, an index or a name substring")
 	dir := fs.String("dir", "profiles", "folder of profiles, searched for the adapter's")
 	results := fs.String("results", "", "results file to write (default out/<adapter>.bench.txt)")
-	samples := fs.Int("samples", 20, "timed passes per kernel (at least 10)")
+	samples := fs.Int("samples", 10, "timed passes per kernel and round (at least 10)")
+	rounds := fs.Int("rounds", 5, "rounds: each re-creates every kernel's buffers and writes one line per kernel, the median of its passes")
 	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
 	baseline := fs.Bool("baseline", false, "also measure the naive baseline at each shape")
 	roofs := fs.Bool("roofs", true, "also measure the copy and fma roofs")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *samples < 10 || *target <= 0 {
-		return fmt.Errorf("parsing -samples/-target: want at least 10 samples and a positive target")
+	if *samples < 10 || *target <= 0 || *rounds < 1 {
+		return fmt.Errorf("parsing -samples/-target/-rounds: want at least 10 samples, a positive target and a round")
 	}
 	dev, err := runner.Open(*adapter)
 	if err != nil {
@@ -53,39 +54,47 @@ device's roofs; write them as a results file for tune report.`)
 	timing := runner.TimeOptions{Samples: *samples, Target: *target}
 	space := ops.Space(ops.DeviceLimits(dev))
 	var out []search.Result
-	if *roofs {
-		r, err := ops.MeasureRoofs(ctx, dev, timing)
-		if err != nil {
-			return fmt.Errorf("measuring roofs: %w", err)
+	// Rounds interleave the kernels, so that a slow spell of the machine
+	// touches all of them, and each round's median is one line: rounds, not
+	// passes, are the independent samples a comparison tests.
+	for round := 1; round <= *rounds; round++ {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		fmt.Fprintf(stderr, "roofs: copy %s, fma %s\n", reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"))
-		out = append(out, r.Copy, r.FMA)
-	}
-	for _, e := range prof.Entries {
-		if e.Op != "matmul" || e.Dtype != "f32" || len(e.Shape) != 3 {
-			continue
-		}
-		p, err := space.Parse(e.ID)
-		if err != nil {
-			return fmt.Errorf("profile %s: entry %v: %w", path, e.Shape, err)
-		}
-		shape := ops.Shape{M: e.Shape[0], N: e.Shape[1], K: e.Shape[2]}
-		eval := &ops.Evaluator{Dev: dev, Shape: shape, Timing: timing}
-		kernels := []ops.Kernel{ops.Params(p)}
-		if *baseline {
-			kernels = append(kernels, ops.Baseline)
-		}
-		for _, k := range kernels {
-			r := eval.EvaluateKernel(ctx, k)
-			r.Task = shape.Task()
-			if r.Status != search.OK {
-				eval.Close()
-				return fmt.Errorf("bench %s %s: %s", shape, k, r.Reason)
+		if *roofs {
+			r, err := ops.MeasureRoofs(ctx, dev, timing)
+			if err != nil {
+				return fmt.Errorf("measuring roofs: %w", err)
 			}
-			fmt.Fprintf(stderr, "%s %s %s: %s\n", shape, k.Name(), k, reports.FormatRate(r.Score, r.Measure.Unit))
-			out = append(out, r)
+			fmt.Fprintf(stderr, "round %d: roofs: copy %s, fma %s\n", round, reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"))
+			out = append(out, perRound(r.Copy), perRound(r.FMA))
 		}
-		eval.Close()
+		for _, e := range prof.Entries {
+			if e.Op != "matmul" || e.Dtype != "f32" || len(e.Shape) != 3 {
+				continue
+			}
+			p, err := space.Parse(e.ID)
+			if err != nil {
+				return fmt.Errorf("profile %s: entry %v: %w", path, e.Shape, err)
+			}
+			shape := ops.Shape{M: e.Shape[0], N: e.Shape[1], K: e.Shape[2]}
+			eval := &ops.Evaluator{Dev: dev, Shape: shape, Timing: timing}
+			kernels := []ops.Kernel{ops.Params(p)}
+			if *baseline {
+				kernels = append(kernels, ops.Baseline)
+			}
+			for _, k := range kernels {
+				r := eval.EvaluateKernel(ctx, k)
+				r.Task = shape.Task()
+				if r.Status != search.OK {
+					eval.Close()
+					return fmt.Errorf("bench %s %s: %s", shape, k, r.Reason)
+				}
+				fmt.Fprintf(stderr, "round %d: %s %s %s: %s\n", round, shape, k.Name(), k, reports.FormatRate(r.Score, r.Measure.Unit))
+				out = append(out, perRound(r))
+			}
+			eval.Close()
+		}
 	}
 	config := [][2]string{{"adapter", dev.Info.Name}, {"driver", dev.Info.Driver}, {"backend", dev.Info.Backend}, {"templates", templates.Fingerprint()}}
 	if err := reports.WriteFileAtomic(*results, func(w io.Writer) error { return reports.WriteResults(w, config, out) }); err != nil {
@@ -93,4 +102,13 @@ device's roofs; write them as a results file for tune report.`)
 	}
 	fmt.Fprintf(stderr, "results: %s\n", *results)
 	return nil
+}
+
+// perRound reduces a measurement to its median: one sample of a round.
+func perRound(r search.Result) search.Result {
+	m := *r.Measure
+	m.Repeats *= len(m.Samples)
+	m.Samples = []float64{m.Median}
+	r.Measure = &m
+	return r
 }
