@@ -253,7 +253,7 @@ func (e *Evaluator) evaluate(ctx context.Context, k Kernel) search.Result {
 	if err := e.target.check(kern, k, sampleIndices(e.Shape, 512)); err != nil {
 		return reject("validation %s: %v", e.Shape, err)
 	}
-	t, err := e.Dev.Time(e.target.dispatch(kern, k), e.Timing)
+	t, err := e.Dev.Time(e.Timing, e.target.dispatch(kern, k))
 	if err != nil {
 		return reject("timing: %v", err)
 	}

@@ -149,7 +149,7 @@ func fmaReference(i int) float64 {
 }
 
 func timed(_ context.Context, d *runner.Device, ds runner.Dispatch, timing runner.TimeOptions, task string, k templates.Kernel, work float64, unit string, start time.Time) (search.Result, error) {
-	t, err := d.Time(ds, timing)
+	t, err := d.Time(timing, ds)
 	if err != nil {
 		return search.Result{}, err
 	}

@@ -66,14 +66,15 @@ func (d *Device) bindGroup(ds Dispatch) (*wgpu.BindGroup, error) {
 	return bg, nil
 }
 
-// encodePass records one compute pass running each dispatch repeats times.
+// encodePass records one compute pass running the sequence of dispatches
+// repeats times.
 func encodePass(enc *wgpu.CommandEncoder, ds []Dispatch, groups []*wgpu.BindGroup, repeats int) error {
 	pass := enc.BeginComputePass(nil)
 	defer pass.Release()
-	for i, x := range ds {
-		pass.SetPipeline(x.Kernel.compute)
-		pass.SetBindGroup(0, groups[i], nil)
-		for r := 0; r < repeats; r++ {
+	for r := 0; r < repeats; r++ {
+		for i, x := range ds {
+			pass.SetPipeline(x.Kernel.compute)
+			pass.SetBindGroup(0, groups[i], nil)
 			pass.DispatchWorkgroups(x.Groups[0], x.Groups[1], x.Groups[2])
 		}
 	}
@@ -142,9 +143,9 @@ func (o TimeOptions) withDefaults() TimeOptions {
 // Timing is the measured time of one dispatch.
 type Timing struct {
 	Clock   string    // "timestamp" (GPU timestamp queries) or "wall" (host clock around submit and wait)
-	Repeats int       // back-to-back dispatches per measured pass
-	Samples []float64 // seconds per dispatch, one per pass, in the order measured
-	Median  float64   // seconds per dispatch
+	Repeats int       // back-to-back runs of the sequence per measured pass
+	Samples []float64 // seconds per run, one per pass, in the order measured
+	Median  float64   // seconds per run
 	Lo, Hi  float64   // 95% confidence interval of the median
 	// WallRatio is the timestamp interval over the wall-clock interval of the
 	// same submissions; a sound timer gives a value a little under 1.
@@ -159,21 +160,34 @@ func (t *Timing) Summarize() {
 	t.Median, t.Lo, t.Hi = s.Center, s.Lo, s.Hi
 }
 
-// Time measures one dispatch: a calibration pass picks how many back-to-back
-// dispatches make a pass of about opts.Target, warm-up passes are discarded,
-// then opts.Samples passes are timed.
-func (d *Device) Time(ds Dispatch, opts TimeOptions) (Timing, error) {
+// Time measures one run of a sequence of dispatches (usually one; several
+// to rotate through copies of data larger than the caches): a calibration
+// pass picks how many back-to-back runs make a pass of about opts.Target,
+// warm-up passes are discarded, then opts.Samples passes are timed.
+func (d *Device) Time(opts TimeOptions, ds ...Dispatch) (Timing, error) {
 	opts = opts.withDefaults()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.check(ds); err != nil {
-		return Timing{}, err
+	if len(ds) == 0 {
+		return Timing{}, fmt.Errorf("timing: no dispatches")
 	}
-	bg, err := d.bindGroup(ds)
-	if err != nil {
-		return Timing{}, err
+	groups := make([]*wgpu.BindGroup, 0, len(ds))
+	defer func() {
+		for _, g := range groups {
+			g.Release()
+		}
+	}()
+	for _, x := range ds {
+		if err := d.check(x); err != nil {
+			return Timing{}, err
+		}
+		bg, err := d.bindGroup(x)
+		if err != nil {
+			return Timing{}, err
+		}
+		groups = append(groups, bg)
 	}
-	defer bg.Release()
+	var err error
 
 	var clock *timestampClock
 	if d.timestamps {
@@ -198,7 +212,7 @@ func (d *Device) Time(ds Dispatch, opts TimeOptions) (Timing, error) {
 				return 0, 0, fmt.Errorf("timestamp: %w", err)
 			}
 		}
-		if err := encodePass(enc, []Dispatch{ds}, []*wgpu.BindGroup{bg}, repeats); err != nil {
+		if err := encodePass(enc, ds, groups, repeats); err != nil {
 			return 0, 0, err
 		}
 		if clock != nil {

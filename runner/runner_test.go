@@ -82,7 +82,7 @@ func TestRunDoublesOnDevice(t *testing.T) {
 		}
 	}
 
-	timing, err := d.Time(runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{src, dst}, Groups: [3]uint32{(n + 63) / 64, 1, 1}}, runner.TimeOptions{Target: 1e6})
+	timing, err := d.Time(runner.TimeOptions{Target: 1e6}, runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{src, dst}, Groups: [3]uint32{(n + 63) / 64, 1, 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

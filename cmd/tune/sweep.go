@@ -14,6 +14,7 @@ import (
 
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/reports"
 	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/search"
@@ -21,6 +22,8 @@ import (
 )
 
 type sweepFlags struct {
+	op       string
+	formats  string
 	adapter  string
 	shapes   string
 	strategy string
@@ -41,8 +44,10 @@ func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 against a CPU reference, then timed; the winners per shape go into the profile,
 every timed pass into a results file in Go benchmark format.`)
 	var f sweepFlags
+	fs.StringVar(&f.op, "op", "matmul", "kernel family: matmul (f32) or gemv (quantized decode)")
+	fs.StringVar(&f.formats, "formats", "", "gemv weight formats, e.g. int4-g32-sym,int2-g64-asym (default int8-g32-sym,int4-g32-sym,int2-g64-sym)")
 	fs.StringVar(&f.adapter, "adapter", "auto", "adapter: auto, an index or a name substring (see tune adapters)")
-	fs.StringVar(&f.shapes, "shapes", "", "comma-separated MxNxK shapes (default: Llama-style shapes sized to the adapter)")
+	fs.StringVar(&f.shapes, "shapes", "", "comma-separated shapes: MxNxK for matmul, NxK for gemv (default: Llama-style shapes sized to the adapter)")
 	fs.StringVar(&f.strategy, "strategy", "local", "search strategy: "+strings.Join(search.MethodNames, ", "))
 	fs.IntVar(&f.maxEvals, "max-evals", -1, "candidates evaluated per shape, 0 for no limit (default 24 on a CPU adapter, 120 on a GPU)")
 	fs.DurationVar(&f.budget, "budget", 0, "wall time spent measuring per shape, 0 for no limit")
@@ -67,10 +72,30 @@ every timed pass into a results file in Go benchmark format.`)
 	if f.budget < 0 || f.target <= 0 {
 		return fmt.Errorf("parsing -budget/-target: durations must be positive")
 	}
+	if f.op != "matmul" && f.op != "gemv" {
+		return fmt.Errorf("parsing -op: %q is not matmul or gemv", f.op)
+	}
+	formats := ops.DefaultFormats
+	if f.formats != "" {
+		formats = nil
+		for _, name := range strings.Split(f.formats, ",") {
+			fm, err := quant.ParseFormat(strings.TrimSpace(name))
+			if err != nil {
+				return fmt.Errorf("parsing -formats: %w", err)
+			}
+			formats = append(formats, fm)
+		}
+	}
 	var shapes []ops.Shape
+	var gemvShapes []ops.GemvShape
 	if f.shapes != "" {
 		var err error
-		if shapes, err = ops.ParseShapes(f.shapes); err != nil {
+		if f.op == "matmul" {
+			shapes, err = ops.ParseShapes(f.shapes)
+		} else {
+			gemvShapes, err = ops.ParseGemvShapes(f.shapes)
+		}
+		if err != nil {
 			return fmt.Errorf("parsing -shapes: %w", err)
 		}
 	}
@@ -90,6 +115,9 @@ every timed pass into a results file in Go benchmark format.`)
 	if shapes == nil {
 		shapes = ops.DefaultShapes(info)
 	}
+	if gemvShapes == nil {
+		gemvShapes = ops.DefaultGemvShapes(info)
+	}
 	if f.maxEvals < 0 {
 		f.maxEvals = 120
 		if info.Type == "cpu" {
@@ -104,10 +132,6 @@ every timed pass into a results file in Go benchmark format.`)
 	}
 	if f.journal == "" {
 		f.journal = filepath.Join("out", ident.Slug()+".journal.jsonl")
-	}
-	space := ops.Space(ops.DeviceLimits(dev))
-	if err := restrict(space, f.where); err != nil {
-		return fmt.Errorf("parsing -where: %w", err)
 	}
 
 	if err := os.MkdirAll(filepath.Dir(f.journal), 0o755); err != nil {
@@ -152,33 +176,41 @@ every timed pass into a results file in Go benchmark format.`)
 		fmt.Fprintf(stderr, "roofs: copy %s, fma %s\n", reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"))
 		runs = append(runs, r.Copy, r.FMA)
 	}
-	for _, shape := range shapes {
+	workloads := ops.MatmulWorkloads(dev, shapes, timing)
+	if f.op == "gemv" {
+		workloads = ops.GemvWorkloads(dev, formats, gemvShapes, timing)
+	}
+	for _, w := range workloads {
+		if err := restrict(w.Space, f.where); err != nil {
+			return fmt.Errorf("parsing -where: %w", err)
+		}
+	}
+	for _, w := range workloads {
 		if ctx.Err() != nil {
 			break
 		}
-		task := search.Task{Name: shape.Task(), Env: env}
-		eval := &ops.Evaluator{Dev: dev, Shape: shape, Timing: timing}
-		base, err := measureBaseline(ctx, eval, task, journal)
+		task := search.Task{Name: w.Task, Env: env}
+		base, err := measureBaseline(ctx, w, task, journal)
 		if err != nil {
-			eval.Close()
+			w.Eval.Close()
 			return err
 		}
 		if base.Status != search.OK {
-			fmt.Fprintf(stderr, "warning: baseline %s rejected on %s: %s\n", ops.Baseline, shape, base.Reason)
+			fmt.Fprintf(stderr, "warning: baseline %s rejected on %s: %s\n", w.Baseline, w.Label, base.Reason)
 		} else {
 			runs = append(runs, base)
-			fmt.Fprintf(stderr, "%s: naive baseline %s\n", shape, reports.FormatRate(base.Score, "FLOP/s"))
+			fmt.Fprintf(stderr, "%s: baseline %s %s\n", w.Label, w.Baseline, reports.FormatRate(base.Score, w.Unit))
 		}
-		rec := &progress{w: stderr, shape: shape.String()}
-		sum, err := search.Run(ctx, task, space, method, eval, search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed}, journal, rec)
-		eval.Close()
+		rec := &progress{w: stderr, shape: w.Label, unit: w.Unit}
+		sum, err := search.Run(ctx, task, w.Space, method, w.Eval, search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed}, journal, rec)
+		w.Eval.Close()
 		if err != nil {
 			return err
 		}
 		runs = append(runs, sum.Results...)
-		rows = append(rows, shapeRow(shape, sum, base))
+		rows = append(rows, shapeRow(w, sum, base))
 		if sum.Best != nil {
-			prof.Put(profileEntry(shape, sum, base))
+			prof.Put(profileEntry(w, sum, base))
 		}
 	}
 
@@ -196,13 +228,13 @@ every timed pass into a results file in Go benchmark format.`)
 	return ctx.Err()
 }
 
-// measureBaseline times the naive kernel on the evaluator's shape, or takes
-// its result from the journal.
-func measureBaseline(ctx context.Context, eval *ops.Evaluator, task search.Task, j *search.Journal) (search.Result, error) {
-	if r, ok := j.Lookup(task, ops.Baseline.Name(), ops.Baseline.String()); ok {
+// measureBaseline times the workload's baseline kernel, or takes its result
+// from the journal.
+func measureBaseline(ctx context.Context, w ops.Workload, task search.Task, j *search.Journal) (search.Result, error) {
+	if r, ok := j.Lookup(task, w.Baseline.Name(), w.Baseline.String()); ok {
 		return r, nil
 	}
-	r := eval.EvaluateKernel(ctx, ops.Baseline)
+	r := w.EvaluateBaseline(ctx)
 	if ctx.Err() != nil {
 		return r, ctx.Err()
 	}
@@ -225,14 +257,14 @@ func stats(m *search.Measurement) profiles.Stats {
 	return profiles.Stats{Median: m.Median, Lo: m.Lo, Hi: m.Hi, Samples: len(m.Samples), Rate: m.Rate(), Unit: m.Unit, Clock: m.Clock}
 }
 
-func profileEntry(shape ops.Shape, sum *search.Summary, base search.Result) profiles.Entry {
+func profileEntry(w ops.Workload, sum *search.Summary, base search.Result) profiles.Entry {
 	best := sum.Best
 	e := profiles.Entry{
-		Op: "matmul", Dtype: "f32", Shape: shape.Dims(), Kernel: "matmul",
+		Op: w.Op, Dtype: w.Dtype, Shape: w.Dims, Kernel: best.Kernel,
 		ID: best.ID, Params: best.Params, Stats: stats(best.Measure),
 	}
 	if base.Status == search.OK {
-		e.Baseline = &profiles.Baseline{Kernel: ops.Baseline.Name() + " " + ops.Baseline.String(), Stats: stats(base.Measure)}
+		e.Baseline = &profiles.Baseline{Kernel: w.Baseline.Name() + " " + w.Baseline.String(), Stats: stats(base.Measure)}
 	}
 	if ru := sum.RunnerUp(); ru != nil {
 		e.RunnerUp = &profiles.RunnerUp{
@@ -243,8 +275,8 @@ func profileEntry(shape ops.Shape, sum *search.Summary, base search.Result) prof
 	return e
 }
 
-func shapeRow(shape ops.Shape, sum *search.Summary, base search.Result) reports.ShapeRow {
-	row := reports.ShapeRow{Shape: shape.String(), Unit: "FLOP/s", Evals: sum.Evals, Measured: sum.Measured, Rejected: sum.Rejected, RunnerUp: math.NaN()}
+func shapeRow(w ops.Workload, sum *search.Summary, base search.Result) reports.ShapeRow {
+	row := reports.ShapeRow{Shape: w.Label, Unit: w.Unit, Evals: sum.Evals, Measured: sum.Measured, Rejected: sum.Rejected, RunnerUp: math.NaN()}
 	if base.Status == search.OK {
 		row.Baseline = base.Score
 	}
@@ -305,6 +337,7 @@ func restrict(space *search.Space, where string) error {
 
 // progress prints one line per evaluated candidate.
 type progress struct {
+	unit  string
 	w     io.Writer
 	shape string
 	max   int
@@ -320,7 +353,8 @@ func (p *progress) Start(task search.Task, legal, maxEvals int) {
 }
 
 func (p *progress) Record(r search.Result, evals int, best *search.Result) {
-	what := reports.FormatRate(r.Score, "FLOP/s")
+	unit := p.unit
+	what := reports.FormatRate(r.Score, unit)
 	if r.Status != search.OK {
 		what = "rejected: " + firstLine(r.Reason)
 	} else if m := r.Measure; m != nil {
@@ -331,7 +365,7 @@ func (p *progress) Record(r search.Result, evals int, best *search.Result) {
 	}
 	bestRate := "-"
 	if best != nil {
-		bestRate = reports.FormatRate(best.Score, "FLOP/s")
+		bestRate = reports.FormatRate(best.Score, unit)
 	}
 	fmt.Fprintf(p.w, "[%3d/%d %s] %s %s: %s | best %s\n", evals, p.max, time.Since(p.start).Round(time.Second), p.shape, r.ID, what, bestRate)
 }

@@ -1,0 +1,427 @@
+package ops
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/search"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// GemvShape is a decode matrix-vector product: y (Rows) = W (Rows x Cols) x.
+type GemvShape struct{ Rows, Cols int }
+
+func (s GemvShape) String() string { return fmt.Sprintf("%dx%d", s.Rows, s.Cols) }
+
+// Dims returns the shape as profiles store it.
+func (s GemvShape) Dims() []int { return []int{s.Rows, s.Cols} }
+
+// GemvTask names a GEMV workload in journals, results and profiles.
+func GemvTask(s GemvShape, f quant.Format) string {
+	return fmt.Sprintf("gemv/%s/N=%d/K=%d", f, s.Rows, s.Cols)
+}
+
+// DecodeShapes are the GEMV shapes of Llama decode: the Llama-3.1-8B
+// projections and FFN, and the Llama-3.2-1B classifier.
+var DecodeShapes = []GemvShape{{4096, 4096}, {14336, 4096}, {4096, 14336}, {128256, 2048}}
+
+// GemvSpace is the GEMV search space for format f on a device with limits lim.
+func GemvSpace(f quant.Format, lim Limits) *search.Space {
+	return &search.Space{
+		Axes: []search.Axis{
+			search.Ints("wg", 32, 64, 128, 256),
+			search.Ints("rows", 1, 2, 4, 8),
+			search.Ints("vec", 1, 2, 4),
+			{Name: "unpack", Values: templates.Unpacks},
+		},
+		Constraints: []search.Constraint{
+			{Name: "params the template accepts", OK: func(p search.Point) bool { return GemvParams(p, f).Check() == nil }},
+			{Name: fmt.Sprintf("invocations <= %d", lim.Invocations), OK: func(p search.Point) bool {
+				return p.Int("wg") <= lim.Invocations && p.Int("wg") <= lim.SizeX
+			}},
+			{Name: fmt.Sprintf("workgroup memory <= %d B", lim.WorkgroupBytes), OK: func(p search.Point) bool {
+				return GemvParams(p, f).WorkgroupBytes() <= lim.WorkgroupBytes
+			}},
+		},
+	}
+}
+
+// GemvParams turns a point of GemvSpace into template params for format f.
+func GemvParams(p search.Point, f quant.Format) templates.Gemv {
+	return templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym,
+		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack")}
+}
+
+// GemvBaseline is the simplest GEMV: one row per workgroup, one word per
+// load, codes shifted out one by one.
+func GemvBaseline(f quant.Format) templates.Gemv {
+	return templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 64, Rows: 1, Vec: 1, Unpack: "shift"}
+}
+
+// GemvBindingsFor lists a GEMV kernel's bindings in order.
+func GemvBindingsFor(k templates.Gemv) []runner.Binding {
+	b := []runner.Binding{runner.Uniform, runner.ReadOnly, runner.ReadOnly, runner.ReadOnly, runner.ReadWrite}
+	if k.Asym {
+		b = append(b, runner.ReadOnly)
+	}
+	return b
+}
+
+// GemvEvaluator validates and times GEMV kernels for one shape and format.
+type GemvEvaluator struct {
+	Dev    *runner.Device
+	Shape  GemvShape
+	Format quant.Format
+	Timing runner.TimeOptions
+	// WorkingSet is the bytes of weights a timed run streams through,
+	// rotating copies so that it exceeds the caches as a decode step does;
+	// 0 means 192 MiB on a GPU and one copy on a CPU adapter.
+	WorkingSet int64
+	// Source renders a kernel; nil means templates.Render.
+	Source func(templates.Kernel) ([]byte, error)
+
+	target *gemvOperands
+}
+
+var _ search.Evaluator = (*GemvEvaluator)(nil)
+
+func (e *GemvEvaluator) Kernel() string { return "gemv" }
+
+func (e *GemvEvaluator) Evaluate(ctx context.Context, p search.Point) search.Result {
+	return e.EvaluateKernel(ctx, GemvParams(p, e.Format))
+}
+
+// EvaluateKernel renders, compiles, validates and, if valid, times k.
+func (e *GemvEvaluator) EvaluateKernel(ctx context.Context, k templates.Gemv) search.Result {
+	start := time.Now()
+	res := e.evaluate(ctx, k)
+	res.Kernel, res.ID, res.Seconds = k.Name(), k.String(), time.Since(start).Seconds()
+	return res
+}
+
+func (e *GemvEvaluator) evaluate(ctx context.Context, k templates.Gemv) search.Result {
+	if !k.Fits(e.Shape.Rows, e.Shape.Cols) {
+		return reject("shape %s: K must be a multiple of %d and of the group", e.Shape, k.Elems())
+	}
+	render := e.Source
+	if render == nil {
+		render = templates.Render
+	}
+	src, err := render(k)
+	if err != nil {
+		return reject("render: %v", err)
+	}
+	kern, err := e.Dev.Compile(k.Name(), string(src), GemvBindingsFor(k), k.WorkgroupSize())
+	if err != nil {
+		return reject("%v", err)
+	}
+	defer kern.Release()
+	for _, s := range GemvValidationShapes(k) {
+		if ctx.Err() != nil {
+			return reject("canceled")
+		}
+		o, err := newGemvOperands(e.Dev, s, e.Format, 1)
+		if err != nil {
+			return reject("validation %s: %v", s, err)
+		}
+		err = o.check(kern, k, nil)
+		o.release()
+		if err != nil {
+			return reject("validation %s: %v", s, err)
+		}
+	}
+	if e.target == nil {
+		copies := 1
+		if ws := e.workingSet(); ws > 0 {
+			bytes := quantBytes(e.Shape, e.Format)
+			copies = int(min(16, max(1, (ws+bytes-1)/bytes)))
+		}
+		if e.target, err = newGemvOperands(e.Dev, e.Shape, e.Format, copies); err != nil {
+			return reject("shape %s: %v", e.Shape, err)
+		}
+	}
+	if err := e.target.check(kern, k, sampleRows(e.Shape.Rows, 256)); err != nil {
+		return reject("validation %s: %v", e.Shape, err)
+	}
+	t, err := e.Dev.Time(e.Timing, e.target.dispatches(kern, k, -1)...)
+	if err != nil {
+		return reject("timing: %v", err)
+	}
+	m := &search.Measurement{Clock: t.Clock, Repeats: t.Repeats, Samples: t.Samples, Median: t.Median, Lo: t.Lo, Hi: t.Hi,
+		Work: e.target.bytesPerRun(), Unit: "B/s"}
+	return search.Result{Status: search.OK, Score: m.Rate(), Measure: m}
+}
+
+func (e *GemvEvaluator) workingSet() int64 {
+	if e.WorkingSet != 0 || e.Dev.Info.Type == "cpu" {
+		return e.WorkingSet
+	}
+	return 192 << 20
+}
+
+// Close releases the timed shape's buffers.
+func (e *GemvEvaluator) Close() {
+	if e.target != nil {
+		e.target.release()
+		e.target = nil
+	}
+}
+
+// quantBytes is the size of a tensor's codes, scales and mins.
+func quantBytes(s GemvShape, f quant.Format) int64 {
+	groups := int64(1)
+	if f.Group > 0 {
+		groups = int64(s.Cols / f.Group)
+	}
+	n := int64(s.Rows) * (int64(s.Cols)*int64(f.Bits)/8 + 4*groups)
+	if f.Asym {
+		n += int64(s.Rows) * 4 * groups
+	}
+	return n
+}
+
+// GemvValidationShapes are small shapes every candidate must compute
+// exactly: a partial last workgroup of rows, a single row, and several
+// groups per row.
+func GemvValidationShapes(k templates.Gemv) []GemvShape {
+	g := max(128, k.Group, k.Elems())
+	return []GemvShape{{2*k.Rows + 1, 3 * g}, {1, g}, {k.Rows*5 + 3, 2 * g}}
+}
+
+// gemvPart is a slice of rows small enough for one binding.
+type gemvPart struct {
+	offset, rows int
+	dims         *runner.Buffer
+	w, s, m      []*runner.Buffer // one per copy
+}
+
+// gemvOperands hold a random tensor (random codes, scales and mins) and x
+// on the host, and on the device split by rows into bindable parts, each
+// replicated copies times.
+type gemvOperands struct {
+	dev   *runner.Device
+	shape GemvShape
+	t     *quant.Tensor
+	x     []float32
+	gx    *runner.Buffer
+	gy    *runner.Buffer
+	guard int
+	parts []*gemvPart
+	clear []byte
+}
+
+func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies int) (*gemvOperands, error) {
+	glen := f.Group
+	if glen == 0 {
+		glen = s.Cols
+	}
+	t := &quant.Tensor{Format: f, Rows: s.Rows, Cols: s.Cols}
+	r := rand.New(rand.NewPCG(uint64(s.Rows)<<32|uint64(s.Cols), uint64(f.Bits)))
+	t.Words = make([]uint32, s.Rows*t.WordsPerRow())
+	for i := range t.Words {
+		t.Words[i] = r.Uint32()
+	}
+	groups := s.Rows * (s.Cols / glen)
+	t.Scales = make([]float32, groups)
+	for i := range t.Scales {
+		t.Scales[i] = (0.5 + r.Float32()) / float32(int(1)<<f.Bits)
+	}
+	if f.Asym {
+		t.Mins = make([]float32, groups)
+		for i := range t.Mins {
+			t.Mins[i] = -0.5 * r.Float32()
+		}
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	o := &gemvOperands{dev: d, shape: s, t: t, guard: 1024}
+	o.x = make([]float32, s.Cols)
+	for i := range o.x {
+		o.x[i] = 2*r.Float32() - 1
+	}
+	var err error
+	if o.gx, err = upload(d, "x", o.x); err != nil {
+		return nil, err
+	}
+	words := s.Rows + o.guard
+	if o.gy, err = d.NewBuffer("y", uint64(4*words)); err != nil {
+		o.release()
+		return nil, err
+	}
+	o.clear = make([]byte, 4*words)
+	for i := 0; i < words; i++ {
+		binary.LittleEndian.PutUint32(o.clear[4*i:], sentinel)
+	}
+	limit := min(d.Limits.MaxBufferSize, d.Limits.MaxStorageBufferBindingSize)
+	rowsPerPart := max(1, int(limit/uint64(4*t.WordsPerRow())))
+	gpr := s.Cols / glen
+	for off := 0; off < s.Rows; off += rowsPerPart {
+		n := min(rowsPerPart, s.Rows-off)
+		p := &gemvPart{offset: off, rows: n}
+		o.parts = append(o.parts, p) // released with o from here on
+		if p.dims, err = d.NewBuffer("dims", 16); err != nil {
+			o.release()
+			return nil, err
+		}
+		dims := make([]byte, 16)
+		for i, v := range []int{n, s.Cols, glen, off} {
+			binary.LittleEndian.PutUint32(dims[4*i:], uint32(v))
+		}
+		if err := p.dims.Write(0, dims); err != nil {
+			o.release()
+			return nil, err
+		}
+		wpr := t.WordsPerRow()
+		for c := 0; c < copies; c++ {
+			wb, err := uploadWords(d, t.Words[off*wpr:(off+n)*wpr])
+			if err != nil {
+				o.release()
+				return nil, err
+			}
+			p.w = append(p.w, wb)
+			sb, err := upload(d, "scales", t.Scales[off*gpr:(off+n)*gpr])
+			if err != nil {
+				o.release()
+				return nil, err
+			}
+			p.s = append(p.s, sb)
+			if f.Asym {
+				mb, err := upload(d, "mins", t.Mins[off*gpr:(off+n)*gpr])
+				if err != nil {
+					o.release()
+					return nil, err
+				}
+				p.m = append(p.m, mb)
+			}
+		}
+	}
+	return o, nil
+}
+
+func uploadWords(d *runner.Device, w []uint32) (*runner.Buffer, error) {
+	b, err := d.NewBuffer("weights", uint64(4*len(w)))
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 4*len(w))
+	for i, v := range w {
+		binary.LittleEndian.PutUint32(buf[4*i:], v)
+	}
+	if err := b.Write(0, buf); err != nil {
+		b.Release()
+		return nil, err
+	}
+	return b, nil
+}
+
+// dispatches lists one dispatch per part and copy; copy < 0 means all
+// copies in turn.
+func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy int) []runner.Dispatch {
+	var ds []runner.Dispatch
+	copies := len(o.parts[0].w)
+	for c := 0; c < copies; c++ {
+		if copy >= 0 && c != copy {
+			continue
+		}
+		for _, p := range o.parts {
+			bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], o.gx, o.gy}
+			if k.Asym {
+				bufs = append(bufs, p.m[c])
+			}
+			ds = append(ds, runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(p.rows)})
+		}
+	}
+	return ds
+}
+
+// bytesPerRun counts what one timed run reads and writes: every copy's
+// codes, scales and mins once, x once per part, and y.
+func (o *gemvOperands) bytesPerRun() float64 {
+	copies := len(o.parts[0].w)
+	return float64(copies) * (float64(quantBytes(o.shape, o.t.Format)) + float64(4*o.shape.Cols*len(o.parts)) + float64(4*o.shape.Rows))
+}
+
+// check runs the kernel once over every part and compares y with the CPU
+// reference at the listed rows, or all rows when rows is nil; every row must
+// be written and finite and the guard band untouched.
+func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) error {
+	if err := o.gy.Write(0, o.clear); err != nil {
+		return err
+	}
+	if err := o.dev.Run(o.dispatches(kern, k, 0)...); err != nil {
+		return err
+	}
+	raw, err := o.gy.Read()
+	if err != nil {
+		return err
+	}
+	n := o.shape.Rows
+	for i := 0; i < o.guard; i++ {
+		if binary.LittleEndian.Uint32(raw[4*(n+i):]) != sentinel {
+			return fmt.Errorf("%w: wrote out of bounds, %d words past the end of y", errMismatch, i)
+		}
+	}
+	for r := 0; r < n; r++ {
+		w := binary.LittleEndian.Uint32(raw[4*r:])
+		if w == sentinel {
+			return fmt.Errorf("%w: y[%d] never written", errMismatch, r)
+		}
+		if f := float64(math.Float32frombits(w)); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%w: y[%d] = %v", errMismatch, r, f)
+		}
+	}
+	if rows == nil {
+		rows = make([]int, n)
+		for i := range rows {
+			rows[i] = i
+		}
+	}
+	row := make([]float32, o.shape.Cols)
+	for _, r := range rows {
+		o.t.DequantizeRow(r, row)
+		var want, mag, codes float64
+		glen := o.t.GroupLen(o.shape.Cols)
+		for c, v := range row {
+			p := float64(v) * float64(o.x[c])
+			want += p
+			mag += math.Abs(p)
+			// Unpacking may round each code by an ulp before the offset is
+			// taken away; bound that by the largest code.
+			codes += float64(o.t.Scales[r*(o.shape.Cols/glen)+c/glen]) * float64(int(1)<<o.t.Bits) * math.Abs(float64(o.x[c]))
+		}
+		got := float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[4*r:])))
+		if tol := Tolerance(o.shape.Cols, mag+codes); math.Abs(got-want) > tol {
+			return fmt.Errorf("%w: y[%d] = %g, want %g within %.3g", errMismatch, r, got, want, tol)
+		}
+	}
+	return nil
+}
+
+// sampleRows picks n rows: the first, the last and the rest by a fixed seed.
+func sampleRows(rows, n int) []int {
+	out := []int{0, rows - 1}
+	r := rand.New(rand.NewPCG(3, 5))
+	for len(out) < n && len(out) < rows {
+		out = append(out, r.IntN(rows))
+	}
+	return out
+}
+
+func (o *gemvOperands) release() {
+	bufs := []*runner.Buffer{o.gx, o.gy}
+	for _, p := range o.parts {
+		bufs = append(append(append(append(bufs, p.dims), p.w...), p.s...), p.m...)
+	}
+	for _, b := range bufs {
+		if b != nil {
+			b.Release()
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package templates
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Gemv is the quantized matrix-vector product of decode: y = W x with W in
+// one of the quant package's formats (Bits, Group, Asym). A workgroup of WG
+// threads computes Rows rows; each thread loads Vec words of a row at a time
+// and unpacks them by one of the strategies in Unpacks.
+type Gemv struct {
+	Bits  int  // 8, 4 or 2
+	Group int  // elements per scale: 32, 64, 128, or 0 for one per row
+	Asym  bool // value = u*scale + min, else (u - 2^(Bits-1))*scale
+	WG    int  // threads per workgroup, a power of two
+	Rows  int  // output rows per workgroup
+	Vec   int  // u32 words per load: 1, 2 or 4
+	// Unpack is how codes become floats: "shift" (shift and mask each
+	// code), "vec" (shift a splatted word by a vector of offsets), "unorm"
+	// (mask whole bytes and convert four at once with unpack4x8unorm), or
+	// "lut" (int2: a table of the four codes of every byte in workgroup
+	// memory).
+	Unpack string
+}
+
+// Unpacks lists the unpacking strategies.
+var Unpacks = []string{"shift", "vec", "unorm", "lut"}
+
+func (p Gemv) Name() string { return "gemv" }
+
+func (p Gemv) String() string {
+	return fmt.Sprintf("wg=%d/rows=%d/vec=%d/unpack=%s", p.WG, p.Rows, p.Vec, p.Unpack)
+}
+
+// Format names the weight format the way the quant package does.
+func (p Gemv) Format() string {
+	g := "row"
+	if p.Group > 0 {
+		g = fmt.Sprintf("g%d", p.Group)
+	}
+	s := "sym"
+	if p.Asym {
+		s = "asym"
+	}
+	return fmt.Sprintf("int%d-%s-%s", p.Bits, g, s)
+}
+
+func (p Gemv) WorkgroupSize() [3]uint32 { return [3]uint32{uint32(p.WG), 1, 1} }
+
+// Elems is the number of weights one load covers.
+func (p Gemv) Elems() int { return p.Vec * 32 / p.Bits }
+
+// WorkgroupBytes is the workgroup memory the kernel declares.
+func (p Gemv) WorkgroupBytes() int {
+	n := 4 * p.WG * p.Rows
+	if p.Unpack == "lut" {
+		n += 256 * 16
+	}
+	return n
+}
+
+// Fits reports whether the kernel accepts a rows x cols matrix: whole loads
+// within one group.
+func (p Gemv) Fits(rows, cols int) bool {
+	glen := p.Group
+	if glen == 0 {
+		glen = cols
+	}
+	return rows > 0 && cols > 0 && cols%32 == 0 && cols%glen == 0 && cols%p.Elems() == 0 && glen%p.Elems() == 0
+}
+
+// Groups is the dispatch size for rows output rows.
+func (p Gemv) Groups(rows int) [3]uint32 {
+	n := ceilDiv(rows, p.Rows)
+	x := min(n, 32768)
+	return [3]uint32{uint32(x), uint32(ceilDiv(n, x)), 1}
+}
+
+func (p Gemv) Check() error {
+	switch {
+	case p.Bits != 8 && p.Bits != 4 && p.Bits != 2:
+		return fmt.Errorf("%w: %d bits", errParams, p.Bits)
+	case p.Group != 0 && p.Group != 32 && p.Group != 64 && p.Group != 128:
+		return fmt.Errorf("%w: group %d", errParams, p.Group)
+	case p.WG < 32 || p.WG > 1024 || p.WG&(p.WG-1) != 0:
+		return fmt.Errorf("%w: workgroup %d is not a power of two in 32..1024", errParams, p.WG)
+	case p.Rows < 1 || p.Rows > 16:
+		return fmt.Errorf("%w: %d rows per workgroup", errParams, p.Rows)
+	case p.Vec != 1 && p.Vec != 2 && p.Vec != 4:
+		return fmt.Errorf("%w: vec %d", errParams, p.Vec)
+	case p.Group != 0 && p.Elems() > p.Group:
+		return fmt.Errorf("%w: a load of %d elements spans groups of %d", errParams, p.Elems(), p.Group)
+	}
+	switch p.Unpack {
+	case "shift", "vec", "unorm":
+	case "lut":
+		if p.Bits != 2 {
+			return fmt.Errorf("%w: the lut unpacking is for int2", errParams)
+		}
+	default:
+		return fmt.Errorf("%w: unpack %q is not one of %s", errParams, p.Unpack, strings.Join(Unpacks, ", "))
+	}
+	return nil
+}
+
+type gemvView struct {
+	Gemv
+	Header       string
+	WT           string
+	Elems, XVecs int
+	RedLen, Half int
+	SumX         string
+	Body         []string // statements accumulating the chunk's dot product into d
+}
+
+func (p Gemv) view() (string, any) {
+	v := gemvView{Gemv: p, Header: header(p) + " " + p.Format(), Elems: p.Elems(), RedLen: p.WG * p.Rows, Half: p.WG / 2}
+	v.WT = "u32"
+	if p.Vec > 1 {
+		v.WT = fmt.Sprintf("vec%d<u32>", p.Vec)
+	}
+	v.XVecs = v.Elems / 4
+	sums := make([]string, v.XVecs)
+	for i := range sums {
+		sums[i] = fmt.Sprintf("x%d", i)
+	}
+	v.SumX = "dot(" + strings.Join(sums, " + ") + ", vec4<f32>(1.0))"
+	v.Body = p.body()
+	return "gemv.wgsl.tmpl", v
+}
+
+// body emits the unpacking of the loaded words wv and their dot product
+// with the chunk's x vectors x0, x1, ... into d.
+func (p Gemv) body() []string {
+	per := 32 / p.Bits // codes per word
+	mask := fmt.Sprintf("0x%xu", (1<<p.Bits)-1)
+	off := ""
+	if !p.Asym {
+		off = fmt.Sprintf(" - vec4<f32>(%d.0)", 1<<(p.Bits-1))
+	}
+	var out []string
+	for k := 0; k < p.Vec; k++ {
+		word := "wv"
+		if p.Vec > 1 {
+			word = fmt.Sprintf("wv[%d]", k)
+		}
+		e0 := k * per // first element of this word within the chunk
+		xv := func(e int) string { return fmt.Sprintf("x%d", e/4) }
+		out = append(out, fmt.Sprintf("let u%d = %s;", k, word))
+		u := fmt.Sprintf("u%d", k)
+		switch p.Unpack {
+		case "shift":
+			for q := 0; q < per; q += 4 {
+				var c [4]string
+				for i := range c {
+					c[i] = fmt.Sprintf("f32((%s >> %du) & %s)", u, (q+i)*p.Bits, mask)
+				}
+				out = append(out, fmt.Sprintf("d = d + dot(vec4<f32>(%s)%s, %s);", strings.Join(c[:], ", "), off, xv(e0+q)))
+			}
+		case "vec":
+			for q := 0; q < per; q += 4 {
+				out = append(out, fmt.Sprintf("d = d + dot(vec4<f32>((vec4<u32>(%s) >> vec4<u32>(%du, %du, %du, %du)) & vec4<u32>(%s))%s, %s);",
+					u, q*p.Bits, (q+1)*p.Bits, (q+2)*p.Bits, (q+3)*p.Bits, mask, off, xv(e0+q)))
+			}
+		case "unorm":
+			// Masking every byte to one code at a time gives codes
+			// s, s+step, s+2*step, s+3*step with step = 8/Bits.
+			step := 8 / p.Bits
+			byteMask := fmt.Sprintf("0x%08xu", uint32((1<<p.Bits)-1)*0x01010101)
+			for s := 0; s < step; s++ {
+				var xs [4]string
+				for i := range xs {
+					e := e0 + s + i*step
+					xs[i] = fmt.Sprintf("x%d[%d]", e/4, e%4)
+				}
+				out = append(out, fmt.Sprintf("d = d + dot(unpack4x8unorm((%s >> %du) & %s) * 255.0%s, vec4<f32>(%s));",
+					u, s*p.Bits, byteMask, off, strings.Join(xs[:], ", ")))
+			}
+		case "lut":
+			for b := 0; b < 4; b++ {
+				out = append(out, fmt.Sprintf("d = d + dot(lut[(%s >> %du) & 0xffu]%s, %s);", u, 8*b, off, xv(e0+4*b)))
+			}
+		}
+	}
+	return out
+}
