@@ -55,7 +55,11 @@ func (c *Comparison) ChangePlot() (string, error) {
 			continue
 		}
 		n++
-		lo, hi = math.Min(lo, 100*r.DeltaLo), math.Max(hi, 100*r.DeltaHi)
+		dlo, dhi := r.DeltaLo, r.DeltaHi
+		if math.IsInf(dlo, 0) || math.IsInf(dhi, 0) || math.IsNaN(dlo) || math.IsNaN(dhi) {
+			dlo, dhi = r.Delta, r.Delta // no interval: a bare point
+		}
+		lo, hi = math.Min(lo, 100*dlo), math.Max(hi, 100*dhi)
 		col := color.Color(colorOK)
 		switch {
 		case r.Regression:
@@ -65,7 +69,7 @@ func (c *Comparison) ChangePlot() (string, error) {
 		}
 		g := groups[col]
 		g.XYs = append(g.XYs, plotter.XY{X: float64(i + 1), Y: 100 * r.Delta})
-		g.YErrors = append(g.YErrors, struct{ Low, High float64 }{100 * (r.Delta - r.DeltaLo), 100 * (r.DeltaHi - r.Delta)})
+		g.YErrors = append(g.YErrors, struct{ Low, High float64 }{100 * (r.Delta - dlo), 100 * (dhi - r.Delta)})
 	}
 	if n == 0 {
 		return "", nil

@@ -59,6 +59,10 @@ func formatSide(s *Side) string {
 		return "?"
 	}
 	spread := math.Max(s.Hi-s.Center, s.Center-s.Lo) / s.Center
+	if math.IsInf(spread, 0) || math.IsNaN(spread) {
+		// Too few samples for a 95% interval of the median.
+		return fmt.Sprintf("%s ±? n=%d", FormatSeconds(s.Center), s.N)
+	}
 	return fmt.Sprintf("%s ±%.0f%%", FormatSeconds(s.Center), 100*spread)
 }
 
@@ -69,7 +73,10 @@ func (c *Comparison) formatChange(r Row) string {
 	if !r.Significant {
 		return "~"
 	}
-	s := fmt.Sprintf("%+.1f%% (%+.1f%% .. %+.1f%%)", 100*r.Delta, 100*r.DeltaLo, 100*r.DeltaHi)
+	s := fmt.Sprintf("%+.1f%%", 100*r.Delta)
+	if !math.IsInf(r.DeltaLo, 0) && !math.IsInf(r.DeltaHi, 0) && !math.IsNaN(r.DeltaLo) && !math.IsNaN(r.DeltaHi) {
+		s += fmt.Sprintf(" (%+.1f%% .. %+.1f%%)", 100*r.DeltaLo, 100*r.DeltaHi)
+	}
 	if r.Regression {
 		s += " !"
 	}

@@ -48,10 +48,9 @@ func WriteResults(w io.Writer, config [][2]string, results []search.Result) erro
 			}
 		}
 		res := &benchfmt.Result{Name: benchfmt.Name(BenchmarkName(r)), Iters: m.Repeats}
-		for _, kv := range config {
-			res.SetConfig(kv[0], kv[1])
+		for _, kv := range append(config, [2]string{"clock", m.Clock}) {
+			res.Config = append(res.Config, benchfmt.Config{Key: kv[0], Value: []byte(kv[1]), File: true})
 		}
-		res.SetConfig("clock", m.Clock)
 		for _, s := range m.Samples {
 			res.Values = []benchfmt.Value{{Value: s, Unit: "sec/op"}, {Value: m.Work / s, Unit: m.Unit}}
 			if err := bw.Write(res); err != nil {
