@@ -210,7 +210,7 @@ type gemvOperands struct {
 	t     *quant.Tensor
 	x     []float32
 	gx    *runner.Buffer
-	gy    *runner.Buffer
+	gy    []*runner.Buffer // one per copy, so that copies' dispatches do not wait on each other's writes
 	guard int
 	parts []*gemvPart
 	clear []byte
@@ -251,9 +251,13 @@ func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies int) 
 		return nil, err
 	}
 	words := s.Rows + o.guard
-	if o.gy, err = d.NewBuffer("y", uint64(4*words)); err != nil {
-		o.release()
-		return nil, err
+	for c := 0; c < copies; c++ {
+		gy, err := d.NewBuffer("y", uint64(4*words))
+		if err != nil {
+			o.release()
+			return nil, err
+		}
+		o.gy = append(o.gy, gy)
 	}
 	o.clear = make([]byte, 4*words)
 	for i := 0; i < words; i++ {
@@ -331,7 +335,7 @@ func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy in
 			continue
 		}
 		for _, p := range o.parts {
-			bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], o.gx, o.gy}
+			bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], o.gx, o.gy[c]}
 			if k.Asym {
 				bufs = append(bufs, p.m[c])
 			}
@@ -352,13 +356,13 @@ func (o *gemvOperands) bytesPerRun() float64 {
 // reference at the listed rows, or all rows when rows is nil; every row must
 // be written and finite and the guard band untouched.
 func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) error {
-	if err := o.gy.Write(0, o.clear); err != nil {
+	if err := o.gy[0].Write(0, o.clear); err != nil {
 		return err
 	}
 	if err := o.dev.Run(o.dispatches(kern, k, 0)...); err != nil {
 		return err
 	}
-	raw, err := o.gy.Read()
+	raw, err := o.gy[0].Read()
 	if err != nil {
 		return err
 	}
@@ -415,7 +419,7 @@ func sampleRows(rows, n int) []int {
 }
 
 func (o *gemvOperands) release() {
-	bufs := []*runner.Buffer{o.gx, o.gy}
+	bufs := append([]*runner.Buffer{o.gx}, o.gy...)
 	for _, p := range o.parts {
 		bufs = append(append(append(append(bufs, p.dims), p.w...), p.s...), p.m...)
 	}

@@ -293,6 +293,9 @@ func (c *Comparison) roofFraction(name string, rate float64) float64 {
 	case strings.Contains(name, "/kind=fma/") && c.Roofs.FMA > 0:
 		return rate / c.Roofs.FMA
 	}
+	if unit := c.New.Series[name]; unit != nil && unit.Unit == "B/s" && c.Roofs.Bandwidth > 0 {
+		return rate / c.Roofs.Bandwidth // a bandwidth-bound kernel
+	}
 	ai := Intensity(name)
 	if math.IsNaN(ai) || c.Roofs.FMA == 0 || c.Roofs.Bandwidth == 0 {
 		return math.NaN()
