@@ -36,7 +36,7 @@ func GemvSpace(f quant.Format, lim Limits) *search.Space {
 	return &search.Space{
 		Axes: []search.Axis{
 			search.Ints("wg", 32, 64, 128, 256),
-			search.Ints("rows", 1, 2, 4, 8),
+			search.Ints("rows", 1, 2, 4, 8, 16),
 			search.Ints("vec", 1, 2, 4),
 			{Name: "unpack", Values: templates.Unpacks},
 		},

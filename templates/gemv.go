@@ -25,7 +25,7 @@ type Gemv struct {
 }
 
 // Unpacks lists the unpacking strategies.
-var Unpacks = []string{"shift", "vec", "unorm", "lut"}
+var Unpacks = []string{"shift", "vec", "unorm", "magic", "lut"}
 
 func (p Gemv) Name() string { return "gemv" }
 
@@ -85,7 +85,7 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: group %d", errParams, p.Group)
 	case p.WG < 32 || p.WG > 1024 || p.WG&(p.WG-1) != 0:
 		return fmt.Errorf("%w: workgroup %d is not a power of two in 32..1024", errParams, p.WG)
-	case p.Rows < 1 || p.Rows > 16:
+	case p.Rows < 1 || p.Rows > 32:
 		return fmt.Errorf("%w: %d rows per workgroup", errParams, p.Rows)
 	case p.Vec != 1 && p.Vec != 2 && p.Vec != 4:
 		return fmt.Errorf("%w: vec %d", errParams, p.Vec)
@@ -93,7 +93,7 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: a load of %d elements spans groups of %d", errParams, p.Elems(), p.Group)
 	}
 	switch p.Unpack {
-	case "shift", "vec", "unorm":
+	case "shift", "vec", "unorm", "magic":
 	case "lut":
 		if p.Bits != 2 {
 			return fmt.Errorf("%w: the lut unpacking is for int2", errParams)
@@ -162,6 +162,17 @@ func (p Gemv) body() []string {
 			for q := 0; q < per; q += 4 {
 				out = append(out, fmt.Sprintf("d = d + dot(vec4<f32>((vec4<u32>(%s) >> vec4<u32>(%du, %du, %du, %du)) & vec4<u32>(%s))%s, %s);",
 					u, q*p.Bits, (q+1)*p.Bits, (q+2)*p.Bits, (q+3)*p.Bits, mask, off, xv(e0+q)))
+			}
+		case "magic":
+			// 0x4b000000 is 2^23: or-ing a code into its mantissa gives
+			// 2^23 + u exactly, and subtracting 2^23 (+ the offset) is exact.
+			bias := 8388608
+			if !p.Asym {
+				bias += 1 << (p.Bits - 1)
+			}
+			for q := 0; q < per; q += 4 {
+				out = append(out, fmt.Sprintf("d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(%s) >> vec4<u32>(%du, %du, %du, %du)) & vec4<u32>(%s)) | vec4<u32>(0x4b000000u)) - vec4<f32>(%d.0), %s);",
+					u, q*p.Bits, (q+1)*p.Bits, (q+2)*p.Bits, (q+3)*p.Bits, mask, bias, xv(e0+q)))
 			}
 		case "unorm":
 			// Masking every byte to one code at a time gives codes
