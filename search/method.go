@@ -48,8 +48,7 @@ func (m *Random) Init(legal []Point, seed uint64) {
 	m.Exhaustive.Init(points, seed)
 }
 
-// NewMethod returns the method with the given name: "exhaustive", "random"
-// or "local".
+// NewMethod returns the method with the given name, one of MethodNames.
 func NewMethod(name string) (Method, bool) {
 	switch name {
 	case "exhaustive":
@@ -58,9 +57,15 @@ func NewMethod(name string) (Method, bool) {
 		return &Random{}, true
 	case "local":
 		return &Local{}, true
+	case "anneal":
+		return &Anneal{}, true
+	case "evolve":
+		return &Evolve{}, true
+	case "bayes":
+		return &Bayes{}, true
 	}
 	return nil, false
 }
 
 // MethodNames lists the names NewMethod accepts.
-var MethodNames = []string{"exhaustive", "random", "local"}
+var MethodNames = []string{"exhaustive", "random", "local", "anneal", "evolve", "bayes"}

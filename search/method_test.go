@@ -123,7 +123,11 @@ func TestNewMethod(t *testing.T) {
 		{"random", "*search.Random"},
 		{"Exhaustive", ""},
 		{"", ""},
-		{"bayes", ""},
+		{"local", "*search.Local"},
+		{"anneal", "*search.Anneal"},
+		{"evolve", "*search.Evolve"},
+		{"bayes", "*search.Bayes"},
+		{"gradient", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

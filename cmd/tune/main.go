@@ -28,6 +28,7 @@ func init() {
 		{"lookup", "show the kernel a profile chooses for a shape", runLookup},
 		{"bench", "re-measure a profile's kernels and the device's roofs", runBench},
 		{"report", "compare two results files or profiles; -gate fails on regressions", runReport},
+		{"efficiency", "replay search strategies on an exhaustive sweep's journal", runEfficiency},
 	}
 }
 

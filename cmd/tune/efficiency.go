@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/search"
+)
+
+func runEfficiency(_ context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := newFlagSet("efficiency", stderr, `Replay search strategies against the journal of an exhaustive sweep, without a
+device: for each strategy and seed, the best score after every evaluation as a
+fraction of the recorded optimum.`)
+	journal := fs.String("journal", "", "journal of an exhaustive sweep (required)")
+	task := fs.String("task", "", "task to replay, e.g. matmul/f32/M=4096/N=4096/K=4096 (required)")
+	methods := fs.String("methods", "random,local,anneal,evolve,bayes", "strategies to compare")
+	seeds := fs.Int("seeds", 10, "seeds per strategy")
+	frac := fs.Float64("frac", 0.95, "fraction of the optimum a search must reach")
+	budget := fs.Float64("budget", 0.10, "the evaluation budget, as a fraction of the recorded points")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *journal == "" || *task == "" || *seeds < 1 || *frac <= 0 || *frac > 1 || *budget <= 0 {
+		fs.Usage()
+		return fmt.Errorf("efficiency: -journal and -task are required; -seeds >= 1; 0 < -frac <= 1; -budget > 0")
+	}
+	results, err := search.ReadJournal(*journal)
+	if err != nil {
+		return err
+	}
+	space, kernel, err := spaceForTask(*task)
+	if err != nil {
+		return err
+	}
+	replay, err := search.NewReplay(results, *task, kernel)
+	if err != nil {
+		return err
+	}
+	replay.Restrict(space)
+	points := len(space.Legal())
+	curves, err := search.Efficiency(space, replay, append([]string{"exhaustive"}, strings.Split(*methods, ",")...), *seeds, 0)
+	if err != nil {
+		return err
+	}
+	limit := max(1, int(*budget*float64(points)))
+	fmt.Fprintf(stdout, "%s: %d recorded points, optimum %.4g; budget %d evaluations (%.0f%%)\n", *task, points, replay.Optimum(), limit, 100**budget)
+	t := tablewriter.NewTable(stdout, tablewriter.WithHeaderAutoFormat(tw.Off))
+	t.Header("strategy", "seeds", fmt.Sprintf("median evals to %.0f%%", 100**frac), "share of points", fmt.Sprintf("seeds within budget"), fmt.Sprintf("median best at budget"))
+	for _, s := range search.Summarize(curves, *frac, points) {
+		within, atBudget := 0, []float64{}
+		for _, c := range curves {
+			if c.Method != s.Method {
+				continue
+			}
+			if n := c.EvalsTo(*frac); n > 0 && n <= limit {
+				within++
+			}
+			atBudget = append(atBudget, c.Best[min(limit, len(c.Best))-1])
+		}
+		t.Append(s.Method, s.Seeds, fmt.Sprintf("%.1f", s.MedianEvals), fmt.Sprintf("%.1f%%", 100*s.MedianEvals/float64(points)),
+			fmt.Sprintf("%d/%d", within, s.Seeds), fmt.Sprintf("%.1f%%", 100*medianOf(atBudget)))
+	}
+	return t.Render()
+}
+
+func medianOf(v []float64) float64 {
+	c := append([]float64(nil), v...)
+	for i := 1; i < len(c); i++ {
+		for j := i; j > 0 && c[j] < c[j-1]; j-- {
+			c[j], c[j-1] = c[j-1], c[j]
+		}
+	}
+	if len(c)%2 == 1 {
+		return c[len(c)/2]
+	}
+	return (c[len(c)/2-1] + c[len(c)/2]) / 2
+}
+
+// spaceForTask rebuilds the search space a task was swept over, with
+// limits loose enough to admit every point a device could have accepted.
+func spaceForTask(task string) (*search.Space, string, error) {
+	loose := ops.Limits{Invocations: 1 << 20, SizeX: 1 << 20, SizeY: 1 << 20, WorkgroupBytes: 1 << 30}
+	parts := strings.Split(task, "/")
+	switch {
+	case len(parts) > 1 && parts[0] == "matmul":
+		return ops.Space(loose), "matmul", nil
+	case len(parts) > 1 && parts[0] == "gemv":
+		f, err := quant.ParseFormat(parts[1])
+		if err != nil {
+			return nil, "", fmt.Errorf("task %q: %w", task, err)
+		}
+		return ops.GemvSpace(f, loose), "gemv", nil
+	}
+	return nil, "", fmt.Errorf("task %q: not a matmul or gemv task", task)
+}

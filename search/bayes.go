@@ -1,0 +1,189 @@
+package search
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+var _ Method = (*Bayes)(nil)
+
+// Bayes is model-based search: a Gaussian process over the points' axis
+// positions (scaled to the unit cube) models the log of the score, and the
+// next point is the untried one of highest expected improvement. A
+// rejected point counts as a score below every valid one, which steers the
+// model away from its neighbourhood.
+type Bayes struct {
+	Starts int // random points before the model is used; 0 means 8
+
+	idx    pointIndex
+	r      *rand.Rand
+	tried  []bool
+	left   int
+	feats  [][]float64 // of every legal point
+	obsX   [][]float64
+	obsY   []float64 // log score; NaN for rejected until the model is fitted
+	last   int
+	starts int
+}
+
+func (m *Bayes) Init(legal []Point, seed uint64) {
+	m.idx = newPointIndex(legal)
+	m.r = rand.New(rand.NewPCG(seed, 0xba7e5))
+	m.tried = make([]bool, len(legal))
+	m.left = len(legal)
+	m.feats = make([][]float64, len(legal))
+	for i, p := range legal {
+		m.feats[i] = features(p)
+	}
+	m.obsX, m.obsY = nil, nil
+	m.starts = m.Starts
+	if m.starts <= 0 {
+		m.starts = 8
+	}
+}
+
+func (m *Bayes) Next() (Point, bool) {
+	if m.left == 0 {
+		return Point{}, false
+	}
+	i := -1
+	if len(m.obsY) >= m.starts {
+		i = m.bestExpectedImprovement()
+	}
+	if i < 0 {
+		i = untried(m.r, m.tried, m.left)
+	}
+	m.tried[i] = true
+	m.left--
+	m.last = i
+	return m.idx.legal[i], true
+}
+
+func (m *Bayes) Observe(res Result) {
+	y := math.NaN()
+	if res.Status == OK && res.Score > 0 {
+		y = math.Log(res.Score)
+	}
+	m.obsX = append(m.obsX, m.feats[m.last])
+	m.obsY = append(m.obsY, y)
+}
+
+// gp is a fitted Gaussian process with a squared-exponential kernel.
+type gp struct {
+	x      [][]float64
+	alpha  *mat.VecDense
+	chol   mat.Cholesky
+	length float64
+	mean   float64
+	scale  float64
+	noise  float64
+}
+
+func sqexp(a, b []float64, length float64) float64 {
+	var d float64
+	for i := range a {
+		t := a[i] - b[i]
+		d += t * t
+	}
+	return math.Exp(-d / (2 * length * length))
+}
+
+// fit standardises y and factorises the kernel matrix; it returns the log
+// marginal likelihood, used to choose the length scale.
+func fit(x [][]float64, y []float64, length float64) (*gp, float64, bool) {
+	n := len(x)
+	g := &gp{x: x, length: length, noise: 1e-3}
+	g.mean, g.scale = stat.MeanStdDev(y, nil)
+	if g.scale == 0 || math.IsNaN(g.scale) {
+		g.scale = 1
+	}
+	k := mat.NewSymDense(n, nil)
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			v := sqexp(x[i], x[j], length)
+			if i == j {
+				v += g.noise
+			}
+			k.SetSym(i, j, v)
+		}
+	}
+	if ok := g.chol.Factorize(k); !ok {
+		return nil, 0, false
+	}
+	ys := mat.NewVecDense(n, nil)
+	for i, v := range y {
+		ys.SetVec(i, (v-g.mean)/g.scale)
+	}
+	g.alpha = mat.NewVecDense(n, nil)
+	if err := g.chol.SolveVecTo(g.alpha, ys); err != nil {
+		return nil, 0, false
+	}
+	ll := -0.5*mat.Dot(ys, g.alpha) - 0.5*g.chol.LogDet() - 0.5*float64(n)*math.Log(2*math.Pi)
+	return g, ll, true
+}
+
+// predict returns the standardised mean and standard deviation at f.
+func (g *gp) predict(f []float64, kv *mat.VecDense, tmp *mat.VecDense) (mu, sd float64) {
+	for i, xi := range g.x {
+		kv.SetVec(i, sqexp(f, xi, g.length))
+	}
+	mu = mat.Dot(kv, g.alpha)
+	if err := g.chol.SolveVecTo(tmp, kv); err != nil {
+		return mu, 0
+	}
+	v := 1 + g.noise - mat.Dot(kv, tmp)
+	return mu, math.Sqrt(math.Max(v, 1e-12))
+}
+
+func (m *Bayes) bestExpectedImprovement() int {
+	// Rejected points sit below the worst valid score.
+	ys := append([]float64(nil), m.obsY...)
+	lo := math.Inf(1)
+	for _, y := range ys {
+		if !math.IsNaN(y) {
+			lo = math.Min(lo, y)
+		}
+	}
+	if math.IsInf(lo, 1) {
+		return -1
+	}
+	for i, y := range ys {
+		if math.IsNaN(y) {
+			ys[i] = lo - 1
+		}
+	}
+	var best *gp
+	bestLL := math.Inf(-1)
+	for _, length := range []float64{0.1, 0.2, 0.35, 0.6} {
+		if g, ll, ok := fit(m.obsX, ys, length); ok && ll > bestLL {
+			best, bestLL = g, ll
+		}
+	}
+	if best == nil {
+		return -1
+	}
+	top := math.Inf(-1)
+	for _, y := range ys {
+		top = math.Max(top, (y-best.mean)/best.scale)
+	}
+	n := len(m.obsX)
+	kv, tmp := mat.NewVecDense(n, nil), mat.NewVecDense(n, nil)
+	normal := distuv.UnitNormal
+	pick, pickEI := -1, -1.0
+	for i, f := range m.feats {
+		if m.tried[i] {
+			continue
+		}
+		mu, sd := best.predict(f, kv, tmp)
+		z := (mu - top - 0.01) / sd
+		ei := (mu-top-0.01)*normal.CDF(z) + sd*normal.Prob(z)
+		if ei > pickEI {
+			pick, pickEI = i, ei
+		}
+	}
+	return pick
+}

@@ -1,0 +1,156 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Replay is an Evaluator that answers from recorded results, so that
+// strategies can be run and compared without a device: on the journal of
+// an exhaustive sweep it reproduces what a live search would have measured.
+type Replay struct {
+	kernel  string
+	results map[string]Result
+}
+
+var _ Evaluator = (*Replay)(nil)
+
+// NewReplay keeps the results of one task and kernel.
+func NewReplay(results []Result, task, kernel string) (*Replay, error) {
+	r := &Replay{kernel: kernel, results: map[string]Result{}}
+	for _, res := range results {
+		if res.Task == task && res.Kernel == kernel {
+			r.results[res.ID] = res
+		}
+	}
+	if len(r.results) == 0 {
+		return nil, fmt.Errorf("replay: no results of kernel %s for task %s", kernel, task)
+	}
+	return r, nil
+}
+
+func (r *Replay) Kernel() string { return r.kernel }
+
+// Evaluate returns the recorded result, or a rejection for an unrecorded
+// point; Restrict keeps methods from proposing those.
+func (r *Replay) Evaluate(_ context.Context, p Point) Result {
+	if res, ok := r.results[p.ID()]; ok {
+		return res
+	}
+	return Result{Status: Rejected, Reason: "not recorded"}
+}
+
+// Restrict limits space to the recorded points.
+func (r *Replay) Restrict(space *Space) {
+	space.Constraints = append(space.Constraints, Constraint{Name: "recorded", OK: func(p Point) bool {
+		_, ok := r.results[p.ID()]
+		return ok
+	}})
+}
+
+// Optimum is the best recorded score.
+func (r *Replay) Optimum() float64 {
+	best := 0.0
+	for _, res := range r.results {
+		if res.Status == OK {
+			best = math.Max(best, res.Score)
+		}
+	}
+	return best
+}
+
+// Curve is one search's best score after each evaluation, as a fraction of
+// the optimum.
+type Curve struct {
+	Method string
+	Seed   uint64
+	Best   []float64
+}
+
+// EvalsTo is the number of evaluations after which the curve reached frac,
+// or 0 if it never did.
+func (c Curve) EvalsTo(frac float64) int {
+	for i, b := range c.Best {
+		if b >= frac {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Efficiency runs each method with seeds 1..seeds on the replayed space for
+// up to maxEvals evaluations (0: every point) and returns their curves.
+func Efficiency(space *Space, r *Replay, methods []string, seeds, maxEvals int) ([]Curve, error) {
+	opt := r.Optimum()
+	if opt <= 0 {
+		return nil, fmt.Errorf("replay: no valid result")
+	}
+	var out []Curve
+	for _, name := range methods {
+		for seed := uint64(1); seed <= uint64(seeds); seed++ {
+			m, ok := NewMethod(name)
+			if !ok {
+				return nil, fmt.Errorf("unknown method %q", name)
+			}
+			sum, err := Run(context.Background(), Task{Name: "replay"}, space, m, r, Settings{MaxEvals: maxEvals, Seed: seed}, nil, nil)
+			if err != nil {
+				return nil, err
+			}
+			c := Curve{Method: name, Seed: seed}
+			best := 0.0
+			for _, res := range sum.Results {
+				if res.Status == OK {
+					best = math.Max(best, res.Score)
+				}
+				c.Best = append(c.Best, best/opt)
+			}
+			out = append(out, c)
+			if name == "exhaustive" {
+				break // deterministic: one seed says it all
+			}
+		}
+	}
+	return out, nil
+}
+
+// MethodSummary condenses a method's curves: the median over seeds of the
+// evaluations needed to reach frac of the optimum (seeds that never got
+// there count as the whole space), and the share of seeds that got there.
+type MethodSummary struct {
+	Method      string
+	Seeds       int
+	MedianEvals float64
+	Reached     float64
+}
+
+// Summarize gives one MethodSummary per method, in the order of curves.
+func Summarize(curves []Curve, frac float64, points int) []MethodSummary {
+	by := map[string][]float64{}
+	reached := map[string]int{}
+	var order []string
+	for _, c := range curves {
+		if _, ok := by[c.Method]; !ok {
+			order = append(order, c.Method)
+		}
+		n := c.EvalsTo(frac)
+		if n == 0 {
+			n = points
+		} else {
+			reached[c.Method]++
+		}
+		by[c.Method] = append(by[c.Method], float64(n))
+	}
+	var out []MethodSummary
+	for _, m := range order {
+		v := by[m]
+		sort.Float64s(v)
+		med := v[len(v)/2]
+		if len(v)%2 == 0 {
+			med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+		}
+		out = append(out, MethodSummary{Method: m, Seeds: len(v), MedianEvals: med, Reached: float64(reached[m]) / float64(len(v))})
+	}
+	return out
+}
