@@ -165,6 +165,18 @@ func (e *GemvEvaluator) workingSet() int64 {
 	return 192 << 20
 }
 
+// Retime measures a point again on the timed shape, without validating it:
+// it must have validated in this evaluator before Close.
+func (e *GemvEvaluator) Retime(_ context.Context, p search.Point) (*search.Measurement, error) {
+	k := GemvParams(p, e.Format)
+	if e.target == nil {
+		return nil, fmt.Errorf("retime %s: no measured shape", k)
+	}
+	return retime(e.Dev, e.Timing, k, GemvBindingsFor(k), e.target.bytesPerRun(), "B/s", func(kern *runner.Kernel) []runner.Dispatch {
+		return e.target.dispatches(kern, k, -1)
+	})
+}
+
 // Close releases the timed shape's buffers.
 func (e *GemvEvaluator) Close() {
 	if e.target != nil {

@@ -264,6 +264,36 @@ func (e *Evaluator) evaluate(ctx context.Context, k Kernel) search.Result {
 	return search.Result{Status: search.OK, Score: m.Rate(), Measure: m}
 }
 
+// Retime measures a point again on the timed shape, without validating it:
+// it must have validated in this evaluator before Close.
+func (e *Evaluator) Retime(_ context.Context, p search.Point) (*search.Measurement, error) {
+	k := Params(p)
+	if e.target == nil {
+		return nil, fmt.Errorf("retime %s: no measured shape", k)
+	}
+	return retime(e.Dev, e.Timing, k, matmulBindings, e.Shape.FLOPs(), "FLOP/s", func(kern *runner.Kernel) []runner.Dispatch {
+		return []runner.Dispatch{e.target.dispatch(kern, k)}
+	})
+}
+
+// retime compiles k and times the dispatches made for it.
+func retime(d *runner.Device, opts runner.TimeOptions, k templates.Kernel, bindings []runner.Binding, work float64, unit string, ds func(*runner.Kernel) []runner.Dispatch) (*search.Measurement, error) {
+	src, err := templates.Render(k)
+	if err != nil {
+		return nil, err
+	}
+	kern, err := d.Compile(k.Name(), string(src), bindings, k.WorkgroupSize())
+	if err != nil {
+		return nil, err
+	}
+	defer kern.Release()
+	t, err := d.Time(opts, ds(kern)...)
+	if err != nil {
+		return nil, err
+	}
+	return &search.Measurement{Clock: t.Clock, Repeats: t.Repeats, Samples: t.Samples, Median: t.Median, Lo: t.Lo, Hi: t.Hi, Work: work, Unit: unit}, nil
+}
+
 // Close releases the shared inputs.
 func (e *Evaluator) Close() {
 	if e.target != nil {

@@ -203,14 +203,22 @@ every timed pass into a results file in Go benchmark format.`)
 		}
 		rec := &progress{w: stderr, shape: w.Label, unit: w.Unit}
 		sum, err := search.Run(ctx, task, w.Space, method, w.Eval, search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed}, journal, rec)
+		if err != nil {
+			w.Eval.Close()
+			return err
+		}
+		var final *search.Final
+		if sum.Best != nil && ctx.Err() == nil {
+			final, err = finals(ctx, w, task, sum, journal, stderr)
+		}
 		w.Eval.Close()
 		if err != nil {
 			return err
 		}
 		runs = append(runs, sum.Results...)
-		rows = append(rows, shapeRow(w, sum, base))
-		if sum.Best != nil {
-			prof.Put(profileEntry(w, sum, base))
+		rows = append(rows, shapeRow(w, final, sum, base))
+		if final != nil {
+			prof.Put(profileEntry(w, final, base))
 		}
 	}
 
@@ -257,36 +265,99 @@ func stats(m *search.Measurement) profiles.Stats {
 	return profiles.Stats{Median: m.Median, Lo: m.Lo, Hi: m.Hi, Samples: len(m.Samples), Rate: m.Rate(), Unit: m.Unit, Clock: m.Clock}
 }
 
-func profileEntry(w ops.Workload, sum *search.Summary, base search.Result) profiles.Entry {
-	best := sum.Best
+// finals re-times the search's best candidates interleaved (search.Finals)
+// and journals the verdict, so a rerun decides the same without measuring.
+func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.Summary, j *search.Journal, stderr io.Writer) (*search.Final, error) {
+	ft := search.Task{Name: w.Task + "#finals/" + sum.Best.ID, Env: task.Env}
+	if win, ok := j.Lookup(ft, "finals", "winner"); ok {
+		f := &search.Final{Winner: win}
+		if ru, ok := j.Lookup(ft, "finals", "runner-up"); ok {
+			f.RunnerUp = &ru
+			f.Margin = win.Score/ru.Score - 1
+			f.Separated = win.Measure.Hi < ru.Measure.Lo
+		}
+		return f, nil
+	}
+	rt, ok := w.Eval.(search.Retimer)
+	if !ok {
+		return &search.Final{Winner: *sum.Best}, nil
+	}
+	f, err := search.Finals(ctx, w.Space, sum.Results, rt, search.FinalOptions{})
+	if err != nil {
+		return nil, err
+	}
+	how := "separated"
+	if !f.Separated {
+		how = "within noise"
+	}
+	if f.Tie {
+		how += ", tie kept the simpler"
+	}
+	fmt.Fprintf(stderr, "%s: finals after %d rounds: %s %s (%+.1f%% over #2, %s)\n", w.Label, f.Rounds, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), 100*f.Margin, how)
+	win := f.Winner
+	win.Task, win.Env, win.Kernel, win.ID = ft.Name, ft.Env, "finals", "winner"
+	win.Params = map[string]string{"id": f.Winner.ID}
+	if err := j.Append(win); err != nil {
+		return nil, err
+	}
+	if f.RunnerUp != nil {
+		ru := *f.RunnerUp
+		ru.Task, ru.Env, ru.Kernel, ru.ID = ft.Name, ft.Env, "finals", "runner-up"
+		ru.Params = map[string]string{"id": f.RunnerUp.ID}
+		if err := j.Append(ru); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// finalID is the candidate ID of a finals verdict, which the journal keeps
+// under fixed IDs.
+func finalID(r search.Result) string {
+	if r.Kernel == "finals" {
+		return r.Params["id"]
+	}
+	return r.ID
+}
+
+func profileEntry(w ops.Workload, f *search.Final, base search.Result) profiles.Entry {
+	best := f.Winner
+	params := best.Params
+	kernel := best.Kernel
+	if kernel == "finals" {
+		params, kernel = nil, w.Eval.Kernel()
+	}
+	id := finalID(best)
+	if params == nil {
+		if p, err := w.Space.Parse(id); err == nil {
+			params = p.Params()
+		}
+	}
 	e := profiles.Entry{
-		Op: w.Op, Dtype: w.Dtype, Shape: w.Dims, Kernel: best.Kernel,
-		ID: best.ID, Params: best.Params, Stats: stats(best.Measure),
+		Op: w.Op, Dtype: w.Dtype, Shape: w.Dims, Kernel: kernel,
+		ID: id, Params: params, Stats: stats(best.Measure),
 	}
 	if base.Status == search.OK {
 		e.Baseline = &profiles.Baseline{Kernel: w.Baseline.Name() + " " + w.Baseline.String(), Stats: stats(base.Measure)}
 	}
-	if ru := sum.RunnerUp(); ru != nil {
-		e.RunnerUp = &profiles.RunnerUp{
-			ID: ru.ID, Stats: stats(ru.Measure), Margin: best.Score/ru.Score - 1,
-			Separated: best.Measure.Hi < ru.Measure.Lo,
-		}
+	if ru := f.RunnerUp; ru != nil {
+		e.RunnerUp = &profiles.RunnerUp{ID: finalID(*ru), Stats: stats(ru.Measure), Margin: f.Margin, Separated: f.Separated}
 	}
 	return e
 }
 
-func shapeRow(w ops.Workload, sum *search.Summary, base search.Result) reports.ShapeRow {
+func shapeRow(w ops.Workload, f *search.Final, sum *search.Summary, base search.Result) reports.ShapeRow {
 	row := reports.ShapeRow{Shape: w.Label, Unit: w.Unit, Evals: sum.Evals, Measured: sum.Measured, Rejected: sum.Rejected, RunnerUp: math.NaN()}
 	if base.Status == search.OK {
 		row.Baseline = base.Score
 	}
-	if b := sum.Best; b != nil {
+	if f != nil {
+		b := f.Winner
 		m := b.Measure
-		row.Winner, row.Rate = b.ID, b.Score
+		row.Winner, row.Rate = finalID(b), b.Score
 		row.Lo, row.Hi = m.Work/m.Hi, m.Work/m.Lo
-		if ru := sum.RunnerUp(); ru != nil {
-			row.RunnerUp = b.Score/ru.Score - 1
-			row.Separated = m.Hi < ru.Measure.Lo
+		if f.RunnerUp != nil {
+			row.RunnerUp, row.Separated = f.Margin, f.Separated
 		}
 	}
 	return row
