@@ -18,6 +18,7 @@
 //	  lookup     show the kernel a profile chooses for a shape
 //	  bench      re-measure a profile's kernels and the device's roofs
 //	  report     compare two results files or profiles; -gate fails on regressions
+//	  efficiency replay search strategies on an exhaustive sweep's journal
 //
 //	Run 'tune <command> -h' for a command's flags.
 //
