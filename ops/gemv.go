@@ -109,33 +109,22 @@ func (e *GemvEvaluator) evaluate(ctx context.Context, k templates.Gemv) search.R
 	if !k.Fits(e.Shape.Rows, e.Shape.Cols) {
 		return reject("shape %s: K must be a multiple of %d and of the group", e.Shape, k.Elems())
 	}
-	render := e.Source
-	if render == nil {
-		render = templates.Render
-	}
-	src, err := render(k)
-	if err != nil {
-		return reject("render: %v", err)
-	}
-	kern, err := e.Dev.Compile(k.Name(), string(src), GemvBindingsFor(k), k.WorkgroupSize())
-	if err != nil {
-		return reject("%v", err)
+	kern, why := build(e.Dev, e.Source, k, GemvBindingsFor(k))
+	if kern == nil {
+		return reject("%s", why)
 	}
 	defer kern.Release()
-	for _, s := range GemvValidationShapes(k) {
-		if ctx.Err() != nil {
-			return reject("canceled")
-		}
+	if r := validate(ctx, GemvValidationShapes(k), func(s GemvShape) error {
 		o, err := newGemvOperands(e.Dev, s, e.Format, 1)
 		if err != nil {
-			return reject("validation %s: %v", s, err)
+			return err
 		}
-		err = o.check(kern, k, nil)
-		o.release()
-		if err != nil {
-			return reject("validation %s: %v", s, err)
-		}
+		defer o.release()
+		return o.check(kern, k, nil)
+	}); r != nil {
+		return *r
 	}
+	var err error
 	if e.target == nil {
 		copies := 1
 		if ws := e.workingSet(); ws > 0 {

@@ -211,38 +211,60 @@ func reject(format string, args ...any) search.Result {
 	return search.Result{Status: search.Rejected, Reason: fmt.Sprintf(format, args...)}
 }
 
+// build renders k with source (templates.Render when nil) and compiles it;
+// on failure it returns nil and the reason.
+func build(d *runner.Device, source func(templates.Kernel) ([]byte, error), k templates.Kernel, bindings []runner.Binding) (*runner.Kernel, string) {
+	if source == nil {
+		source = templates.Render
+	}
+	src, err := source(k)
+	if err != nil {
+		return nil, fmt.Sprintf("render: %v", err)
+	}
+	kern, err := d.Compile(k.Name(), string(src), bindings, k.WorkgroupSize())
+	if err != nil {
+		return nil, err.Error()
+	}
+	return kern, ""
+}
+
+// validate runs check on every shape and returns the rejection of the
+// first that fails, or nil.
+func validate[S fmt.Stringer](ctx context.Context, shapes []S, check func(S) error) *search.Result {
+	for _, s := range shapes {
+		if ctx.Err() != nil {
+			r := reject("canceled")
+			return &r
+		}
+		if err := check(s); err != nil {
+			r := reject("validation %s: %v", s, err)
+			return &r
+		}
+	}
+	return nil
+}
+
 func (e *Evaluator) evaluate(ctx context.Context, k Kernel) search.Result {
 	if !k.Fits(e.Shape.M, e.Shape.N, e.Shape.K) {
 		_, _, _, v := k.Tile()
 		return reject("shape %s: N and K must be multiples of vec %d", e.Shape, v)
 	}
-	render := e.Source
-	if render == nil {
-		render = templates.Render
-	}
-	src, err := render(k)
-	if err != nil {
-		return reject("render: %v", err)
-	}
-	kern, err := e.Dev.Compile(k.Name(), string(src), matmulBindings, k.WorkgroupSize())
-	if err != nil {
-		return reject("%v", err)
+	kern, why := build(e.Dev, e.Source, k, matmulBindings)
+	if kern == nil {
+		return reject("%s", why)
 	}
 	defer kern.Release()
-	for _, s := range ValidationShapes(k) {
-		if ctx.Err() != nil {
-			return reject("canceled")
-		}
-		ops, err := newOperands(e.Dev, s)
+	if r := validate(ctx, ValidationShapes(k), func(s Shape) error {
+		o, err := newOperands(e.Dev, s)
 		if err != nil {
-			return reject("validation %s: %v", s, err)
+			return err
 		}
-		err = ops.check(kern, k, nil)
-		ops.release()
-		if err != nil {
-			return reject("validation %s: %v", s, err)
-		}
+		defer o.release()
+		return o.check(kern, k, nil)
+	}); r != nil {
+		return *r
 	}
+	var err error
 	if e.target == nil {
 		if e.target, err = newOperands(e.Dev, e.Shape); err != nil {
 			return reject("shape %s: %v", e.Shape, err)

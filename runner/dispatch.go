@@ -66,6 +66,29 @@ func (d *Device) bindGroup(ds Dispatch) (*wgpu.BindGroup, error) {
 	return bg, nil
 }
 
+// bindGroups checks each dispatch and makes its bind group. The groups
+// made so far are returned with an error too, for the caller to release.
+func (d *Device) bindGroups(ds []Dispatch) ([]*wgpu.BindGroup, error) {
+	groups := make([]*wgpu.BindGroup, 0, len(ds))
+	for _, x := range ds {
+		if err := d.check(x); err != nil {
+			return groups, err
+		}
+		bg, err := d.bindGroup(x)
+		if err != nil {
+			return groups, err
+		}
+		groups = append(groups, bg)
+	}
+	return groups, nil
+}
+
+func releaseAll(groups []*wgpu.BindGroup) {
+	for _, g := range groups {
+		g.Release()
+	}
+}
+
 // encodePass records one compute pass running the sequence of dispatches
 // repeats times.
 func encodePass(enc *wgpu.CommandEncoder, ds []Dispatch, groups []*wgpu.BindGroup, repeats int) error {
@@ -89,21 +112,10 @@ func encodePass(enc *wgpu.CommandEncoder, ds []Dispatch, groups []*wgpu.BindGrou
 func (d *Device) Run(ds ...Dispatch) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	groups := make([]*wgpu.BindGroup, 0, len(ds))
-	defer func() {
-		for _, g := range groups {
-			g.Release()
-		}
-	}()
-	for _, x := range ds {
-		if err := d.check(x); err != nil {
-			return err
-		}
-		bg, err := d.bindGroup(x)
-		if err != nil {
-			return err
-		}
-		groups = append(groups, bg)
+	groups, err := d.bindGroups(ds)
+	defer releaseAll(groups)
+	if err != nil {
+		return err
 	}
 	enc, err := d.dev.CreateCommandEncoder(nil)
 	if err != nil {
@@ -171,23 +183,11 @@ func (d *Device) Time(opts TimeOptions, ds ...Dispatch) (Timing, error) {
 	if len(ds) == 0 {
 		return Timing{}, fmt.Errorf("timing: no dispatches")
 	}
-	groups := make([]*wgpu.BindGroup, 0, len(ds))
-	defer func() {
-		for _, g := range groups {
-			g.Release()
-		}
-	}()
-	for _, x := range ds {
-		if err := d.check(x); err != nil {
-			return Timing{}, err
-		}
-		bg, err := d.bindGroup(x)
-		if err != nil {
-			return Timing{}, err
-		}
-		groups = append(groups, bg)
+	groups, err := d.bindGroups(ds)
+	defer releaseAll(groups)
+	if err != nil {
+		return Timing{}, err
 	}
-	var err error
 
 	var clock *timestampClock
 	if d.timestamps {
