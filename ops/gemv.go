@@ -222,24 +222,9 @@ func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies int) 
 	if glen == 0 {
 		glen = s.Cols
 	}
-	t := &quant.Tensor{Format: f, Rows: s.Rows, Cols: s.Cols}
 	r := rand.New(rand.NewPCG(uint64(s.Rows)<<32|uint64(s.Cols), uint64(f.Bits)))
-	t.Words = make([]uint32, s.Rows*t.WordsPerRow())
-	for i := range t.Words {
-		t.Words[i] = r.Uint32()
-	}
-	groups := s.Rows * (s.Cols / glen)
-	t.Scales = make([]float32, groups)
-	for i := range t.Scales {
-		t.Scales[i] = (0.5 + r.Float32()) / float32(int(1)<<f.Bits)
-	}
-	if f.Asym {
-		t.Mins = make([]float32, groups)
-		for i := range t.Mins {
-			t.Mins[i] = -0.5 * r.Float32()
-		}
-	}
-	if err := t.Validate(); err != nil {
+	t, err := randomTensor(r, f, s.Rows, s.Cols)
+	if err != nil {
 		return nil, err
 	}
 	o := &gemvOperands{dev: d, shape: s, t: t, guard: 1024}
@@ -247,7 +232,6 @@ func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies int) 
 	for i := range o.x {
 		o.x[i] = 2*r.Float32() - 1
 	}
-	var err error
 	if o.gx, err = upload(d, "x", o.x); err != nil {
 		return nil, err
 	}

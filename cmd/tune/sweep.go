@@ -44,8 +44,8 @@ func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 against a CPU reference, then timed; the winners per shape go into the profile,
 every timed pass into a results file in Go benchmark format.`)
 	var f sweepFlags
-	fs.StringVar(&f.op, "op", "matmul", "kernel family: matmul (f32) or gemv (quantized decode)")
-	fs.StringVar(&f.formats, "formats", "", "gemv weight formats, e.g. int4-g32-sym,int2-g64-asym (default int8-g32-sym,int4-g32-sym,int2-g64-sym)")
+	fs.StringVar(&f.op, "op", "matmul", "kernel family: matmul (f32), gemv (quantized decode) or gemm (quantized prefill)")
+	fs.StringVar(&f.formats, "formats", "", "gemv/gemm weight formats, e.g. int4-g32-sym,int2-g64-asym (default int8-g32-sym,int4-g32-sym,int2-g64-sym)")
 	fs.StringVar(&f.adapter, "adapter", "auto", "adapter: auto, an index or a name substring (see tune adapters)")
 	fs.StringVar(&f.shapes, "shapes", "", "comma-separated shapes: MxNxK for matmul, NxK for gemv (default: Llama-style shapes sized to the adapter)")
 	fs.StringVar(&f.strategy, "strategy", "local", "search strategy: "+strings.Join(search.MethodNames, ", "))
@@ -72,8 +72,8 @@ every timed pass into a results file in Go benchmark format.`)
 	if f.budget < 0 || f.target <= 0 {
 		return fmt.Errorf("parsing -budget/-target: durations must be positive")
 	}
-	if f.op != "matmul" && f.op != "gemv" {
-		return fmt.Errorf("parsing -op: %q is not matmul or gemv", f.op)
+	if f.op != "matmul" && f.op != "gemv" && f.op != "gemm" {
+		return fmt.Errorf("parsing -op: %q is not matmul, gemv or gemm", f.op)
 	}
 	formats := ops.DefaultFormats
 	if f.formats != "" {
@@ -88,11 +88,15 @@ every timed pass into a results file in Go benchmark format.`)
 	}
 	var shapes []ops.Shape
 	var gemvShapes []ops.GemvShape
+	var gemmShapes []ops.GemmShape
 	if f.shapes != "" {
 		var err error
-		if f.op == "matmul" {
+		switch f.op {
+		case "matmul":
 			shapes, err = ops.ParseShapes(f.shapes)
-		} else {
+		case "gemm":
+			gemmShapes, err = ops.ParseGemmShapes(f.shapes)
+		default:
 			gemvShapes, err = ops.ParseGemvShapes(f.shapes)
 		}
 		if err != nil {
@@ -117,6 +121,9 @@ every timed pass into a results file in Go benchmark format.`)
 	}
 	if gemvShapes == nil {
 		gemvShapes = ops.DefaultGemvShapes(info)
+	}
+	if gemmShapes == nil {
+		gemmShapes = ops.DefaultGemmShapes(info)
 	}
 	if f.maxEvals < 0 {
 		f.maxEvals = 120
@@ -177,8 +184,11 @@ every timed pass into a results file in Go benchmark format.`)
 		runs = append(runs, r.Copy, r.FMA)
 	}
 	workloads := ops.MatmulWorkloads(dev, shapes, timing)
-	if f.op == "gemv" {
+	switch f.op {
+	case "gemv":
 		workloads = ops.GemvWorkloads(dev, formats, gemvShapes, timing)
+	case "gemm":
+		workloads = ops.GemmWorkloads(dev, formats, gemmShapes, timing)
 	}
 	for _, w := range workloads {
 		if err := restrict(w.Space, f.where); err != nil {
