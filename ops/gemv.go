@@ -39,6 +39,7 @@ func GemvSpace(f quant.Format, lim Limits) *search.Space {
 			search.Ints("rows", 1, 2, 4, 8, 16),
 			search.Ints("vec", 1, 2, 4),
 			{Name: "unpack", Values: templates.Unpacks},
+			search.Bools("fold"),
 		},
 		Constraints: []search.Constraint{
 			{Name: "params the template accepts", OK: func(p search.Point) bool { return GemvParams(p, f).Check() == nil }},
@@ -55,7 +56,7 @@ func GemvSpace(f quant.Format, lim Limits) *search.Space {
 // GemvParams turns a point of GemvSpace into template params for format f.
 func GemvParams(p search.Point, f quant.Format) templates.Gemv {
 	return templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym,
-		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack")}
+		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack"), Fold: p.Bool("fold")}
 }
 
 // GemvBaseline is the simplest GEMV: one row per workgroup, one word per

@@ -21,7 +21,9 @@ func TestGemvEveryFormatValidates(t *testing.T) {
 			defer e.Close()
 			kernels := []templates.Gemv{ops.GemvBaseline(f)}
 			for _, u := range templates.Unpacks {
-				kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 4, Vec: 2, Unpack: u})
+				for _, fold := range []bool{false, true} {
+					kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 4, Vec: 2, Unpack: u, Fold: fold})
+				}
 			}
 			for _, k := range kernels {
 				if k.Check() != nil {

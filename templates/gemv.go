@@ -22,6 +22,10 @@ type Gemv struct {
 	// "lut" (int2: a table of the four codes of every byte in workgroup
 	// memory).
 	Unpack string
+	// Fold takes a symmetric format's offset out of the sum once per load,
+	// as offset times the sum of x, shared by all rows, instead of from
+	// every code.
+	Fold bool
 }
 
 // Unpacks lists the unpacking strategies.
@@ -30,7 +34,7 @@ var Unpacks = []string{"shift", "vec", "unorm", "magic", "lut"}
 func (p Gemv) Name() string { return "gemv" }
 
 func (p Gemv) String() string {
-	return fmt.Sprintf("wg=%d/rows=%d/vec=%d/unpack=%s", p.WG, p.Rows, p.Vec, p.Unpack)
+	return fmt.Sprintf("wg=%d/rows=%d/vec=%d/unpack=%s/fold=%t", p.WG, p.Rows, p.Vec, p.Unpack, p.Fold)
 }
 
 // Format names the weight format the way the quant package does.
@@ -89,6 +93,8 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: %d rows per workgroup", errParams, p.Rows)
 	case p.Vec != 1 && p.Vec != 2 && p.Vec != 4:
 		return fmt.Errorf("%w: vec %d", errParams, p.Vec)
+	case p.Fold && p.Asym:
+		return fmt.Errorf("%w: fold is for symmetric formats", errParams)
 	case p.Group != 0 && p.Elems() > p.Group:
 		return fmt.Errorf("%w: a load of %d elements spans groups of %d", errParams, p.Elems(), p.Group)
 	}
@@ -109,6 +115,7 @@ type gemvView struct {
 	Header       string
 	WT           string
 	Elems, XVecs int
+	Offset       int
 	RedLen, Half int
 	SumX         string
 	Body         []string // statements accumulating the chunk's dot product into d
@@ -121,6 +128,7 @@ func (p Gemv) view() (string, any) {
 		v.WT = fmt.Sprintf("vec%d<u32>", p.Vec)
 	}
 	v.XVecs = v.Elems / 4
+	v.Offset = 1 << (p.Bits - 1)
 	sums := make([]string, v.XVecs)
 	for i := range sums {
 		sums[i] = fmt.Sprintf("x%d", i)
@@ -136,7 +144,7 @@ func (p Gemv) body() []string {
 	per := 32 / p.Bits // codes per word
 	mask := fmt.Sprintf("0x%xu", (1<<p.Bits)-1)
 	off := ""
-	if !p.Asym {
+	if !p.Asym && !p.Fold {
 		off = fmt.Sprintf(" - vec4<f32>(%d.0)", 1<<(p.Bits-1))
 	}
 	var out []string
@@ -167,7 +175,7 @@ func (p Gemv) body() []string {
 			// 0x4b000000 is 2^23: or-ing a code into its mantissa gives
 			// 2^23 + u exactly, and subtracting 2^23 (+ the offset) is exact.
 			bias := 8388608
-			if !p.Asym {
+			if !p.Asym && !p.Fold {
 				bias += 1 << (p.Bits - 1)
 			}
 			for q := 0; q < per; q += 4 {

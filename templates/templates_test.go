@@ -25,10 +25,19 @@ var golden = []templates.Kernel{
 	templates.Matmul{WGX: 8, WGY: 8, RM: 1, RN: 1, TK: 8, Vec: 1, Staged: true, Unroll: false},
 	templates.Matmul{WGX: 8, WGY: 8, RM: 4, RN: 4, TK: 4, Vec: 4, Staged: false, Unroll: true},
 	templates.Matmul{WGX: 16, WGY: 4, RM: 2, RN: 1, TK: 4, Vec: 1, Staged: false, Unroll: false},
+	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 4, Unpack: "magic", Fold: true},
+	templates.Gemv{Bits: 8, Group: 0, Asym: true, WG: 128, Rows: 2, Vec: 1, Unpack: "unorm"},
+	templates.Gemv{Bits: 2, Group: 64, WG: 32, Rows: 8, Vec: 2, Unpack: "lut"},
+	templates.Gemv{Bits: 4, Group: 128, Asym: true, WG: 256, Rows: 1, Vec: 2, Unpack: "vec"},
+	templates.Gemv{Bits: 2, Group: 32, WG: 32, Rows: 1, Vec: 1, Unpack: "shift"},
 }
 
 func goldenPath(k templates.Kernel) string {
-	return filepath.Join("testdata", k.Name(), strings.ReplaceAll(k.String(), "/", "_")+".wgsl")
+	name := k.String()
+	if g, ok := k.(templates.Gemv); ok {
+		name = g.Format() + "/" + name // the params do not name the format
+	}
+	return filepath.Join("testdata", k.Name(), strings.ReplaceAll(name, "/", "_")+".wgsl")
 }
 
 func TestGolden(t *testing.T) {
@@ -67,7 +76,7 @@ func TestRenderedSourceAvoidsUnportableWGSL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.HasPrefix(src, []byte("// tune kernel "+k.Name()+" "+k.String()+"\n")) {
+		if !bytes.HasPrefix(src, []byte("// tune kernel "+k.Name()+" "+k.String())) {
 			t.Errorf("%s: source does not start with its header comment", k)
 		}
 		for _, f := range forbidden {
