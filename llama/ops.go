@@ -1,0 +1,109 @@
+package llama
+
+import (
+	"math"
+	"runtime"
+	"sync"
+)
+
+// The operations below repeat run.c's float32 arithmetic step for step.
+// Explicit float32(a*b) conversions stop Go from fusing a*b+c into an FMA
+// (which it may do on some targets), and float32 math functions are the
+// float64 ones rounded once, which is what a correctly rounded libm gives.
+
+// exp is expf.
+func exp(x float32) float32 { return float32(math.Exp(float64(x))) }
+
+// dot is run.c's inner loop: a float32 sum in index order.
+func dot(a, b []float32) float32 {
+	var s float32
+	for i, v := range a {
+		s += float32(v * b[i])
+	}
+	return s
+}
+
+// parallelWork is the size (rows*cols) from which matmul splits rows over
+// goroutines; each row is still summed in order, so results do not change.
+const parallelWork = 1 << 16
+
+// matmul returns W x: out[i] = dot(row i of W, x).
+func matmul(w *Weight, x []float32) []float32 {
+	if len(x) != w.Cols {
+		panic("llama: matmul width mismatch")
+	}
+	out := make([]float32, w.Rows)
+	rows := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = dot(w.Row(i), x)
+		}
+	}
+	n := runtime.GOMAXPROCS(0)
+	if n == 1 || w.Rows*w.Cols < parallelWork {
+		rows(0, w.Rows)
+		return out
+	}
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Go(func() { rows(k*w.Rows/n, (k+1)*w.Rows/n) })
+	}
+	wg.Wait()
+	return out
+}
+
+// add adds b into a.
+func add(a, b []float32) {
+	for i, v := range b {
+		a[i] += v
+	}
+}
+
+// rmsNorm returns weight * x / sqrt(mean(x²) + eps).
+func rmsNorm(x, weight []float32, eps float32) []float32 {
+	ss := dot(x, x)
+	ss /= float32(len(x))
+	ss += eps
+	ss = 1 / float32(math.Sqrt(float64(ss)))
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = weight[i] * (ss * v)
+	}
+	return out
+}
+
+// softmax turns x into probabilities in place, subtracting the maximum
+// first.
+func softmax(x []float32) {
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	var sum float32
+	for i, v := range x {
+		x[i] = exp(v - m)
+		sum += x[i]
+	}
+	for i := range x {
+		x[i] /= sum
+	}
+}
+
+// rope rotates each head of x (heads of HeadDim) at position pos: pair
+// (x[2i], x[2i+1]) of the first RopeDim dimensions turns by the angle
+// pos * theta^(-2i/RopeDim). Adjacent pairs are the layout of llama2.c
+// checkpoints and of GGUF llama tensors (whose Q and K rows the converter
+// permuted for exactly this).
+func rope(x []float32, pos int, o *Options) {
+	for i := 0; i < o.RopeDim; i += 2 {
+		freq := 1 / float32(math.Pow(float64(o.RopeTheta), float64(float32(i)/float32(o.RopeDim))))
+		angle := float32(pos) * freq
+		c, s := float32(math.Cos(float64(angle))), float32(math.Sin(float64(angle)))
+		for h := i; h < len(x); h += o.HeadDim {
+			v0, v1 := x[h], x[h+1]
+			x[h] = float32(v0*c) - float32(v1*s)
+			x[h+1] = float32(v0*s) + float32(v1*c)
+		}
+	}
+}
