@@ -1,0 +1,295 @@
+package ops
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// The references below state the contracts of the block kernels in
+// templates (RMSNorm, Rope, SwiGLU, Add, Embed, KVStore, Attention, Argmax,
+// MatVec) as plain Go. They repeat llama2.c's run.c step for step in
+// float32: explicit float32(a*b) conversions keep Go from fusing a product
+// into an add, and float32 math functions are the float64 ones rounded
+// once, as a correctly rounded libm's expf, powf, cosf and sinf are.
+
+func expf(x float32) float32 { return float32(math.Exp(float64(x))) }
+
+// RMSNormRef sets out (rows x n, row-major) to x normalised row by row with
+// weight (n = len(weight), rows = len(x)/n): ss = sum x², ss /= n,
+// ss += eps, ss = 1/sqrt(ss), out = weight * (ss * x).
+func RMSNormRef(out, x, weight []float32, eps float32) {
+	n := len(weight)
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		var ss float32
+		for _, v := range row {
+			ss += float32(v * v)
+		}
+		ss /= float32(n)
+		ss += eps
+		ss = 1 / float32(math.Sqrt(float64(ss)))
+		for j, v := range row {
+			out[r+j] = weight[j] * float32(ss*v)
+		}
+	}
+}
+
+// RopeRef rotates, in place, the first ropeDim dimensions of each of heads
+// vectors of headDim in v by position pos. Pair i turns by the angle
+// pos * (1 / theta^((2i)/ropeDim)); it is (v[2i], v[2i+1]) (llama2.c, GGUF),
+// or (v[i], v[i+ropeDim/2]) when half (Hugging Face).
+func RopeRef(v []float32, heads, headDim, ropeDim, pos int, theta float32, half bool) {
+	pairs := ropeDim / 2
+	for i := 0; i < pairs; i++ {
+		freq := 1 / float32(math.Pow(float64(theta), float64(float32(2*i)/float32(ropeDim))))
+		val := float32(pos) * freq
+		fcr, fci := float32(math.Cos(float64(val))), float32(math.Sin(float64(val)))
+		for h := 0; h < heads; h++ {
+			i0, i1 := h*headDim+2*i, h*headDim+2*i+1
+			if half {
+				i0, i1 = h*headDim+i, h*headDim+i+pairs
+			}
+			v0, v1 := v[i0], v[i1]
+			v[i0] = float32(v0*fcr) - float32(v1*fci)
+			v[i1] = float32(v0*fci) + float32(v1*fcr)
+		}
+	}
+}
+
+// SwiGLURef sets gate to (gate * sigmoid(gate)) * up in place:
+// val *= 1/(1 + exp(-val)); val *= up.
+func SwiGLURef(gate, up []float32) {
+	for i, val := range gate {
+		val *= 1 / (1 + expf(-val))
+		val *= up[i]
+		gate[i] = val
+	}
+}
+
+// AddRef adds y into x.
+func AddRef(x, y []float32) {
+	for i, v := range y {
+		x[i] += v
+	}
+}
+
+// EmbedRef copies row token of table (rows of len(out)) into out.
+func EmbedRef(out, table []float32, token int) {
+	copy(out, table[token*len(out):(token+1)*len(out)])
+}
+
+// KVStoreRef writes k and v (kv_dim = len(k)) at position pos of the
+// caches.
+func KVStoreRef(kcache, vcache, k, v []float32, pos int) {
+	copy(kcache[pos*len(k):], k)
+	copy(vcache[pos*len(v):], v)
+}
+
+// AttentionRef is decode attention over positions 0..length-1 of the caches
+// (rows of kv_dim = kvHeads*headDim): for each head h, reading kv head
+// h/(heads/kvHeads), score[t] = dot(q_h, k_t) / sqrt(headDim), softmax over
+// t (subtract the maximum, exp, divide by the sum), out_h = sum_t
+// softmax[t] * v_t, each sum taken in index order.
+func AttentionRef(out, q, kcache, vcache []float32, heads, kvHeads, headDim, length int) {
+	kvDim, kvMul := kvHeads*headDim, heads/kvHeads
+	att := make([]float32, length)
+	for h := 0; h < heads; h++ {
+		qh := q[h*headDim : (h+1)*headDim]
+		kvo := (h / kvMul) * headDim
+		for t := range att {
+			kt := kcache[t*kvDim+kvo:]
+			var score float32
+			for i, qv := range qh {
+				score += float32(qv * kt[i])
+			}
+			score /= float32(math.Sqrt(float64(headDim)))
+			att[t] = score
+		}
+		softmaxRef(att)
+		o := out[h*headDim : (h+1)*headDim]
+		clear(o)
+		for t, w := range att {
+			vt := vcache[t*kvDim+kvo:]
+			for i := range o {
+				o[i] += float32(w * vt[i])
+			}
+		}
+	}
+}
+
+// softmaxRef is run.c's softmax.
+func softmaxRef(x []float32) {
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	var sum float32
+	for i, v := range x {
+		x[i] = expf(v - m)
+		sum += x[i]
+	}
+	for i := range x {
+		x[i] /= sum
+	}
+}
+
+// ArgmaxRef is the index of the largest value of x, the first on ties.
+func ArgmaxRef(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// MatVecRef sets y = W x for W of len(y) rows and len(x) columns,
+// row-major, each row summed in index order.
+func MatVecRef(y, w, x []float32) {
+	cols := len(x)
+	for r := range y {
+		var val float32
+		for c, xv := range x {
+			val += float32(w[r*cols+c] * xv)
+		}
+		y[r] = val
+	}
+}
+
+// BlockBindings lists a block kernel's bindings in order: the contract the
+// forward pass binds buffers by. It panics on a kernel of another family.
+func BlockBindings(k templates.Kernel) []runner.Binding {
+	u, r, w := runner.Uniform, runner.ReadOnly, runner.ReadWrite
+	switch k.(type) {
+	case templates.RMSNorm:
+		return []runner.Binding{u, r, r, w}
+	case templates.Rope:
+		return []runner.Binding{u, u, w}
+	case templates.SwiGLU, templates.Add:
+		return []runner.Binding{u, w, r}
+	case templates.Embed:
+		return []runner.Binding{u, r, r, w}
+	case templates.KVStore:
+		return []runner.Binding{u, r, r, w, w}
+	case templates.Attention:
+		return []runner.Binding{u, r, r, r, w}
+	case templates.Argmax:
+		return []runner.Binding{u, r, w}
+	case templates.MatVec:
+		return []runner.Binding{u, r, r, w}
+	}
+	panic(fmt.Sprintf("ops: %s is not a block kernel", k.Name()))
+}
+
+// BlockBuffer is one binding of a block kernel's checked run.
+type BlockBuffer struct {
+	Name string
+	// Data is the buffer's contents before the run, as 32-bit words (f32
+	// bits or u32 values).
+	Data []uint32
+	// Want is the contents expected after the run, or nil for a buffer
+	// the kernel only reads. A written buffer gets GuardWords of sentinel
+	// after Data that must stay untouched.
+	Want []uint32
+	// Tol is the absolute error allowed per element, read as f32; nil or
+	// 0 means the word must match exactly.
+	Tol []float64
+}
+
+// GuardWords is the guard band after every written buffer of CheckBlock.
+const GuardWords = 256
+
+// Sentinel is the word CheckBlock fills guard bands with, and callers fill
+// write-only outputs with: a NaN no arithmetic produces.
+const Sentinel uint32 = sentinel
+
+// CheckBlock runs kern (compiled from k with BlockBindings(k)) once on
+// fresh buffers holding bufs' Data, dispatching groups, and compares every
+// written buffer with its Want: each element must be exact or within its
+// Tol and finite, an element still holding Sentinel where something else
+// is wanted was never written, and the guard band must be untouched.
+func CheckBlock(d *runner.Device, kern *runner.Kernel, groups [3]uint32, bufs []BlockBuffer) error {
+	if len(bufs) != len(kern.Bindings) {
+		return fmt.Errorf("check %s: %d buffers for %d bindings", kern.Label, len(bufs), len(kern.Bindings))
+	}
+	gbufs := make([]*runner.Buffer, len(bufs))
+	defer func() {
+		for _, b := range gbufs {
+			if b != nil {
+				b.Release()
+			}
+		}
+	}()
+	for i, b := range bufs {
+		words := append([]uint32(nil), b.Data...)
+		if b.Want != nil {
+			if len(b.Want) != len(b.Data) {
+				return fmt.Errorf("check %s: %s wants %d words of %d", kern.Label, b.Name, len(b.Want), len(b.Data))
+			}
+			for range GuardWords {
+				words = append(words, sentinel)
+			}
+		}
+		raw := make([]byte, 4*len(words))
+		for j, w := range words {
+			binary.LittleEndian.PutUint32(raw[4*j:], w)
+		}
+		g, err := d.NewBuffer(b.Name, uint64(len(raw)))
+		if err != nil {
+			return err
+		}
+		gbufs[i] = g
+		if err := g.Write(0, raw); err != nil {
+			return err
+		}
+	}
+	if err := d.Run(runner.Dispatch{Kernel: kern, Buffers: gbufs, Groups: groups}); err != nil {
+		return err
+	}
+	for i, b := range bufs {
+		if b.Want == nil {
+			continue
+		}
+		raw, err := gbufs[i].Read()
+		if err != nil {
+			return err
+		}
+		n := len(b.Want)
+		for j := 0; j < GuardWords; j++ {
+			if binary.LittleEndian.Uint32(raw[4*(n+j):]) != sentinel {
+				return fmt.Errorf("%w: wrote out of bounds, %d words past the end of %s", errMismatch, j, b.Name)
+			}
+		}
+		for j, want := range b.Want {
+			got := binary.LittleEndian.Uint32(raw[4*j:])
+			if got == want {
+				continue
+			}
+			if got == sentinel {
+				return fmt.Errorf("%w: %s[%d] never written", errMismatch, b.Name, j)
+			}
+			var tol float64
+			if b.Tol != nil {
+				tol = b.Tol[j]
+			}
+			g, w := float64(math.Float32frombits(got)), float64(math.Float32frombits(want))
+			if tol == 0 {
+				return fmt.Errorf("%w: %s[%d] = %#08x (u32 %d, f32 %g), want %#08x (u32 %d, f32 %g) exactly", errMismatch, b.Name, j, got, got, g, want, want, w)
+			}
+			if math.IsNaN(g) || math.IsInf(g, 0) {
+				return fmt.Errorf("%w: %s[%d] = %v", errMismatch, b.Name, j, g)
+			}
+			if math.Abs(g-w) > tol {
+				return fmt.Errorf("%w: %s[%d] = %g, want %g within %.3g", errMismatch, b.Name, j, g, w, tol)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,526 @@
+package ops_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/runner/runnertest"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// The block kernels are checked on the real device against the references
+// in block.go, which follow run.c's float32 arithmetic. Every shape is
+// ragged for every workgroup size; written outputs start as the NaN
+// sentinel with a guard band after them (ops.CheckBlock).
+//
+// Tolerances: u = 2^-24 is the f32 unit roundoff. Sums are taken in another
+// order on the GPU (strided partial sums and a tree) than run.c's index
+// order; each order is within (length)*u*sum|terms| of the exact sum, so
+// the two differ by at most 2*length*u*sum|terms|. Transcendentals get the
+// Vulkan precision bounds (exp: 3 + 2|x| ULP; pow: inherited from
+// exp2(y*log2(x)); division 2.5 ULP; inversesqrt 2 ULP), plus a few ULP of
+// rounding in each product. Copies, the residual add (one correctly rounded
+// f32 add) and argmax are exact.
+
+const blockU = 1.0 / (1 << 24)
+
+var blockWGs = []int{32, 64, 128, 256}
+
+// blockCase is one checked run of a kernel: its dispatch and buffers.
+type blockCase struct {
+	name   string
+	groups [3]uint32
+	bufs   []ops.BlockBuffer
+}
+
+func blockCompile(t *testing.T, d *runner.Device, k templates.Kernel, src string) *runner.Kernel {
+	t.Helper()
+	kern, err := d.Compile(k.Name(), src, ops.BlockBindings(k), k.WorkgroupSize())
+	if err != nil {
+		t.Fatalf("%s %s: %v", k.Name(), k, err)
+	}
+	t.Cleanup(kern.Release)
+	return kern
+}
+
+func blockRender(t *testing.T, k templates.Kernel) string {
+	t.Helper()
+	src, err := templates.Render(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(src)
+}
+
+// blockRun compiles k's source and checks every case; it returns the first
+// failure.
+func blockRun(t *testing.T, d *runner.Device, k templates.Kernel, src string, cases []blockCase) error {
+	t.Helper()
+	kern := blockCompile(t, d, k, src)
+	for _, c := range cases {
+		if err := ops.CheckBlock(d, kern, c.groups, c.bufs); err != nil {
+			return &caseError{c.name, err}
+		}
+	}
+	return nil
+}
+
+type caseError struct {
+	name string
+	err  error
+}
+
+func (e *caseError) Error() string { return e.name + ": " + e.err.Error() }
+
+// blockSuite checks k at every workgroup size with the cases made for it.
+func blockSuite[K templates.Kernel](t *testing.T, kernels func(wg int) []K, cases func(K) []blockCase) {
+	d := runnertest.Device(t)
+	for _, wg := range blockWGs {
+		for _, k := range kernels(wg) {
+			t.Run(k.String(), func(t *testing.T) {
+				if err := blockRun(t, d, k, blockRender(t, k), cases(k)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+}
+
+func words(v []float32) []uint32 {
+	w := make([]uint32, len(v))
+	for i, x := range v {
+		w[i] = math.Float32bits(x)
+	}
+	return w
+}
+
+// uniform is a 16-byte uniform of the given fields, zero-padded.
+func uniform(fields ...uint32) []uint32 {
+	w := make([]uint32, 4)
+	copy(w, fields)
+	return w
+}
+
+func sentinels(n int) []uint32 {
+	w := make([]uint32, n)
+	for i := range w {
+		w[i] = ops.Sentinel
+	}
+	return w
+}
+
+func uniformRand(r *rand.Rand, n int, scale float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = scale * (2*r.Float32() - 1)
+	}
+	return v
+}
+
+func newRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
+
+func TestBlockRMSNorm(t *testing.T) {
+	blockSuite(t, func(wg int) []templates.RMSNorm { return []templates.RMSNorm{{WG: wg}} }, rmsnormCases)
+}
+
+func rmsnormCases(k templates.RMSNorm) []blockCase {
+	var cases []blockCase
+	// The last shape has x so small that eps matters.
+	for _, s := range []struct {
+		n, rows int
+		scale   float32
+	}{{172, 3, 2}, {1, 1, 2}, {600, 2, 2}, {172, 2, 0.003}} {
+		r := newRand()
+		x := uniformRand(r, s.n*s.rows, s.scale)
+		w := uniformRand(r, s.n, 1.5)
+		const eps = 1e-5
+		want := make([]float32, len(x))
+		ops.RMSNormRef(want, x, w, eps)
+		// The sum of squares has positive terms: the two summation orders
+		// differ by at most 2n u relative; the mean, eps, 1/sqrt and the two
+		// products add under 16 ULP on either side.
+		tol := make([]float64, len(want))
+		for i, v := range want {
+			tol[i] = math.Abs(float64(v)) * float64(2*s.n+32) * blockU
+		}
+		cases = append(cases, blockCase{name: "n=" + strconv.Itoa(s.n) + "/rows=" + strconv.Itoa(s.rows), groups: k.Groups(s.rows), bufs: []ops.BlockBuffer{
+			{Name: "dims", Data: uniform(uint32(s.n), math.Float32bits(eps), uint32(s.rows))},
+			{Name: "x", Data: words(x)},
+			{Name: "weight", Data: words(w)},
+			{Name: "out", Data: sentinels(len(x)), Want: words(want), Tol: tol},
+		}})
+	}
+	return cases
+}
+
+func TestBlockRope(t *testing.T) {
+	blockSuite(t, func(wg int) []templates.Rope {
+		return []templates.Rope{{WG: wg}, {WG: wg, Half: true}}
+	}, ropeCases)
+}
+
+func ropeCases(k templates.Rope) []blockCase {
+	var cases []blockCase
+	for _, s := range []struct {
+		heads, headDim, ropeDim, pos int
+		theta                        float32
+	}{
+		{8, 8, 8, 5, 10000},
+		{4, 64, 32, 300, 10000},   // partial rotary: dims 32..63 untouched
+		{3, 64, 64, 4095, 500000}, // Llama 3's base, a long position
+		{1, 128, 128, 0, 10000},
+	} {
+		r := newRand()
+		v := uniformRand(r, s.heads*s.headDim, 1)
+		want := append([]float32(nil), v...)
+		ops.RopeRef(want, s.heads, s.headDim, s.ropeDim, s.pos, s.theta, k.Half)
+		// Rotated elements: the angle pos*freq carries pow's error,
+		// (3 + 2|y log2 theta|) ULP by Vulkan's bounds, on both sides,
+		// plus the f32 product; cos and sin add ropeSinCos absolute error
+		// each; the products and the sum a few ULP. Untouched elements
+		// must match exactly.
+		tol := make([]float64, len(v))
+		for h := 0; h < s.heads; h++ {
+			for i := 0; i < s.ropeDim/2; i++ {
+				i0, i1 := h*s.headDim+2*i, h*s.headDim+2*i+1
+				if k.Half {
+					i0, i1 = h*s.headDim+i, h*s.headDim+i+s.ropeDim/2
+				}
+				e := float64(2*i) / float64(s.ropeDim)
+				angle := float64(s.pos) * math.Pow(float64(s.theta), -e)
+				angleErr := angle * (2*(3+2*e*math.Log2(float64(s.theta))) + 4) * blockU
+				mag := math.Abs(float64(v[i0])) + math.Abs(float64(v[i1]))
+				tol[i0] = mag*(angleErr+2*ropeSinCos) + 8*blockU*mag
+				tol[i1] = tol[i0]
+			}
+		}
+		cases = append(cases, blockCase{name: "pos=" + strconv.Itoa(s.pos), groups: k.Groups(s.heads, s.ropeDim), bufs: []ops.BlockBuffer{
+			{Name: "dims", Data: uniform(uint32(s.heads), uint32(s.headDim), uint32(s.ropeDim), uint32(s.pos))},
+			{Name: "theta", Data: uniform(math.Float32bits(s.theta))},
+			{Name: "v", Data: words(v), Want: words(want), Tol: tol},
+		}})
+	}
+	return cases
+}
+
+// ropeSinCos is the absolute error allowed in cos and sin of an angle of up
+// to a few thousand radians. Vulkan bounds them (2^-11) only on [-pi, pi];
+// lavapipe was measured at 2^-23.7 over [0, 4096), and 2^-19 leaves room
+// for a GPU's range reduction.
+const ropeSinCos = 1.0 / (1 << 19)
+
+func TestBlockSwiGLU(t *testing.T) {
+	blockSuite(t, func(wg int) []templates.SwiGLU { return []templates.SwiGLU{{WG: wg}} }, swigluCases)
+}
+
+func swigluCases(k templates.SwiGLU) []blockCase {
+	var cases []blockCase
+	for _, n := range []int{172, 1, 1000} {
+		r := newRand()
+		gate, up := uniformRand(r, n, 8), uniformRand(r, n, 2)
+		want := append([]float32(nil), gate...)
+		ops.SwiGLURef(want, up)
+		// exp(-g) is within (3 + 2|g|) ULP on the GPU and correctly rounded
+		// here; 1 + e, the division and two products add about 6 ULP.
+		tol := make([]float64, n)
+		for i, g := range gate {
+			tol[i] = math.Abs(float64(want[i])) * (3 + 2*math.Abs(float64(g)) + 8) * blockU
+		}
+		cases = append(cases, blockCase{name: "n=" + strconv.Itoa(n), groups: k.Groups(n), bufs: []ops.BlockBuffer{
+			{Name: "dims", Data: uniform(uint32(n))},
+			{Name: "gate", Data: words(gate), Want: words(want), Tol: tol},
+			{Name: "up", Data: words(up)},
+		}})
+	}
+	return cases
+}
+
+func TestBlockAdd(t *testing.T) {
+	blockSuite(t, func(wg int) []templates.Add { return []templates.Add{{WG: wg}} }, addCases)
+}
+
+func addCases(k templates.Add) []blockCase {
+	var cases []blockCase
+	for _, n := range []int{172, 1, 1000} {
+		r := newRand()
+		x, y := uniformRand(r, n, 4), uniformRand(r, n, 4)
+		want := append([]float32(nil), x...)
+		ops.AddRef(want, y)
+		cases = append(cases, blockCase{name: "n=" + strconv.Itoa(n), groups: k.Groups(n), bufs: []ops.BlockBuffer{
+			{Name: "dims", Data: uniform(uint32(n))},
+			{Name: "x", Data: words(x), Want: words(want)},
+			{Name: "y", Data: words(y)},
+		}})
+	}
+	return cases
+}
+
+func TestBlockEmbed(t *testing.T) {
+	blockSuite(t, func(wg int) []templates.Embed { return []templates.Embed{{WG: wg}} }, embedCases)
+}
+
+func embedCases(k templates.Embed) []blockCase {
+	var cases []blockCase
+	for _, s := range []struct{ vocab, dim, token int }{{512, 64, 317}, {37, 100, 36}, {5, 1, 0}} {
+		r := newRand()
+		table := uniformRand(r, s.vocab*s.dim, 1)
+		want := make([]float32, s.dim)
+		ops.EmbedRef(want, table, s.token)
+		cases = append(cases, blockCase{name: "token=" + strconv.Itoa(s.token), groups: k.Groups(s.dim), bufs: []ops.BlockBuffer{
+			{Name: "dims", Data: uniform(uint32(s.dim))},
+			{Name: "token", Data: []uint32{uint32(s.token)}},
+			{Name: "table", Data: words(table)},
+			{Name: "out", Data: sentinels(s.dim), Want: words(want)},
+		}})
+	}
+	return cases
+}
+
+func TestBlockKVStore(t *testing.T) {
+	blockSuite(t, func(wg int) []templates.KVStore { return []templates.KVStore{{WG: wg}} }, kvstoreCases)
+}
+
+func kvstoreCases(k templates.KVStore) []blockCase {
+	var cases []blockCase
+	for _, s := range []struct{ kvDim, seq, pos int }{{32, 10, 7}, {100, 6, 0}, {172, 4, 3}} {
+		r := newRand()
+		kv, vv := uniformRand(r, s.kvDim, 1), uniformRand(r, s.kvDim, 1)
+		// Earlier positions hold values, later ones the sentinel: both
+		// must survive.
+		kc, vc := sentinels(s.seq*s.kvDim), sentinels(s.seq*s.kvDim)
+		copy(kc, words(uniformRand(r, s.pos*s.kvDim, 1)))
+		copy(vc, words(uniformRand(r, s.pos*s.kvDim, 1)))
+		wantK, wantV := append([]uint32(nil), kc...), append([]uint32(nil), vc...)
+		copy(wantK[s.pos*s.kvDim:], words(kv))
+		copy(wantV[s.pos*s.kvDim:], words(vv))
+		cases = append(cases, blockCase{name: "pos=" + strconv.Itoa(s.pos), groups: k.Groups(s.kvDim), bufs: []ops.BlockBuffer{
+			{Name: "dims", Data: uniform(uint32(s.kvDim), uint32(s.pos))},
+			{Name: "k", Data: words(kv)},
+			{Name: "v", Data: words(vv)},
+			{Name: "kcache", Data: kc, Want: wantK},
+			{Name: "vcache", Data: vc, Want: wantV},
+		}})
+	}
+	return cases
+}
+
+func TestBlockAttention(t *testing.T) {
+	blockSuite(t, func(wg int) []templates.Attention {
+		return []templates.Attention{{WG: wg, MaxSeq: 300}, {WG: wg, MaxSeq: 40}}
+	}, attentionCases)
+}
+
+func attentionCases(k templates.Attention) []blockCase {
+	var cases []blockCase
+	for _, s := range []struct{ heads, kvHeads, headDim, length int }{
+		{8, 4, 8, 1}, {8, 4, 8, 5}, {8, 4, 8, 300},
+		{8, 4, 64, 1}, {8, 4, 64, 5}, {8, 4, 64, 300},
+		{6, 2, 48, 40},  // head_dim not a power of two
+		{2, 2, 130, 37}, // plain multi-head, head_dim over every WG/2
+	} {
+		if s.length > k.MaxSeq {
+			continue
+		}
+		r := newRand()
+		seq := s.length + 3
+		kvDim := s.kvHeads * s.headDim
+		q := uniformRand(r, s.heads*s.headDim, 3)
+		kc, vc := uniformRand(r, seq*kvDim, 1), uniformRand(r, seq*kvDim, 1)
+		// Positions from length on are NaN: reading one poisons the result.
+		for i := s.length * kvDim; i < len(kc); i++ {
+			kc[i], vc[i] = float32(math.NaN()), float32(math.NaN())
+		}
+		want := make([]float32, len(q))
+		ops.AttentionRef(want, q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)
+		tol := attentionTolerance(q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)
+		cases = append(cases, blockCase{
+			name:   "heads=" + strconv.Itoa(s.heads) + "/kv=" + strconv.Itoa(s.kvHeads) + "/hd=" + strconv.Itoa(s.headDim) + "/len=" + strconv.Itoa(s.length),
+			groups: k.Groups(s.heads),
+			bufs: []ops.BlockBuffer{
+				{Name: "dims", Data: uniform(uint32(s.heads), uint32(s.kvHeads), uint32(s.headDim), uint32(s.length))},
+				{Name: "q", Data: words(q)},
+				{Name: "kcache", Data: words(kc)},
+				{Name: "vcache", Data: words(vc)},
+				{Name: "out", Data: sentinels(len(q)), Want: words(want), Tol: tol},
+			}})
+	}
+	return cases
+}
+
+// attentionTolerance bounds |GPU - reference| per output, from the inputs
+// in float64:
+//   - a score is a dot product of head_dim terms: the two orders differ by
+//     es = (2 hd + 8) u sum|q k| / sqrt(hd), the 8 for the division;
+//   - a probability p_t = exp(s_t - max) / sum then differs relatively by
+//     2 es (its score and the maximum) + 2(3 + 2|s_t - max|) u (exp on both
+//     sides) + (2 len + 8) u (the sum and the division);
+//   - an output sum_t p_t v_t differs by sum_t p_t |v_t| (rel_t + 2 len u).
+//
+// The bound is doubled for the terms of second order.
+func attentionTolerance(q, kc, vc []float32, heads, kvHeads, headDim, length int) []float64 {
+	kvDim, kvMul := kvHeads*headDim, heads/kvHeads
+	tol := make([]float64, len(q))
+	s := make([]float64, length)
+	for h := 0; h < heads; h++ {
+		kvo := (h / kvMul) * headDim
+		var es, mx float64
+		mx = math.Inf(-1)
+		for t := range s {
+			var dot, mag float64
+			for i := 0; i < headDim; i++ {
+				p := float64(q[h*headDim+i]) * float64(kc[t*kvDim+kvo+i])
+				dot += p
+				mag += math.Abs(p)
+			}
+			s[t] = dot / math.Sqrt(float64(headDim))
+			es = max(es, float64(2*headDim+8)*blockU*mag/math.Sqrt(float64(headDim)))
+			mx = max(mx, s[t])
+		}
+		var sum float64
+		for _, v := range s {
+			sum += math.Exp(v - mx)
+		}
+		for d := 0; d < headDim; d++ {
+			var e float64
+			for t, v := range s {
+				p := math.Exp(v-mx) / sum
+				rel := 2*es + 2*(3+2*math.Abs(v-mx))*blockU + float64(2*length+8)*blockU
+				e += p * math.Abs(float64(vc[t*kvDim+kvo+d])) * (rel + float64(2*length)*blockU)
+			}
+			tol[h*headDim+d] = 2*e + 1e-30
+		}
+	}
+	return tol
+}
+
+func TestBlockArgmax(t *testing.T) {
+	blockSuite(t, func(wg int) []templates.Argmax { return []templates.Argmax{{WG: wg}} }, argmaxCases)
+}
+
+func argmaxCases(k templates.Argmax) []blockCase {
+	var cases []blockCase
+	add := func(name string, x []float32) {
+		cases = append(cases, blockCase{name: name, groups: k.Groups(), bufs: []ops.BlockBuffer{
+			{Name: "dims", Data: uniform(uint32(len(x)))},
+			{Name: "x", Data: words(x)},
+			{Name: "out", Data: sentinels(1), Want: []uint32{uint32(ops.ArgmaxRef(x))}},
+		}})
+	}
+	r := newRand()
+	// A maximum held twice, by elements that different threads scan at
+	// every workgroup size: the first must win, in either thread order.
+	x := uniformRand(r, 172, 1)
+	x[150], x[37] = 5, 5
+	add("tie/n=172", x)
+	x = uniformRand(r, 1000, 1)
+	x[613], x[100] = 3, 3
+	add("tie/n=1000", x)
+	x = uniformRand(r, 1000, 1)
+	x[999], x[0] = 3, 3
+	add("tie-first-last/n=1000", x)
+	add("all-equal/n=300", make([]float32, 300))
+	x = uniformRand(r, 300, 1)
+	for i := range x {
+		x[i] = -float32(math.Inf(1))
+	}
+	x[299] = -float32(math.MaxFloat32)
+	add("infinities/n=300", x)
+	add("n=1", []float32{-7})
+	x = uniformRand(r, 128256, 10) // Llama 3's vocabulary
+	x[128255] = 11
+	add("vocab/n=128256", x)
+	return cases
+}
+
+func TestBlockMatVec(t *testing.T) {
+	blockSuite(t, func(wg int) []templates.MatVec {
+		return []templates.MatVec{{WG: wg, Rows: 1}, {WG: wg, Rows: 3}, {WG: wg, Rows: 16}}
+	}, matvecCases)
+}
+
+func matvecCases(k templates.MatVec) []blockCase {
+	var cases []blockCase
+	shapes := []struct{ rows, cols int }{{67, 172}, {1, 1}, {5, 1025}}
+	if k.Rows == 1 {
+		shapes = append(shapes, struct{ rows, cols int }{40000, 3}) // a grid folded into two dimensions
+	}
+	for _, s := range shapes {
+		r := newRand()
+		w, x := uniformRand(r, s.rows*s.cols, 1), uniformRand(r, s.cols, 1)
+		want := make([]float32, s.rows)
+		ops.MatVecRef(want, w, x)
+		tol := make([]float64, s.rows)
+		for i := range tol {
+			var mag float64
+			for c, xv := range x {
+				mag += math.Abs(float64(w[i*s.cols+c]) * float64(xv))
+			}
+			tol[i] = ops.Tolerance(s.cols, mag) // 2 cols u sum|w x|: both orders
+		}
+		cases = append(cases, blockCase{name: strconv.Itoa(s.rows) + "x" + strconv.Itoa(s.cols), groups: k.Groups(s.rows), bufs: []ops.BlockBuffer{
+			{Name: "dims", Data: uniform(uint32(s.rows), uint32(s.cols))},
+			{Name: "w", Data: words(w)},
+			{Name: "x", Data: words(x)},
+			{Name: "y", Data: sentinels(s.rows), Want: words(want), Tol: tol},
+		}})
+	}
+	return cases
+}
+
+// Every block kernel compiles at every workgroup size, with the largest
+// workgroup memory its params allow.
+func TestBlockCompilesEveryWG(t *testing.T) {
+	d := runnertest.Device(t)
+	for _, wg := range blockWGs {
+		for _, k := range []templates.Kernel{
+			templates.RMSNorm{WG: wg}, templates.Rope{WG: wg}, templates.Rope{WG: wg, Half: true},
+			templates.SwiGLU{WG: wg}, templates.Add{WG: wg}, templates.Embed{WG: wg}, templates.KVStore{WG: wg},
+			templates.Attention{WG: wg, MaxSeq: templates.MaxAttentionSeq}, templates.Argmax{WG: wg},
+			templates.MatVec{WG: wg, Rows: 1}, templates.MatVec{WG: wg, Rows: 16},
+		} {
+			t.Run(k.Name()+"/"+k.String(), func(t *testing.T) {
+				blockCompile(t, d, k, blockRender(t, k))
+			})
+		}
+	}
+}
+
+// Broken variants of the templates fail validation: each mutation is one
+// plausible bug.
+func TestBlockCatchesBrokenKernels(t *testing.T) {
+	d := runnertest.Device(t)
+	rope := templates.Rope{WG: 64}
+	attn := templates.Attention{WG: 128, MaxSeq: 300}
+	argmax := templates.Argmax{WG: 32}
+	mv := templates.MatVec{WG: 32, Rows: 3}
+	for _, b := range []struct {
+		name     string
+		k        templates.Kernel
+		old, new string
+		cases    []blockCase
+		reason   string
+	}{
+		{"rope exponent over head_dim", rope, "/ f32(dims.rope_dim)", "/ f32(dims.head_dim)", ropeCases(rope), "want"},
+		{"argmax ties to the later index", argmax, "oi < ci", "oi > ci", argmaxCases(argmax), "exactly"},
+		{"attention reads one position too many", attn, "t < dims.len; t = t + 1u", "t <= dims.len; t = t + 1u", attentionCases(attn), ""},
+		{"attention without the 1/sqrt(hd) scale", attn, "score = score / scale;", "", attentionCases(attn), "want"},
+		{"matvec stores a row past the end", mv, "row0 + t < dims.rows", "row0 + t <= dims.rows", matvecCases(mv), "out of bounds"},
+		{"rmsnorm without eps", templates.RMSNorm{WG: 32}, "scale = scale + bitcast<f32>(dims.eps);", "", rmsnormCases(templates.RMSNorm{WG: 32}), ""},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			src := blockRender(t, b.k)
+			if !strings.Contains(src, b.old) {
+				t.Fatalf("the template no longer has %q", b.old)
+			}
+			err := blockRun(t, d, b.k, strings.Replace(src, b.old, b.new, 1), b.cases)
+			if err == nil || !strings.Contains(err.Error(), b.reason) {
+				t.Errorf("broken kernel gave %v; want an error mentioning %q", err, b.reason)
+			}
+		})
+	}
+}

@@ -1,0 +1,166 @@
+package templates_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/tune-gpu/tune/templates"
+)
+
+// Golden block kernels: every template, both rope layouts, matvec with one
+// and several rows, attention with a scores array longer and shorter than
+// the workgroup.
+var goldenBlock = []templates.Kernel{
+	templates.RMSNorm{WG: 64},
+	templates.Rope{WG: 64},
+	templates.Rope{WG: 64, Half: true},
+	templates.SwiGLU{WG: 64},
+	templates.Add{WG: 64},
+	templates.Embed{WG: 64},
+	templates.KVStore{WG: 64},
+	templates.Attention{WG: 128, MaxSeq: 4096},
+	templates.Attention{WG: 256, MaxSeq: 128},
+	templates.Argmax{WG: 256},
+	templates.MatVec{WG: 128, Rows: 1},
+	templates.MatVec{WG: 64, Rows: 4},
+}
+
+func TestBlockGolden(t *testing.T) {
+	for _, k := range goldenBlock {
+		t.Run(k.Name()+"/"+k.String(), func(t *testing.T) {
+			got, err := templates.Render(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := goldenPath(k)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./templates -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from the rendered source; if the change is intended, run go test ./templates -update", path)
+			}
+		})
+	}
+}
+
+// Every block kernel at every workgroup size renders to a source with its
+// header, its literal workgroup size, and none of the constructs naga 0.13
+// or Tint reject (webgpu-runtime.md §0, §2). Compiling them on the device
+// is ops.TestBlockCompilesEveryWG.
+func TestBlockRenderedSourceAvoidsUnportableWGSL(t *testing.T) {
+	forbidden := []string{"override", "enable ", "break if", "const_assert", "diagnostic(", "f16", "dot4", "arrayLength"}
+	for _, wg := range []int{32, 64, 128, 256} {
+		for _, k := range []templates.Kernel{
+			templates.RMSNorm{WG: wg}, templates.Rope{WG: wg}, templates.Rope{WG: wg, Half: true},
+			templates.SwiGLU{WG: wg}, templates.Add{WG: wg}, templates.Embed{WG: wg}, templates.KVStore{WG: wg},
+			templates.Attention{WG: wg, MaxSeq: 4096}, templates.Argmax{WG: wg}, templates.MatVec{WG: wg, Rows: 16},
+		} {
+			src, err := templates.Render(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(src, []byte("// tune kernel "+k.Name()+" "+k.String()+"\n")) {
+				t.Errorf("%s %s: source does not start with its header comment", k.Name(), k)
+			}
+			ws := k.WorkgroupSize()
+			if !bytes.Contains(src, []byte("@workgroup_size("+strconv.Itoa(int(ws[0]))+", 1, 1)")) {
+				t.Errorf("%s %s: source does not declare @workgroup_size(%d, 1, 1)", k.Name(), k, ws[0])
+			}
+			for _, f := range forbidden {
+				if bytes.Contains(src, []byte(f)) {
+					t.Errorf("%s %s: source contains %q", k.Name(), k, f)
+				}
+			}
+		}
+	}
+}
+
+func TestBlockCheckRejectsInexpressibleParams(t *testing.T) {
+	for _, k := range []templates.Kernel{
+		templates.RMSNorm{WG: 48},
+		templates.Rope{WG: 16},
+		templates.SwiGLU{WG: 512},
+		templates.Add{WG: 0},
+		templates.Embed{WG: 100},
+		templates.KVStore{WG: -64},
+		templates.Attention{WG: 64, MaxSeq: 0},
+		templates.Attention{WG: 64, MaxSeq: 4097},
+		templates.Attention{WG: 96, MaxSeq: 64},
+		templates.Argmax{WG: 1024},
+		templates.MatVec{WG: 64, Rows: 0},
+		templates.MatVec{WG: 64, Rows: 17},
+		templates.MatVec{WG: 24, Rows: 1},
+	} {
+		if _, err := templates.Render(k); err == nil {
+			t.Errorf("Render(%s %s) succeeded; want an error", k.Name(), k)
+		}
+	}
+}
+
+// Workgroup memory stays within WebGPU's default 16 KiB for every
+// accepted params.
+func TestBlockWorkgroupBytes(t *testing.T) {
+	for _, wg := range []int{32, 64, 128, 256} {
+		if a := (templates.Attention{WG: wg, MaxSeq: templates.MaxAttentionSeq}); a.WorkgroupBytes() > 16384 {
+			t.Errorf("%s: %d bytes of workgroup memory", a, a.WorkgroupBytes())
+		}
+		if m := (templates.MatVec{WG: wg, Rows: 16}); m.WorkgroupBytes() > 16384 {
+			t.Errorf("%s: %d bytes of workgroup memory", m, m.WorkgroupBytes())
+		}
+	}
+}
+
+func TestBlockGroups(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		got, want [3]uint32
+	}{
+		{"rmsnorm rows", templates.RMSNorm{WG: 64}.Groups(67), [3]uint32{67, 1, 1}},
+		{"rope heads*ropeDim/2 threads", templates.Rope{WG: 64}.Groups(32, 128), [3]uint32{32, 1, 1}},
+		{"rope ragged", templates.Rope{WG: 64}.Groups(3, 62), [3]uint32{2, 1, 1}},
+		{"swiglu", templates.SwiGLU{WG: 64}.Groups(172), [3]uint32{3, 1, 1}},
+		{"add", templates.Add{WG: 256}.Groups(4096), [3]uint32{16, 1, 1}},
+		{"embed", templates.Embed{WG: 32}.Groups(100), [3]uint32{4, 1, 1}},
+		{"kvstore", templates.KVStore{WG: 128}.Groups(1024), [3]uint32{8, 1, 1}},
+		{"attention", templates.Attention{WG: 64, MaxSeq: 2048}.Groups(32), [3]uint32{32, 1, 1}},
+		{"argmax", templates.Argmax{WG: 256}.Groups(), [3]uint32{1, 1, 1}},
+		{"matvec", templates.MatVec{WG: 64, Rows: 4}.Groups(67), [3]uint32{17, 1, 1}},
+		{"matvec classifier", templates.MatVec{WG: 64, Rows: 1}.Groups(128256), [3]uint32{32768, 4, 1}},
+		{"swiglu huge", templates.SwiGLU{WG: 32}.Groups(32768*32 + 1), [3]uint32{32768, 2, 1}},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: Groups = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func FuzzBlockParams(f *testing.F) {
+	f.Add(64, 4, 4096, true)
+	f.Add(48, 0, 0, false)
+	f.Fuzz(func(t *testing.T, wg, rows, maxSeq int, half bool) {
+		for _, k := range []templates.Kernel{
+			templates.RMSNorm{WG: wg}, templates.Rope{WG: wg, Half: half}, templates.Attention{WG: wg, MaxSeq: maxSeq},
+			templates.Argmax{WG: wg}, templates.MatVec{WG: wg, Rows: rows},
+		} {
+			src, err := templates.Render(k)
+			if (err == nil) != (k.Check() == nil) {
+				t.Fatalf("%s %s: Render error %v but Check error %v", k.Name(), k, err, k.Check())
+			}
+			if err == nil && !bytes.Contains(src, []byte("fn main(")) {
+				t.Fatalf("%s %s: rendered source has no entry point", k.Name(), k)
+			}
+		}
+	})
+}
