@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/tune-gpu/tune/internal/testmodels"
 	"math"
 	"os"
 	"reflect"
 	"testing"
 )
 
-const models = "../../shared/models/"
+var models = testmodels.Dir()
 
 func open(t *testing.T, path string) *File {
 	t.Helper()

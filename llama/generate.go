@@ -186,6 +186,20 @@ func (m *Model) GenerateIDs(prompt []int, steps int, temperature, topp float32, 
 // prompt token or samples one, and stops early when that is BOS (1 without
 // a tokenizer). prompt must not be empty; tok may be nil (no Pieces).
 func GenerateFunc(forward func(token, pos int) []float32, tok *Tokenizer, prompt []int, steps int, s *Sampler) *Generation {
+	return GenerateTokens(func(token, pos int, forced bool) int {
+		logits := forward(token, pos)
+		if forced {
+			return -1
+		}
+		return s.Sample(logits)
+	}, tok, prompt, steps)
+}
+
+// GenerateTokens is the same loop over a step that picks the next token
+// itself, such as a GPU forward pass ending in argmax: next(token, pos,
+// forced) runs the model on token at pos; its answer is ignored when forced
+// (the next token is the prompt's).
+func GenerateTokens(next func(token, pos int, forced bool) int, tok *Tokenizer, prompt []int, steps int) *Generation {
 	bos := 1
 	if tok != nil {
 		bos = tok.BOS
@@ -193,20 +207,18 @@ func GenerateFunc(forward func(token, pos int) []float32, tok *Tokenizer, prompt
 	g := &Generation{IDs: []int{prompt[0]}}
 	for pos := 0; pos < steps; pos++ {
 		token := g.IDs[pos]
-		logits := forward(token, pos)
-		next := 0
-		if pos+1 < len(prompt) {
-			next = prompt[pos+1]
-		} else {
-			next = s.Sample(logits)
+		forced := pos+1 < len(prompt)
+		n := next(token, pos, forced)
+		if forced {
+			n = prompt[pos+1]
 		}
-		if next == bos {
+		if n == bos {
 			g.EndedByBOS = true
 			break
 		}
-		g.IDs = append(g.IDs, next)
+		g.IDs = append(g.IDs, n)
 		if tok != nil {
-			g.Pieces = append(g.Pieces, tok.Decode(token, next))
+			g.Pieces = append(g.Pieces, tok.Decode(token, n))
 		}
 	}
 	g.Prompt = min(len(prompt), len(g.IDs))

@@ -1,13 +1,14 @@
 package llama
 
 import (
+	"github.com/tune-gpu/tune/internal/testmodels"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-const models = "../../shared/models/"
+var models = testmodels.Dir()
 
 // reference is stories260K.greedy256.txt: llama2.c run.c on stories260K.bin
 // with tok512.bin, temperature 0, 256 steps, no prompt.

@@ -3,6 +3,7 @@ package quant
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/tune-gpu/tune/internal/testmodels"
 	"math"
 	"os"
 	"testing"
@@ -10,7 +11,7 @@ import (
 	"github.com/tune-gpu/tune/gguf"
 )
 
-const models = "../../shared/models/"
+var models = testmodels.Dir()
 
 // readGGUF returns every tensor of a GGUF file as raw bytes, with its info.
 func readGGUF(t *testing.T, path string) ([]gguf.TensorInfo, map[string][]byte) {

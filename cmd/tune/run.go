@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tune-gpu/tune/llama"
+	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/runner"
+)
+
+func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := newFlagSet("run", stderr, `Generate text with a Llama model on the GPU, with the adapter profile's kernels.
+Stdout is the text as llama2.c's run.c prints it (or, with -ids, the token ids
+from BOS); stderr has load time, tokens per second and the profile used.`)
+	model := fs.String("model", "", "model: a llama2.c checkpoint (.bin) or a GGUF file (required)")
+	tokenizer := fs.String("tokenizer", "", "llama2.c tokenizer.bin (required for .bin models; GGUF files carry theirs)")
+	prompt := fs.String("prompt", "", "prompt text")
+	steps := fs.Int("steps", 256, "positions to run, prompt included")
+	temperature := fs.Float64("temperature", 1.0, "sampling temperature; 0 is greedy, computed on the GPU")
+	topp := fs.Float64("topp", 0.9, "top-p (nucleus) sampling mass")
+	seed := fs.Uint64("seed", 0, "random seed; 0 seeds from the clock, as run.c does")
+	quantFlag := fs.String("quant", "f32", "weight format: f32, int8, int4 or int2")
+	group := fs.Int("group", 32, "quantization group along the input: 32, 64, 128, or 0 for one per row")
+	adapter := fs.String("adapter", "auto", "adapter: auto, an index or a name substring")
+	profileFlag := fs.String("profile", "profiles", "profile file, or folder of profiles searched for the adapter's")
+	ids := fs.Bool("ids", false, "print token ids instead of text")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *model == "" {
+		return fmt.Errorf("parsing -model: a model file is required")
+	}
+	if strings.HasPrefix(*model, "synthetic:") {
+		return fmt.Errorf("parsing -model: synthetic models are not built yet; give a .bin or .gguf file")
+	}
+	if *steps < 1 || *temperature < 0 || *topp < 0 || *topp > 1 {
+		return fmt.Errorf("parsing -steps/-temperature/-topp: want steps >= 1, temperature >= 0, 0 <= topp <= 1")
+	}
+	var format *quant.Format
+	if *quantFlag != "f32" {
+		bits, err := strconv.Atoi(strings.TrimPrefix(*quantFlag, "int"))
+		if err != nil || !strings.HasPrefix(*quantFlag, "int") {
+			return fmt.Errorf("parsing -quant: %q is not f32, int8, int4 or int2", *quantFlag)
+		}
+		f := quant.Format{Bits: bits, Group: *group}
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("parsing -quant/-group: %w", err)
+		}
+		format = &f
+	}
+
+	start := time.Now()
+	fmt.Fprintf(stderr, "loading %s ... ", *model)
+	var m *llama.Model
+	var err error
+	if strings.HasSuffix(*model, ".gguf") {
+		m, err = llama.LoadGGUF(*model)
+	} else {
+		if m, err = llama.LoadLlama2C(*model); err == nil {
+			if *tokenizer == "" {
+				err = fmt.Errorf("parsing -tokenizer: a llama2.c model needs its tokenizer.bin")
+			} else {
+				m.Tokenizer, err = llama.LoadTokenizerBin(*tokenizer, m.VocabSize)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr)
+		return err
+	}
+	dev, err := runner.Open(*adapter)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	prof, profPath, err := findProfile(*profileFlag, profileAdapter(dev.Info), stderr)
+	if err != nil {
+		return err
+	}
+	g, err := llama.NewGPU(dev, m, llama.GPUOptions{Quant: format, Profile: prof, Context: *steps})
+	if err != nil {
+		return err
+	}
+	defer g.Release()
+	fmt.Fprintf(stderr, "%d layers, dim %d, vocab %d on %s in %s\n", m.NumLayers, m.Dim, m.VocabSize, dev.Info.Name, time.Since(start).Round(time.Millisecond))
+	if profPath != "" {
+		fmt.Fprintf(stderr, "profile: %s\n", profPath)
+	}
+	if format != nil {
+		fmt.Fprintf(stderr, "weights: %s (%d matrices; the rest f32)\n", format, g.Quantized)
+	}
+
+	tokens := m.Tokenizer.Encode(*prompt, true, false)
+	t0 := time.Now()
+	gen, err := g.Generate(tokens, *steps, llama.NewSampler(float32(*temperature), float32(*topp), *seed))
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(t0).Seconds()
+	if *ids {
+		parts := make([]string, len(gen.IDs))
+		for i, id := range gen.IDs {
+			parts[i] = strconv.Itoa(id)
+		}
+		fmt.Fprintln(stdout, strings.Join(parts, " "))
+	} else {
+		fmt.Fprintln(stdout, gen.Text())
+	}
+	positions := len(gen.IDs) - 1
+	if gen.EndedByBOS {
+		positions++
+	}
+	fmt.Fprintf(stderr, "%d positions (%d prompt) in %.3fs: %.1f tok/s\n", positions, gen.Prompt, elapsed, float64(positions)/elapsed)
+	return nil
+}
+
+// findProfile loads a profile file, or finds the adapter's in a folder;
+// none found is a warning, not an error: built-in defaults are used.
+func findProfile(path string, a profiles.Adapter, stderr io.Writer) (*profiles.Profile, string, error) {
+	if strings.HasSuffix(path, ".yaml") {
+		p, err := profiles.Load(path)
+		return p, path, err
+	}
+	p, found, warnings, err := profiles.Find(filepath.Clean(path), a)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	return p, found, err
+}
