@@ -496,3 +496,31 @@ func (g *GPU) generateGreedy(prompt []int, steps int) (*Generation, error) {
 	}, g.m.Tokenizer, prompt, steps)
 	return gen, stepErr
 }
+
+// NLL runs the model over ids and returns the summed negative log
+// likelihood of each token after the first, and how many were scored.
+func (g *GPU) NLL(ids []int) (float64, int, error) {
+	n := min(len(ids), g.ctx)
+	var sum float64
+	for pos := 0; pos+1 < n; pos++ {
+		logits, err := g.StepLogits(ids[pos], pos)
+		if err != nil {
+			return 0, 0, err
+		}
+		sum -= logSoftmax(logits, ids[pos+1])
+	}
+	return sum, max(n-1, 0), nil
+}
+
+// logSoftmax is log p(i) under softmax(logits), in float64.
+func logSoftmax(logits []float32, i int) float64 {
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = math.Max(mx, float64(v))
+	}
+	var z float64
+	for _, v := range logits {
+		z += math.Exp(float64(v) - mx)
+	}
+	return float64(logits[i]) - mx - math.Log(z)
+}

@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"math"
 	"testing"
 
 	"github.com/tune-gpu/tune/quant"
@@ -73,5 +74,31 @@ func TestGPUStoriesQuantized(t *testing.T) {
 				t.Errorf("only %d tokens agree; want at least %d", agree, c.floor)
 			}
 		})
+	}
+}
+
+// The GPU's perplexity of the reference story agrees with the CPU
+// reference forward pass.
+func TestGPUNLLMatchesCPU(t *testing.T) {
+	d := runnertest.Device(t)
+	ref := readReference(t)
+	m := loadStories(t, "stories260K.bin")
+	ids := ref.ids[:64]
+	g, err := NewGPU(d, m, GPUOptions{Context: len(ids)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	gpu, n, err := g.NLL(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := m.NewKVCache(len(ids))
+	var cpu float64
+	for pos := 0; pos+1 < len(ids); pos++ {
+		cpu -= logSoftmax(m.Forward(ids[pos], pos, cache), ids[pos+1])
+	}
+	if n != len(ids)-1 || math.Abs(gpu-cpu) > 1e-4*math.Abs(cpu) {
+		t.Errorf("GPU NLL %.6f over %d tokens, CPU %.6f over %d", gpu, n, cpu, len(ids)-1)
 	}
 }

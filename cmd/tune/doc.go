@@ -16,6 +16,7 @@
 //	  sweep      tune kernels on an adapter and write its profile (the default command)
 //	  adapters   list the WebGPU adapters of this machine
 //	  run        generate text with a Llama model on the GPU
+//	  eval       perplexity of a model on a text, to compare weight formats
 //	  lookup     show the kernel a profile chooses for a shape
 //	  bench      re-measure a profile's kernels and the device's roofs
 //	  report     compare two results files or profiles; -gate fails on regressions

@@ -43,59 +43,16 @@ from BOS); stderr has load time, tokens per second and the profile used.`)
 	if *steps < 1 || *temperature < 0 || *topp < 0 || *topp > 1 {
 		return fmt.Errorf("parsing -steps/-temperature/-topp: want steps >= 1, temperature >= 0, 0 <= topp <= 1")
 	}
-	var format *quant.Format
-	if *quantFlag != "f32" {
-		bits, err := strconv.Atoi(strings.TrimPrefix(*quantFlag, "int"))
-		if err != nil || !strings.HasPrefix(*quantFlag, "int") {
-			return fmt.Errorf("parsing -quant: %q is not f32, int8, int4 or int2", *quantFlag)
-		}
-		f := quant.Format{Bits: bits, Group: *group}
-		if err := f.Validate(); err != nil {
-			return fmt.Errorf("parsing -quant/-group: %w", err)
-		}
-		format = &f
+	format, err := parseQuant(*quantFlag, *group)
+	if err != nil {
+		return err
 	}
 
-	start := time.Now()
-	fmt.Fprintf(stderr, "loading %s ... ", *model)
-	var m *llama.Model
-	var err error
-	if strings.HasSuffix(*model, ".gguf") {
-		m, err = llama.LoadGGUF(*model)
-	} else {
-		if m, err = llama.LoadLlama2C(*model); err == nil {
-			if *tokenizer == "" {
-				err = fmt.Errorf("parsing -tokenizer: a llama2.c model needs its tokenizer.bin")
-			} else {
-				m.Tokenizer, err = llama.LoadTokenizerBin(*tokenizer, m.VocabSize)
-			}
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(stderr)
-		return err
-	}
-	dev, err := runner.Open(*adapter)
+	m, g, closeAll, err := openModel(*model, *tokenizer, *adapter, *profileFlag, format, *steps, stderr)
 	if err != nil {
 		return err
 	}
-	defer dev.Close()
-	prof, profPath, err := findProfile(*profileFlag, profileAdapter(dev.Info), stderr)
-	if err != nil {
-		return err
-	}
-	g, err := llama.NewGPU(dev, m, llama.GPUOptions{Quant: format, Profile: prof, Context: *steps})
-	if err != nil {
-		return err
-	}
-	defer g.Release()
-	fmt.Fprintf(stderr, "%d layers, dim %d, vocab %d on %s in %s\n", m.NumLayers, m.Dim, m.VocabSize, dev.Info.Name, time.Since(start).Round(time.Millisecond))
-	if profPath != "" {
-		fmt.Fprintf(stderr, "profile: %s\n", profPath)
-	}
-	if format != nil {
-		fmt.Fprintf(stderr, "weights: %s (%d matrices; the rest f32)\n", format, g.Quantized)
-	}
+	defer closeAll()
 
 	tokens := m.Tokenizer.Encode(*prompt, true, false)
 	t0 := time.Now()
@@ -133,4 +90,64 @@ func findProfile(path string, a profiles.Adapter, stderr io.Writer) (*profiles.P
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	return p, found, err
+}
+
+// parseQuant reads -quant and -group: nil for f32.
+func parseQuant(name string, group int) (*quant.Format, error) {
+	if name == "f32" {
+		return nil, nil
+	}
+	bits, err := strconv.Atoi(strings.TrimPrefix(name, "int"))
+	if err != nil || !strings.HasPrefix(name, "int") {
+		return nil, fmt.Errorf("parsing -quant: %q is not f32, int8, int4 or int2", name)
+	}
+	f := quant.Format{Bits: bits, Group: group}
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("parsing -quant/-group: %w", err)
+	}
+	return &f, nil
+}
+
+// openModel loads a model and its tokenizer, opens the adapter, finds the
+// profile and uploads the model with room for context positions. The
+// returned function releases it all.
+func openModel(path, tokenizer, adapter, profile string, format *quant.Format, context int, stderr io.Writer) (*llama.Model, *llama.GPU, func(), error) {
+	start := time.Now()
+	fmt.Fprintf(stderr, "loading %s\n", path)
+	var m *llama.Model
+	var err error
+	if strings.HasSuffix(path, ".gguf") {
+		m, err = llama.LoadGGUF(path)
+	} else if m, err = llama.LoadLlama2C(path); err == nil {
+		if tokenizer == "" {
+			err = fmt.Errorf("parsing -tokenizer: a llama2.c model needs its tokenizer.bin")
+		} else {
+			m.Tokenizer, err = llama.LoadTokenizerBin(tokenizer, m.VocabSize)
+		}
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dev, err := runner.Open(adapter)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	prof, profPath, err := findProfile(profile, profileAdapter(dev.Info), stderr)
+	if err != nil {
+		dev.Close()
+		return nil, nil, nil, err
+	}
+	g, err := llama.NewGPU(dev, m, llama.GPUOptions{Quant: format, Profile: prof, Context: context})
+	if err != nil {
+		dev.Close()
+		return nil, nil, nil, err
+	}
+	fmt.Fprintf(stderr, "%d layers, dim %d, vocab %d on %s in %s\n", m.NumLayers, m.Dim, m.VocabSize, dev.Info.Name, time.Since(start).Round(time.Millisecond))
+	if profPath != "" {
+		fmt.Fprintf(stderr, "profile: %s\n", profPath)
+	}
+	if format != nil {
+		fmt.Fprintf(stderr, "weights: %s (%d matrices; the rest f32)\n", format, g.Quantized)
+	}
+	return m, g, func() { g.Release(); dev.Close() }, nil
 }
