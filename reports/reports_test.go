@@ -72,6 +72,39 @@ func TestRenderers(t *testing.T) {
 	}
 }
 
+// Two real results files: tune bench runs of the lavapipe profile on the
+// development machine, same code (an A/A pair), rendered in every format.
+func TestRenderersOnRealResults(t *testing.T) {
+	old, err := reports.ReadSet("testdata/real-old.bench.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw, err := reports.ReadSet("testdata/real-new.bench.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := reports.Compare(old, nw, 0.25, 0.05)
+	if len(c.Rows) != 4 || len(c.Regressions()) != 0 {
+		t.Errorf("A/A pair: %d rows, %d regressions; want 4 rows and none", len(c.Rows), len(c.Regressions()))
+	}
+	for _, f := range []struct {
+		file   string
+		render func(*bytes.Buffer) error
+	}{
+		{"real.txt", func(b *bytes.Buffer) error { return c.WriteText(b) }},
+		{"real.md", func(b *bytes.Buffer) error { return c.WriteMarkdown(b) }},
+		{"real.html", func(b *bytes.Buffer) error { return c.WriteHTML(b, nil) }},
+	} {
+		t.Run(f.file, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := f.render(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, f.file, b.Bytes())
+		})
+	}
+}
+
 func TestCompareFindsTheRegressionOnly(t *testing.T) {
 	c := comparison(t)
 	regs := c.Regressions()
