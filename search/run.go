@@ -2,6 +2,8 @@ package search
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"time"
 )
 
@@ -18,6 +20,14 @@ type Settings struct {
 	MaxEvals int           // points evaluated, journal hits included
 	Budget   time.Duration // wall time spent measuring
 	Seed     uint64        // seeds the method's randomness
+
+	// Sentinel, when set, is a fixed kernel re-timed after every
+	// SentinelEvery (0: 16) new measurements. If its time moved by more
+	// than Drift (0: 0.05) from the last sentinel, the machine changed
+	// during that window, and the window's points are measured again.
+	Sentinel      func(context.Context) (seconds float64, err error)
+	SentinelEvery int
+	Drift         float64
 }
 
 // Task names what a run tunes. Results are reused from the journal only
@@ -46,9 +56,12 @@ type Summary struct {
 	Evals    int    // points evaluated, journal hits included
 	Measured int    // points evaluated on the device in this run
 	Rejected int
-	Results  []Result // in evaluation order
-	Best     *Result  // nil when no point was valid
-	Elapsed  time.Duration
+	// Remeasured counts points measured again because the sentinel drifted.
+	Remeasured int
+	Sentinels  []float64 // the sentinel's times, in order
+	Results    []Result  // in evaluation order
+	Best       *Result   // nil when no point was valid
+	Elapsed    time.Duration
 }
 
 // RunnerUp is the second-best valid result, or nil.
@@ -78,6 +91,24 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 		rec.Start(task, len(legal), s.MaxEvals)
 	}
 	var measuring time.Duration
+	every, drift := s.SentinelEvery, s.Drift
+	if every <= 0 {
+		every = 16
+	}
+	if drift <= 0 {
+		drift = 0.05
+	}
+	var window []int // indexes into sum.Results measured since the last sentinel
+	sentinel := func() (float64, error) {
+		t0 := time.Now()
+		v, err := s.Sentinel(ctx)
+		measuring += time.Since(t0)
+		if err == nil {
+			sum.Sentinels = append(sum.Sentinels, v)
+		}
+		return v, err
+	}
+	ref := math.NaN() // measured before the first evaluation, so a warm rerun measures nothing
 	for {
 		if s.MaxEvals > 0 && sum.Evals >= s.MaxEvals {
 			sum.Status = MaxEvals
@@ -100,6 +131,12 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 				sum.Status = Budget
 				break
 			}
+			if s.Sentinel != nil && math.IsNaN(ref) {
+				var err error
+				if ref, err = sentinel(); err != nil {
+					return sum, fmt.Errorf("sentinel: %w", err)
+				}
+			}
 			t0 := time.Now()
 			res = eval.Evaluate(ctx, p)
 			measuring += time.Since(t0)
@@ -116,6 +153,9 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 			}
 			sum.Measured++
 		}
+		if !cached {
+			window = append(window, len(sum.Results))
+		}
 		m.Observe(res)
 		sum.Evals++
 		if res.Status != OK {
@@ -127,6 +167,42 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 		}
 		if rec != nil {
 			rec.Record(res, sum.Evals, sum.Best)
+		}
+		if s.Sentinel != nil && len(window) >= every && ctx.Err() == nil {
+			now, err := sentinel()
+			if err != nil {
+				return sum, fmt.Errorf("sentinel: %w", err)
+			}
+			if math.Abs(now/ref-1) > drift {
+				// The machine moved under this window: measure it again.
+				for _, i := range window {
+					p, err := space.Parse(sum.Results[i].ID)
+					if err != nil {
+						return sum, err
+					}
+					t0 := time.Now()
+					again := eval.Evaluate(ctx, p)
+					measuring += time.Since(t0)
+					if ctx.Err() != nil {
+						break
+					}
+					again.Task, again.Env, again.Kernel, again.ID, again.Params = task.Name, task.Env, eval.Kernel(), p.ID(), p.Params()
+					if j != nil {
+						if err := j.Append(again); err != nil {
+							return sum, err
+						}
+					}
+					sum.Results[i] = again
+					sum.Remeasured++
+				}
+				sum.Best = nil
+				for i := range sum.Results {
+					if sum.Results[i].Better(sum.Best) {
+						sum.Best = &sum.Results[i]
+					}
+				}
+			}
+			ref, window = now, window[:0]
 		}
 	}
 	// Results may have moved while growing; point Best into the final slice.

@@ -37,6 +37,7 @@ type sweepFlags struct {
 	samples  int
 	target   time.Duration
 	roofs    bool
+	sentinel int
 }
 
 func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -59,6 +60,7 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.IntVar(&f.samples, "samples", 10, "timed passes per candidate (at least 10)")
 	fs.DurationVar(&f.target, "target", 10*time.Millisecond, "length of one timed pass; dispatches are repeated to fill it")
 	fs.BoolVar(&f.roofs, "roofs", true, "measure the copy and fma roofs first, for reports")
+	fs.IntVar(&f.sentinel, "sentinel", 16, "re-time the baseline kernel after every N measurements and measure again the window in which it drifted by more than 5%; 0 turns it off")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -212,7 +214,18 @@ every timed pass into a results file in Go benchmark format.`)
 			fmt.Fprintf(stderr, "%s: baseline %s %s\n", w.Label, w.Baseline, reports.FormatRate(base.Score, w.Unit))
 		}
 		rec := &progress{w: stderr, shape: w.Label, unit: w.Unit}
-		sum, err := search.Run(ctx, task, w.Space, method, w.Eval, search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed}, journal, rec)
+		settings := search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed}
+		if f.sentinel > 0 && base.Status == search.OK {
+			settings.Sentinel = func(ctx context.Context) (float64, error) {
+				r := w.EvaluateBaseline(ctx)
+				if r.Status != search.OK {
+					return 0, fmt.Errorf("%s: %s", w.Baseline, r.Reason)
+				}
+				return r.Measure.Median, nil
+			}
+			settings.SentinelEvery = f.sentinel
+		}
+		sum, err := search.Run(ctx, task, w.Space, method, w.Eval, settings, journal, rec)
 		if err != nil {
 			w.Eval.Close()
 			return err
@@ -454,6 +467,9 @@ func (p *progress) Record(r search.Result, evals int, best *search.Result) {
 func (p *progress) Finish(s *search.Summary) {
 	fmt.Fprintf(p.w, "%s: stopped (%s) after %d candidates, %d measured now, %d rejected, in %s\n",
 		p.shape, s.Status, s.Evals, s.Measured, s.Rejected, s.Elapsed.Round(time.Millisecond))
+	if s.Remeasured > 0 {
+		fmt.Fprintf(p.w, "%s: the sentinel drifted; %d candidates measured again\n", p.shape, s.Remeasured)
+	}
 }
 
 func firstLine(s string) string {
