@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"github.com/tune-gpu/tune/ops"
 	"math"
 	"runtime"
 	"sync"
@@ -58,37 +59,16 @@ func add(a, b []float32) {
 	}
 }
 
-// rmsNorm returns weight * x / sqrt(mean(x²) + eps).
+// rmsNorm returns weight * x / sqrt(mean(x²) + eps), in run.c's order.
 func rmsNorm(x, weight []float32, eps float32) []float32 {
-	ss := dot(x, x)
-	ss /= float32(len(x))
-	ss += eps
-	ss = 1 / float32(math.Sqrt(float64(ss)))
 	out := make([]float32, len(x))
-	for i, v := range x {
-		out[i] = weight[i] * (ss * v)
-	}
+	ops.RMSNormRef(out, x, weight, eps)
 	return out
 }
 
 // softmax turns x into probabilities in place, subtracting the maximum
 // first.
-func softmax(x []float32) {
-	m := x[0]
-	for _, v := range x[1:] {
-		if v > m {
-			m = v
-		}
-	}
-	var sum float32
-	for i, v := range x {
-		x[i] = exp(v - m)
-		sum += x[i]
-	}
-	for i := range x {
-		x[i] /= sum
-	}
-}
+func softmax(x []float32) { ops.SoftmaxRef(x) }
 
 // rope rotates each head of x (heads of HeadDim) at position pos: pair
 // (x[2i], x[2i+1]) of the first RopeDim dimensions turns by the angle
@@ -96,14 +76,5 @@ func softmax(x []float32) {
 // checkpoints and of GGUF llama tensors (whose Q and K rows the converter
 // permuted for exactly this).
 func rope(x []float32, pos int, o *Options) {
-	for i := 0; i < o.RopeDim; i += 2 {
-		freq := 1 / float32(math.Pow(float64(o.RopeTheta), float64(float32(i)/float32(o.RopeDim))))
-		angle := float32(pos) * freq
-		c, s := float32(math.Cos(float64(angle))), float32(math.Sin(float64(angle)))
-		for h := i; h < len(x); h += o.HeadDim {
-			v0, v1 := x[h], x[h+1]
-			x[h] = float32(v0*c) - float32(v1*s)
-			x[h+1] = float32(v0*s) + float32(v1*c)
-		}
-	}
+	ops.RopeRef(x, len(x)/o.HeadDim, o.HeadDim, o.RopeDim, pos, o.RopeTheta, false)
 }

@@ -109,7 +109,7 @@ func AttentionRef(out, q, kcache, vcache []float32, heads, kvHeads, headDim, len
 			score /= float32(math.Sqrt(float64(headDim)))
 			att[t] = score
 		}
-		softmaxRef(att)
+		SoftmaxRef(att)
 		o := out[h*headDim : (h+1)*headDim]
 		clear(o)
 		for t, w := range att {
@@ -121,8 +121,9 @@ func AttentionRef(out, q, kcache, vcache []float32, heads, kvHeads, headDim, len
 	}
 }
 
-// softmaxRef is run.c's softmax.
-func softmaxRef(x []float32) {
+// SoftmaxRef is run.c's softmax, in place: subtract the maximum, exp,
+// normalise.
+func SoftmaxRef(x []float32) {
 	m := x[0]
 	for _, v := range x[1:] {
 		if v > m {
