@@ -2,8 +2,6 @@ package templates_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -28,32 +26,7 @@ var goldenBlock = []templates.Kernel{
 	templates.MatVec{WG: 64, Rows: 4},
 }
 
-func TestBlockGolden(t *testing.T) {
-	for _, k := range goldenBlock {
-		t.Run(k.Name()+"/"+k.String(), func(t *testing.T) {
-			got, err := templates.Render(k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := goldenPath(k)
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./templates -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the rendered source; if the change is intended, run go test ./templates -update", path)
-			}
-		})
-	}
-}
+func TestBlockGolden(t *testing.T) { checkGolden(t, goldenBlock) }
 
 // Every block kernel at every workgroup size renders to a source with its
 // header, its literal workgroup size, and none of the constructs naga 0.13

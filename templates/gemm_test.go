@@ -2,8 +2,6 @@ package templates_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/tune-gpu/tune/templates"
@@ -20,30 +18,11 @@ var goldenGemm = []templates.Gemm{
 }
 
 func TestGemmGolden(t *testing.T) {
-	for _, k := range goldenGemm {
-		t.Run(k.Format()+"/"+k.String(), func(t *testing.T) {
-			got, err := templates.Render(k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := goldenPath(k)
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./templates -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the rendered source; if the change is intended, run go test ./templates -update", path)
-			}
-		})
+	kernels := make([]templates.Kernel, len(goldenGemm))
+	for i, k := range goldenGemm {
+		kernels[i] = k
 	}
+	checkGolden(t, kernels)
 }
 
 // The golden params must name distinct files: the format is not part of

@@ -40,8 +40,13 @@ func goldenPath(k templates.Kernel) string {
 	return filepath.Join("testdata", k.Name(), strings.ReplaceAll(name, "/", "_")+".wgsl")
 }
 
-func TestGolden(t *testing.T) {
-	for _, k := range golden {
+func TestGolden(t *testing.T) { checkGolden(t, golden) }
+
+// checkGolden renders each kernel and compares it with its golden file,
+// rewriting the file under -update.
+func checkGolden(t *testing.T, kernels []templates.Kernel) {
+	t.Helper()
+	for _, k := range kernels {
 		t.Run(k.Name()+"/"+k.String(), func(t *testing.T) {
 			got, err := templates.Render(k)
 			if err != nil {
