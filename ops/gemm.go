@@ -368,43 +368,19 @@ func (o *gemmOperands) check(kern *runner.Kernel, k templates.Gemm, sample []int
 		return err
 	}
 	s := o.shape
-	for i := 0; i < o.guard; i++ {
-		if w := binary.LittleEndian.Uint32(raw[4*(s.M*s.N+i):]); w != sentinel {
-			return fmt.Errorf("%w: wrote out of bounds, %d words past the end of C", errMismatch, i)
-		}
-	}
-	for i := 0; i < s.M*s.N; i++ {
-		w := binary.LittleEndian.Uint32(raw[4*i:])
-		if w == sentinel {
-			return fmt.Errorf("%w: C[%d][%d] never written", errMismatch, i/s.N, i%s.N)
-		}
-		if f := math.Float32frombits(w); math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-			return fmt.Errorf("%w: C[%d][%d] = %v", errMismatch, i/s.N, i%s.N, f)
-		}
+	if err := checkWritten(raw, s.M*s.N, o.guard, func(i int) string { return fmt.Sprintf("C[%d][%d]", i/s.N, i%s.N) }); err != nil {
+		return err
 	}
 	check := func(i int) error {
 		row, col := i/s.N, i%s.N
 		want, mag := o.reference(row, col)
-		got := float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])))
+		got := at(raw, i)
 		if tol := Tolerance(s.K, mag); math.Abs(got-want) > tol {
 			return fmt.Errorf("%w: C[%d][%d] = %g, want %g within %.3g", errMismatch, row, col, got, want, tol)
 		}
 		return nil
 	}
-	if sample == nil {
-		for i := 0; i < s.M*s.N; i++ {
-			if err := check(i); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, i := range sample {
-		if err := check(i); err != nil {
-			return err
-		}
-	}
-	return nil
+	return checkEach(s.M*s.N, sample, check)
 }
 
 // reference computes C[row][col] in float64 from quant's dequantization of

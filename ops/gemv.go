@@ -353,19 +353,8 @@ func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) 
 		return err
 	}
 	n := o.shape.Rows
-	for i := 0; i < o.guard; i++ {
-		if binary.LittleEndian.Uint32(raw[4*(n+i):]) != sentinel {
-			return fmt.Errorf("%w: wrote out of bounds, %d words past the end of y", errMismatch, i)
-		}
-	}
-	for r := 0; r < n; r++ {
-		w := binary.LittleEndian.Uint32(raw[4*r:])
-		if w == sentinel {
-			return fmt.Errorf("%w: y[%d] never written", errMismatch, r)
-		}
-		if f := float64(math.Float32frombits(w)); math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("%w: y[%d] = %v", errMismatch, r, f)
-		}
+	if err := checkWritten(raw, n, o.guard, func(i int) string { return fmt.Sprintf("y[%d]", i) }); err != nil {
+		return err
 	}
 	if rows == nil {
 		rows = make([]int, n)
@@ -386,7 +375,7 @@ func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) 
 			// taken away; bound that by the largest code.
 			codes += float64(o.t.Scales[r*(o.shape.Cols/glen)+c/glen]) * float64(int(1)<<o.t.Bits) * math.Abs(float64(o.x[c]))
 		}
-		got := float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[4*r:])))
+		got := at(raw, r)
 		if tol := Tolerance(o.shape.Cols, mag+codes); math.Abs(got-want) > tol {
 			return fmt.Errorf("%w: y[%d] = %g, want %g within %.3g", errMismatch, r, got, want, tol)
 		}
