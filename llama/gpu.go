@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/profiles"
@@ -23,6 +24,8 @@ type GPUOptions struct {
 	Profile *profiles.Profile
 	// Context is the most positions the KV cache holds.
 	Context int
+	// Progress, if set, is called after each layer is uploaded.
+	Progress func(done, total int)
 }
 
 // GPU is a model resident on a device: weights, KV cache, activations and
@@ -43,6 +46,23 @@ type GPU struct {
 	bufs    []*runner.Buffer
 	// Quantized counts the matrices stored in opts.Quant's format.
 	Quantized int
+	// Prefill and Decode accumulate the time and positions of the steps of
+	// Generate whose next token was forced (the prompt) and sampled.
+	Prefill, Decode Timing
+}
+
+// Timing is time spent on a number of positions.
+type Timing struct {
+	Positions int
+	Seconds   float64
+}
+
+// Rate is positions per second.
+func (t Timing) Rate() float64 {
+	if t.Seconds == 0 {
+		return 0
+	}
+	return float64(t.Positions) / t.Seconds
 }
 
 // Built-in kernel params, used where no profile entry applies.
@@ -359,8 +379,8 @@ func (g *GPU) build(opts GPUOptions) error {
 				return err
 			}
 		}
-		if err != nil {
-			return err
+		if opts.Progress != nil {
+			opts.Progress(l+1, len(m.Layers))
 		}
 	}
 	final, err := norm(m.OutputNorm)
@@ -463,6 +483,7 @@ func (g *GPU) generateSampled(prompt []int, steps int, s *Sampler) (*Generation,
 		if stepErr != nil {
 			return make([]float32, g.m.VocabSize)
 		}
+		defer g.clock(time.Now(), pos+1 < len(prompt))
 		logits, err := g.StepLogits(token, pos)
 		if err != nil {
 			stepErr = err
@@ -483,10 +504,11 @@ func (g *GPU) generateGreedy(prompt []int, steps int) (*Generation, error) {
 		bos = g.m.Tokenizer.BOS
 	}
 	var stepErr error
-	gen := GenerateTokens(func(token, pos int, _ bool) int {
+	gen := GenerateTokens(func(token, pos int, forced bool) int {
 		if stepErr != nil {
 			return bos // stop
 		}
+		defer g.clock(time.Now(), forced)
 		next, err := g.Step(token, pos)
 		if err != nil {
 			stepErr = err
@@ -523,4 +545,14 @@ func logSoftmax(logits []float32, i int) float64 {
 		z += math.Exp(float64(v) - mx)
 	}
 	return float64(logits[i]) - mx - math.Log(z)
+}
+
+// clock adds the time since start to the prefill or decode total.
+func (g *GPU) clock(start time.Time, prefill bool) {
+	t := &g.Decode
+	if prefill {
+		t = &g.Prefill
+	}
+	t.Positions++
+	t.Seconds += time.Since(start).Seconds()
 }

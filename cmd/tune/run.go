@@ -55,12 +55,10 @@ from BOS); stderr has load time, tokens per second and the profile used.`)
 	defer closeAll()
 
 	tokens := m.Tokenizer.Encode(*prompt, true, false)
-	t0 := time.Now()
 	gen, err := g.Generate(tokens, *steps, llama.NewSampler(float32(*temperature), float32(*topp), *seed))
 	if err != nil {
 		return err
 	}
-	elapsed := time.Since(t0).Seconds()
 	if *ids {
 		parts := make([]string, len(gen.IDs))
 		for i, id := range gen.IDs {
@@ -70,11 +68,8 @@ from BOS); stderr has load time, tokens per second and the profile used.`)
 	} else {
 		fmt.Fprintln(stdout, gen.Text())
 	}
-	positions := len(gen.IDs) - 1
-	if gen.EndedByBOS {
-		positions++
-	}
-	fmt.Fprintf(stderr, "%d positions (%d prompt) in %.3fs: %.1f tok/s\n", positions, gen.Prompt, elapsed, float64(positions)/elapsed)
+	fmt.Fprintf(stderr, "prefill: %d positions, %.1f tok/s; decode: %d positions, %.1f tok/s\n",
+		g.Prefill.Positions, g.Prefill.Rate(), g.Decode.Positions, g.Decode.Rate())
 	return nil
 }
 
@@ -137,7 +132,14 @@ func openModel(path, tokenizer, adapter, profile string, format *quant.Format, c
 		dev.Close()
 		return nil, nil, nil, err
 	}
-	g, err := llama.NewGPU(dev, m, llama.GPUOptions{Quant: format, Profile: prof, Context: context})
+	progress := func(done, total int) {
+		const width = 30
+		fmt.Fprintf(stderr, "\ruploading [%-*s] %d/%d layers", width, strings.Repeat("=", done*width/total), done, total)
+		if done == total {
+			fmt.Fprintln(stderr)
+		}
+	}
+	g, err := llama.NewGPU(dev, m, llama.GPUOptions{Quant: format, Profile: prof, Context: context, Progress: progress})
 	if err != nil {
 		dev.Close()
 		return nil, nil, nil, err
