@@ -17,6 +17,7 @@
 //	  adapters   list the WebGPU adapters of this machine
 //	  run        generate text with a Llama model on the GPU
 //	  eval       perplexity of a model on a text, to compare weight formats
+//	  quant      quantization error of a model's matrices in each format
 //	  lookup     show the kernel a profile chooses for a shape
 //	  bench      re-measure a profile's kernels and the device's roofs
 //	  report     compare two results files or profiles; -gate fails on regressions

@@ -27,6 +27,7 @@ func init() {
 		{"adapters", "list the WebGPU adapters of this machine", runAdapters},
 		{"run", "generate text with a Llama model on the GPU", runRun},
 		{"eval", "perplexity of a model on a text, to compare weight formats", runEval},
+		{"quant", "quantization error of a model's matrices in each format", runQuantErrors},
 		{"lookup", "show the kernel a profile chooses for a shape", runLookup},
 		{"bench", "re-measure a profile's kernels and the device's roofs", runBench},
 		{"report", "compare two results files or profiles; -gate fails on regressions", runReport},

@@ -60,3 +60,21 @@ func TestRunRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// The error report covers every matrix in every format and method, and
+// int8 is more accurate than int2 on each.
+func TestQuantErrors(t *testing.T) {
+	var out strings.Builder
+	dir := testmodels.Dir()
+	if err := run(context.Background(), &out, io.Discard, []string{"quant", "-model", dir + "stories260K.bin", "-formats", "int8-g32-sym,int2-g32-sym"}); err != nil {
+		t.Fatal(err)
+	}
+	// 5 layers x 6 matrices of 64-wide rows, plus the embedding: 31 tensors,
+	// 2 formats, 2 methods (w2's 172-wide rows do not fit a group of 32).
+	if n := strings.Count(out.String(), "│ blk.") + strings.Count(out.String(), "│ token_embd"); n != 31*4 {
+		t.Errorf("%d rows; want %d\n%s", n, 31*4, out.String())
+	}
+	if err := run(context.Background(), io.Discard, io.Discard, []string{"quant", "-model", dir + "stories260K.bin", "-formats", "int3-g32-sym"}); err == nil {
+		t.Error("-formats int3: no error")
+	}
+}
