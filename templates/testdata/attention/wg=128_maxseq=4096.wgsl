@@ -25,7 +25,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let scale = sqrt(f32(hd));
 
   // Scores and this thread's maximum.
-  var m = -3.40282347e+38;
+  var m = bitcast<f32>(0xff7fffffu); // -FLT_MAX; the decimal literal rounds past it for Tint
   for (var t = lt; t < dims.len; t = t + 128u) {
     let ko = t * kv_dim + kvo;
     var score = 0.0;

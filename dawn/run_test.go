@@ -1,0 +1,715 @@
+package dawn_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/tune-gpu/tune/dawn"
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// The kernels run on Dawn here are checked as ops checks them on the
+// project's own device: the same validation shapes (ops.ValidationShapes,
+// ops.GemvValidationShapes, ops.GemmValidationShapes), CPU references
+// (a float64 triple loop, quant's DequantizeRow, ops.RMSNormRef and the
+// other block references), the same tolerances (ops.Tolerance, and the
+// block tolerances of ops/block_test.go, whose derivations are there), and
+// written outputs that start as ops.Sentinel with a guard band after them
+// that must stay untouched.
+
+// buffer is one binding of a checked run.
+type buffer struct {
+	name string
+	data []uint32 // contents before the run
+	// A written buffer has exact words, or f32 values ref within tol
+	// (where tol is 0, the word must be float32(ref) exactly).
+	exact    []uint32
+	ref, tol []float64
+	guard    int // sentinel words after data that must stay untouched
+}
+
+func (b buffer) written() bool { return b.exact != nil || b.ref != nil }
+
+// runCase is one dispatch of a kernel on one input.
+type runCase struct {
+	k      templates.Kernel
+	shape  string
+	groups [3]uint32
+	bufs   []buffer
+}
+
+func (c runCase) name() string { return label(c.k) + "/" + c.shape }
+
+func (c runCase) kernel(t *testing.T) dawn.Kernel {
+	t.Helper()
+	src, err := templates.Render(c.k)
+	if err != nil {
+		t.Fatalf("%s: %v", c.name(), err)
+	}
+	ks := kinds(bindingsOf(c.k))
+	if len(ks) != len(c.bufs) {
+		t.Fatalf("%s: %d buffers for %d bindings", c.name(), len(c.bufs), len(ks))
+	}
+	dk := dawn.Kernel{Name: c.name(), WGSL: string(src), Workgroup: c.k.WorkgroupSize(), Dispatch: c.groups}
+	for i, b := range c.bufs {
+		w := b.data
+		if b.written() {
+			w = append(append([]uint32(nil), w...), sentinels(b.guard)...)
+			dk.Outputs = append(dk.Outputs, i)
+		}
+		dk.Bindings = append(dk.Bindings, dawn.Binding{Kind: ks[i], Data: wordBytes(w)})
+	}
+	return dk
+}
+
+// check compares a run's outputs with the case's expectations.
+func (c runCase) check(r dawn.Result) error {
+	if !r.OK {
+		return fmt.Errorf("Dawn failed at %s: %s", r.Stage, r.Error)
+	}
+	o := 0
+	for _, b := range c.bufs {
+		if !b.written() {
+			continue
+		}
+		raw := r.Outputs[o]
+		o++
+		n := len(b.data)
+		if len(raw) < 4*(n+b.guard) {
+			return fmt.Errorf("%s: %d bytes read back, want %d", b.name, len(raw), 4*(n+b.guard))
+		}
+		word := func(i int) uint32 { return binary.LittleEndian.Uint32(raw[4*i:]) }
+		for j := 0; j < b.guard; j++ {
+			if word(n+j) != ops.Sentinel {
+				return fmt.Errorf("%s: wrote out of bounds, %d words past the end", b.name, j)
+			}
+		}
+		for j := 0; j < n; j++ {
+			got := word(j)
+			if b.exact != nil {
+				if got != b.exact[j] {
+					if got == ops.Sentinel {
+						return fmt.Errorf("%s[%d] never written", b.name, j)
+					}
+					return fmt.Errorf("%s[%d] = %#08x (f32 %g), want %#08x (f32 %g) exactly", b.name, j, got, math.Float32frombits(got), b.exact[j], math.Float32frombits(b.exact[j]))
+				}
+				continue
+			}
+			if got == ops.Sentinel && math.Float32bits(float32(b.ref[j])) != ops.Sentinel {
+				return fmt.Errorf("%s[%d] never written", b.name, j)
+			}
+			g := float64(math.Float32frombits(got))
+			if b.tol[j] == 0 {
+				if want := math.Float32bits(float32(b.ref[j])); got != want {
+					return fmt.Errorf("%s[%d] = %g, want %g exactly", b.name, j, g, b.ref[j])
+				}
+				continue
+			}
+			if math.IsNaN(g) || math.IsInf(g, 0) {
+				return fmt.Errorf("%s[%d] = %v", b.name, j, g)
+			}
+			if math.Abs(g-b.ref[j]) > b.tol[j] {
+				return fmt.Errorf("%s[%d] = %g, want %g within %.3g", b.name, j, g, b.ref[j], b.tol[j])
+			}
+		}
+	}
+	return nil
+}
+
+// Kernels of every family compute on Dawn what the CPU references do.
+func TestDawnRunsMatchReferences(t *testing.T) {
+	requireDawn(t)
+	lim := dawnInfo(t).Limits
+	var cases []runCase
+	for _, k := range matmulKernels() {
+		cases = append(cases, matmulCases(k)...)
+	}
+	for _, k := range gemvRepresentatives() {
+		cases = append(cases, gemvCases(k.(templates.Gemv))...)
+	}
+	for _, k := range gemmRepresentatives() {
+		cases = append(cases, gemmCases(k.(templates.Gemm))...)
+	}
+	cases = append(cases, roofCases()...)
+	for _, wg := range []int{32, 256} {
+		cases = append(cases, rmsnormCases(templates.RMSNorm{WG: wg})...)
+		cases = append(cases, ropeCases(templates.Rope{WG: wg})...)
+		cases = append(cases, ropeCases(templates.Rope{WG: wg, Half: true})...)
+		cases = append(cases, swigluCases(templates.SwiGLU{WG: wg})...)
+		cases = append(cases, addCases(templates.Add{WG: wg})...)
+		cases = append(cases, embedCases(templates.Embed{WG: wg})...)
+		cases = append(cases, kvstoreCases(templates.KVStore{WG: wg})...)
+		cases = append(cases, attentionCases(templates.Attention{WG: wg, MaxSeq: 300})...)
+		cases = append(cases, argmaxCases(templates.Argmax{WG: wg})...)
+		for _, rows := range []int{1, 3, 16} {
+			cases = append(cases, matvecCases(templates.MatVec{WG: wg, Rows: rows})...)
+		}
+	}
+	var batch []dawn.Kernel
+	var kept []runCase
+	kernels := map[string]bool{}
+	for _, c := range cases {
+		if why := overLimit(c.k, lim); why != "" {
+			t.Errorf("%s: over Dawn's limits: %s", c.name(), why)
+			continue
+		}
+		batch = append(batch, c.kernel(t))
+		kept = append(kept, c)
+		kernels[label(c.k)] = true
+	}
+	start := time.Now()
+	res, err := dawn.Run(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ran %d kernels on %d inputs on Dawn in %v", len(kernels), len(batch), time.Since(start).Round(time.Millisecond))
+	failed := 0
+	for i, c := range kept {
+		if err := c.check(res[i]); err != nil {
+			failed++
+			t.Run(c.name(), func(t *testing.T) { t.Error(err) })
+		}
+	}
+	t.Logf("%d of %d runs match the references", len(kept)-failed, len(kept))
+}
+
+// matmulKernels are the matmul representatives: tuned kernels with vec
+// 1, 2 and 4, staged or not, with and without prefetch and unrolling, and
+// the naive baseline.
+func matmulKernels() []ops.Kernel {
+	var ks []ops.Kernel
+	for _, k := range representatives() {
+		if m, ok := k.(ops.Kernel); ok {
+			if _, gemm := k.(templates.Gemm); !gemm {
+				ks = append(ks, m)
+			}
+		}
+	}
+	return ks
+}
+
+func newRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
+
+func wordBytes(w []uint32) []byte {
+	b := make([]byte, 4*len(w))
+	for i, v := range w {
+		binary.LittleEndian.PutUint32(b[4*i:], v)
+	}
+	return b
+}
+
+func words(v []float32) []uint32 {
+	w := make([]uint32, len(v))
+	for i, x := range v {
+		w[i] = math.Float32bits(x)
+	}
+	return w
+}
+
+func f64s(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// uniform is a 16-byte uniform of the given fields, zero-padded.
+func uniform(fields ...uint32) []uint32 {
+	w := make([]uint32, 4)
+	copy(w, fields)
+	return w
+}
+
+func sentinels(n int) []uint32 {
+	w := make([]uint32, n)
+	for i := range w {
+		w[i] = ops.Sentinel
+	}
+	return w
+}
+
+func uniformRand(r *rand.Rand, n int, scale float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = scale * (2*r.Float32() - 1)
+	}
+	return v
+}
+
+// grid spreads n workgroups over x and y, x at most 32768, as the kernels
+// that fold their dispatch expect.
+func grid(n int) [3]uint32 {
+	x := min(n, 32768)
+	return [3]uint32{uint32(x), uint32((n + x - 1) / x), 1}
+}
+
+// matmulCases: C = A x B on ops.ValidationShapes, against a float64 triple
+// loop within ops.Tolerance(K, sum |a*b|).
+func matmulCases(k ops.Kernel) []runCase {
+	var cases []runCase
+	for _, s := range ops.ValidationShapes(k) {
+		r := rand.New(rand.NewPCG(uint64(s.M)<<40|uint64(s.N)<<20|uint64(s.K), 2))
+		a, b := uniformRand(r, s.M*s.K, 1), uniformRand(r, s.K*s.N, 1)
+		ref, tol := make([]float64, s.M*s.N), make([]float64, s.M*s.N)
+		for i := 0; i < s.M; i++ {
+			for j := 0; j < s.N; j++ {
+				var sum, mag float64
+				for l := 0; l < s.K; l++ {
+					p := float64(a[i*s.K+l]) * float64(b[l*s.N+j])
+					sum += p
+					mag += math.Abs(p)
+				}
+				ref[i*s.N+j], tol[i*s.N+j] = sum, ops.Tolerance(s.K, mag)
+			}
+		}
+		cases = append(cases, runCase{k: k, shape: s.String(), groups: k.Groups(s.M, s.N), bufs: []buffer{
+			{name: "dims", data: uniform(uint32(s.M), uint32(s.N), uint32(s.K))},
+			{name: "a", data: words(a)},
+			{name: "b", data: words(b)},
+			{name: "c", data: sentinels(s.M * s.N), ref: ref, tol: tol, guard: max(1024, 64*s.N+128)},
+		}})
+	}
+	return cases
+}
+
+// randomTensor is a rows x cols tensor of format f with random codes,
+// scales and mins, drawn as ops draws its operands.
+func randomTensor(r *rand.Rand, f quant.Format, rows, cols int) *quant.Tensor {
+	t := &quant.Tensor{Format: f, Rows: rows, Cols: cols}
+	t.Words = make([]uint32, rows*t.WordsPerRow())
+	for i := range t.Words {
+		t.Words[i] = r.Uint32()
+	}
+	groups := rows * (cols / f.GroupLen(cols))
+	t.Scales = make([]float32, groups)
+	for i := range t.Scales {
+		t.Scales[i] = (0.5 + r.Float32()) / float32(int(1)<<f.Bits)
+	}
+	if f.Asym {
+		t.Mins = make([]float32, groups)
+		for i := range t.Mins {
+			t.Mins[i] = -0.5 * r.Float32()
+		}
+	}
+	if err := t.Validate(); err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// gemvCases: y = W x for a random quant.Tensor on ops.GemvValidationShapes,
+// against DequantizeRow(r) . x in float64 within ops.Tolerance(cols,
+// sum |w x| + sum scale 2^bits |x|), the second term for unpackings that
+// round a code by an ulp before the offset is taken away, as ops allows.
+func gemvCases(k templates.Gemv) []runCase {
+	f := quant.Format{Bits: k.Bits, Group: k.Group, Asym: k.Asym}
+	var cases []runCase
+	for _, s := range ops.GemvValidationShapes(k) {
+		r := rand.New(rand.NewPCG(uint64(s.Rows)<<32|uint64(s.Cols), uint64(f.Bits)))
+		t := randomTensor(r, f, s.Rows, s.Cols)
+		x := uniformRand(r, s.Cols, 1)
+		glen := t.GroupLen(s.Cols)
+		ref, tol := make([]float64, s.Rows), make([]float64, s.Rows)
+		row := make([]float32, s.Cols)
+		for i := 0; i < s.Rows; i++ {
+			t.DequantizeRow(i, row)
+			var sum, mag, codes float64
+			for c, v := range row {
+				p := float64(v) * float64(x[c])
+				sum += p
+				mag += math.Abs(p)
+				codes += float64(t.Scales[i*(s.Cols/glen)+c/glen]) * float64(int(1)<<t.Bits) * math.Abs(float64(x[c]))
+			}
+			ref[i], tol[i] = sum, ops.Tolerance(s.Cols, mag+codes)
+		}
+		bufs := []buffer{
+			{name: "dims", data: uniform(uint32(s.Rows), uint32(s.Cols), uint32(glen), 0)},
+			{name: "w", data: t.Words},
+			{name: "scales", data: words(t.Scales)},
+			{name: "x", data: words(x)},
+			{name: "y", data: sentinels(s.Rows), ref: ref, tol: tol, guard: 1024},
+		}
+		if f.Asym {
+			bufs = append(bufs, buffer{name: "mins", data: words(t.Mins)})
+		}
+		cases = append(cases, runCase{k: k, shape: s.String(), groups: k.Groups(s.Rows), bufs: bufs})
+	}
+	return cases
+}
+
+// gemmCases: C = A x W^T for random A and a random quant.Tensor W on
+// ops.GemmValidationShapes, against DequantizeRow in float64 within
+// ops.Tolerance(K, mag), mag as ops counts it: sum |a w|, plus for a min
+// sum |a| (|u scale| + |min|), since u*scale + min may round differently
+// or be fused on the device.
+func gemmCases(k templates.Gemm) []runCase {
+	f := quant.Format{Bits: k.Bits, Group: k.Group, Asym: k.Asym}
+	var cases []runCase
+	for _, s := range ops.GemmValidationShapes(k) {
+		r := rand.New(rand.NewPCG(uint64(s.M)<<40|uint64(s.N)<<20|uint64(s.K), uint64(f.Bits)))
+		t := randomTensor(r, f, s.N, s.K)
+		a := uniformRand(r, s.M*s.K, 1)
+		glen := t.GroupLen(s.K)
+		w := t.Dequantize()
+		ref, tol := make([]float64, s.M*s.N), make([]float64, s.M*s.N)
+		for i := 0; i < s.M; i++ {
+			for j := 0; j < s.N; j++ {
+				var sum, mag float64
+				for l := 0; l < s.K; l++ {
+					av, wv := float64(a[i*s.K+l]), float64(w[j*s.K+l])
+					sum += av * wv
+					mag += math.Abs(av * wv)
+					if f.Asym {
+						m := float64(t.Mins[j*(s.K/glen)+l/glen])
+						mag += math.Abs(av) * (math.Abs(wv-m) + math.Abs(m))
+					}
+				}
+				ref[i*s.N+j], tol[i*s.N+j] = sum, ops.Tolerance(s.K, mag)
+			}
+		}
+		bufs := []buffer{
+			{name: "dims", data: uniform(uint32(s.M), uint32(s.N), uint32(s.K), uint32(glen))},
+			{name: "a", data: words(a)},
+			{name: "w", data: t.Words},
+			{name: "scales", data: words(t.Scales)},
+			{name: "c", data: sentinels(s.M * s.N), ref: ref, tol: tol, guard: max(1024, 64*s.N+128)},
+		}
+		if f.Asym {
+			bufs = append(bufs, buffer{name: "mins", data: words(t.Mins)})
+		}
+		cases = append(cases, runCase{k: k, shape: s.String(), groups: k.Groups(s.M, s.N), bufs: bufs})
+	}
+	return cases
+}
+
+// roofCases: the copy kernel copies exactly (its bound is the
+// destination's arrayLength, so it has no guard band); the fma kernel's
+// threads match fma chains computed in Go within 1e-4 relative, as ops
+// checks them.
+func roofCases() []runCase {
+	ck := ops.CopyKernel
+	n := 3*ck.WG + 5 // vec4s: a partial last workgroup
+	src := make([]uint32, 4*n)
+	for i := range src {
+		src[i] = uint32(i) * 2654435761
+	}
+	fk := ops.FMAKernel
+	threads := 4 * fk.WG
+	ref, tol := make([]float64, threads), make([]float64, threads)
+	for i := range ref {
+		seed := float32(i%1024) * 0.0009765625
+		for c := 0; c < fk.Chains; c++ {
+			x := seed + float32(c)
+			for range fk.Iters {
+				x = float32(math.FMA(float64(x), float64(float32(0.999)), float64(float32(0.001))))
+			}
+			ref[i] += float64(x)
+		}
+		tol[i] = 1e-4 * math.Abs(ref[i])
+	}
+	return []runCase{
+		{k: ck, shape: fmt.Sprintf("n=%d", n), groups: grid((n + ck.WG - 1) / ck.WG), bufs: []buffer{
+			{name: "src", data: src},
+			{name: "dst", data: make([]uint32, 4*n), exact: src},
+		}},
+		{k: fk, shape: fmt.Sprintf("threads=%d", threads), groups: grid(threads / fk.WG), bufs: []buffer{
+			{name: "out", data: sentinels(threads), ref: ref, tol: tol, guard: 256},
+		}},
+	}
+}
+
+// The block kernels' cases follow ops/block_test.go: the same shapes and
+// tolerances, u = 2^-24 the f32 unit roundoff.
+
+const blockU = 1.0 / (1 << 24)
+
+// blockOut is a written block buffer: f32 values want within tol (tol nil:
+// exact), with ops.GuardWords of guard band.
+func blockOut(name string, data []uint32, want []float32, tol []float64) buffer {
+	b := buffer{name: name, data: data, guard: ops.GuardWords}
+	if tol == nil {
+		b.exact = words(want)
+		return b
+	}
+	b.ref, b.tol = f64s(want), tol
+	return b
+}
+
+func rmsnormCases(k templates.RMSNorm) []runCase {
+	var cases []runCase
+	for _, s := range []struct {
+		n, rows int
+		scale   float32
+	}{{172, 3, 2}, {1, 1, 2}, {600, 2, 2}, {172, 2, 0.003}} {
+		r := newRand()
+		x := uniformRand(r, s.n*s.rows, s.scale)
+		w := uniformRand(r, s.n, 1.5)
+		const eps = 1e-5
+		want := make([]float32, len(x))
+		ops.RMSNormRef(want, x, w, eps)
+		tol := make([]float64, len(want))
+		for i, v := range want {
+			tol[i] = math.Abs(float64(v)) * float64(2*s.n+32) * blockU
+		}
+		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("n=%d/rows=%d/scale=%g", s.n, s.rows, s.scale), groups: k.Groups(s.rows), bufs: []buffer{
+			{name: "dims", data: uniform(uint32(s.n), math.Float32bits(eps), uint32(s.rows))},
+			{name: "x", data: words(x)},
+			{name: "weight", data: words(w)},
+			blockOut("out", sentinels(len(x)), want, tol),
+		}})
+	}
+	return cases
+}
+
+// ropeSinCos is ops' allowance for cos and sin of angles up to a few
+// thousand radians.
+const ropeSinCos = 1.0 / (1 << 19)
+
+func ropeCases(k templates.Rope) []runCase {
+	var cases []runCase
+	for _, s := range []struct {
+		heads, headDim, ropeDim, pos int
+		theta                        float32
+	}{{8, 8, 8, 5, 10000}, {4, 64, 32, 300, 10000}, {3, 64, 64, 4095, 500000}, {1, 128, 128, 0, 10000}} {
+		r := newRand()
+		v := uniformRand(r, s.heads*s.headDim, 1)
+		want := append([]float32(nil), v...)
+		ops.RopeRef(want, s.heads, s.headDim, s.ropeDim, s.pos, s.theta, k.Half)
+		tol := make([]float64, len(v)) // 0: untouched dimensions match exactly
+		for h := 0; h < s.heads; h++ {
+			for i := 0; i < s.ropeDim/2; i++ {
+				i0, i1 := h*s.headDim+2*i, h*s.headDim+2*i+1
+				if k.Half {
+					i0, i1 = h*s.headDim+i, h*s.headDim+i+s.ropeDim/2
+				}
+				e := float64(2*i) / float64(s.ropeDim)
+				angle := float64(s.pos) * math.Pow(float64(s.theta), -e)
+				angleErr := angle * (2*(3+2*e*math.Log2(float64(s.theta))) + 4) * blockU
+				mag := math.Abs(float64(v[i0])) + math.Abs(float64(v[i1]))
+				tol[i0] = mag*(angleErr+2*ropeSinCos) + 8*blockU*mag
+				tol[i1] = tol[i0]
+			}
+		}
+		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("heads=%d/hd=%d/rope=%d/pos=%d", s.heads, s.headDim, s.ropeDim, s.pos), groups: k.Groups(s.heads, s.ropeDim), bufs: []buffer{
+			{name: "dims", data: uniform(uint32(s.heads), uint32(s.headDim), uint32(s.ropeDim), uint32(s.pos))},
+			{name: "theta", data: uniform(math.Float32bits(s.theta))},
+			{name: "v", data: words(v), ref: f64s(want), tol: tol, guard: ops.GuardWords},
+		}})
+	}
+	return cases
+}
+
+func swigluCases(k templates.SwiGLU) []runCase {
+	var cases []runCase
+	for _, n := range []int{172, 1, 1000} {
+		r := newRand()
+		gate, up := uniformRand(r, n, 8), uniformRand(r, n, 2)
+		want := append([]float32(nil), gate...)
+		ops.SwiGLURef(want, up)
+		tol := make([]float64, n)
+		for i, g := range gate {
+			tol[i] = math.Abs(float64(want[i])) * (3 + 2*math.Abs(float64(g)) + 8) * blockU
+		}
+		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("n=%d", n), groups: k.Groups(n), bufs: []buffer{
+			{name: "dims", data: uniform(uint32(n))},
+			{name: "gate", data: words(gate), ref: f64s(want), tol: tol, guard: ops.GuardWords},
+			{name: "up", data: words(up)},
+		}})
+	}
+	return cases
+}
+
+func addCases(k templates.Add) []runCase {
+	var cases []runCase
+	for _, n := range []int{172, 1, 1000} {
+		r := newRand()
+		x, y := uniformRand(r, n, 4), uniformRand(r, n, 4)
+		want := append([]float32(nil), x...)
+		ops.AddRef(want, y)
+		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("n=%d", n), groups: k.Groups(n), bufs: []buffer{
+			{name: "dims", data: uniform(uint32(n))},
+			blockOut("x", words(x), want, nil),
+			{name: "y", data: words(y)},
+		}})
+	}
+	return cases
+}
+
+func embedCases(k templates.Embed) []runCase {
+	var cases []runCase
+	for _, s := range []struct{ vocab, dim, token int }{{512, 64, 317}, {37, 100, 36}, {5, 1, 0}} {
+		r := newRand()
+		table := uniformRand(r, s.vocab*s.dim, 1)
+		want := make([]float32, s.dim)
+		ops.EmbedRef(want, table, s.token)
+		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("vocab=%d/dim=%d/token=%d", s.vocab, s.dim, s.token), groups: k.Groups(s.dim), bufs: []buffer{
+			{name: "dims", data: uniform(uint32(s.dim))},
+			{name: "token", data: []uint32{uint32(s.token)}},
+			{name: "table", data: words(table)},
+			blockOut("out", sentinels(s.dim), want, nil),
+		}})
+	}
+	return cases
+}
+
+func kvstoreCases(k templates.KVStore) []runCase {
+	var cases []runCase
+	for _, s := range []struct{ kvDim, seq, pos int }{{32, 10, 7}, {100, 6, 0}, {172, 4, 3}} {
+		r := newRand()
+		kv, vv := uniformRand(r, s.kvDim, 1), uniformRand(r, s.kvDim, 1)
+		// Earlier positions hold values, later ones the sentinel: both
+		// must survive.
+		kc, vc := sentinels(s.seq*s.kvDim), sentinels(s.seq*s.kvDim)
+		copy(kc, words(uniformRand(r, s.pos*s.kvDim, 1)))
+		copy(vc, words(uniformRand(r, s.pos*s.kvDim, 1)))
+		wantK, wantV := append([]uint32(nil), kc...), append([]uint32(nil), vc...)
+		copy(wantK[s.pos*s.kvDim:], words(kv))
+		copy(wantV[s.pos*s.kvDim:], words(vv))
+		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("kvdim=%d/pos=%d", s.kvDim, s.pos), groups: k.Groups(s.kvDim), bufs: []buffer{
+			{name: "dims", data: uniform(uint32(s.kvDim), uint32(s.pos))},
+			{name: "k", data: words(kv)},
+			{name: "v", data: words(vv)},
+			{name: "kcache", data: kc, exact: wantK, guard: ops.GuardWords},
+			{name: "vcache", data: vc, exact: wantV, guard: ops.GuardWords},
+		}})
+	}
+	return cases
+}
+
+func attentionCases(k templates.Attention) []runCase {
+	var cases []runCase
+	for _, s := range []struct{ heads, kvHeads, headDim, length int }{
+		{8, 4, 8, 1}, {8, 4, 8, 5}, {8, 4, 8, 300},
+		{8, 4, 64, 1}, {8, 4, 64, 5}, {8, 4, 64, 300},
+		{6, 2, 48, 40},  // head_dim not a power of two
+		{2, 2, 130, 37}, // plain multi-head, head_dim over every WG/2
+	} {
+		if s.length > k.MaxSeq {
+			continue
+		}
+		r := newRand()
+		seq := s.length + 3
+		kvDim := s.kvHeads * s.headDim
+		q := uniformRand(r, s.heads*s.headDim, 3)
+		kc, vc := uniformRand(r, seq*kvDim, 1), uniformRand(r, seq*kvDim, 1)
+		// Positions from length on are NaN: reading one poisons the result.
+		for i := s.length * kvDim; i < len(kc); i++ {
+			kc[i], vc[i] = float32(math.NaN()), float32(math.NaN())
+		}
+		want := make([]float32, len(q))
+		ops.AttentionRef(want, q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)
+		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("heads=%d/kv=%d/hd=%d/len=%d", s.heads, s.kvHeads, s.headDim, s.length), groups: k.Groups(s.heads), bufs: []buffer{
+			{name: "dims", data: uniform(uint32(s.heads), uint32(s.kvHeads), uint32(s.headDim), uint32(s.length))},
+			{name: "q", data: words(q)},
+			{name: "kcache", data: words(kc)},
+			{name: "vcache", data: words(vc)},
+			blockOut("out", sentinels(len(q)), want, attentionTolerance(q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)),
+		}})
+	}
+	return cases
+}
+
+// attentionTolerance is ops/block_test.go's bound on |GPU - reference|
+// per output: score, probability and weighted-sum errors, doubled for the
+// terms of second order.
+func attentionTolerance(q, kc, vc []float32, heads, kvHeads, headDim, length int) []float64 {
+	kvDim, kvMul := kvHeads*headDim, heads/kvHeads
+	tol := make([]float64, len(q))
+	s := make([]float64, length)
+	for h := 0; h < heads; h++ {
+		kvo := (h / kvMul) * headDim
+		var es float64
+		mx := math.Inf(-1)
+		for t := range s {
+			var dot, mag float64
+			for i := 0; i < headDim; i++ {
+				p := float64(q[h*headDim+i]) * float64(kc[t*kvDim+kvo+i])
+				dot += p
+				mag += math.Abs(p)
+			}
+			s[t] = dot / math.Sqrt(float64(headDim))
+			es = max(es, float64(2*headDim+8)*blockU*mag/math.Sqrt(float64(headDim)))
+			mx = max(mx, s[t])
+		}
+		var sum float64
+		for _, v := range s {
+			sum += math.Exp(v - mx)
+		}
+		for d := 0; d < headDim; d++ {
+			var e float64
+			for t, v := range s {
+				p := math.Exp(v-mx) / sum
+				rel := 2*es + 2*(3+2*math.Abs(v-mx))*blockU + float64(2*length+8)*blockU
+				e += p * math.Abs(float64(vc[t*kvDim+kvo+d])) * (rel + float64(2*length)*blockU)
+			}
+			tol[h*headDim+d] = 2*e + 1e-30
+		}
+	}
+	return tol
+}
+
+func argmaxCases(k templates.Argmax) []runCase {
+	var cases []runCase
+	add := func(name string, x []float32) {
+		cases = append(cases, runCase{k: k, shape: name, groups: k.Groups(), bufs: []buffer{
+			{name: "dims", data: uniform(uint32(len(x)))},
+			{name: "x", data: words(x)},
+			{name: "out", data: sentinels(1), exact: []uint32{uint32(ops.ArgmaxRef(x))}, guard: ops.GuardWords},
+		}})
+	}
+	r := newRand()
+	x := uniformRand(r, 172, 1)
+	x[150], x[37] = 5, 5 // a tie: the first index wins
+	add("tie/n=172", x)
+	x = uniformRand(r, 1000, 1)
+	x[999], x[0] = 3, 3
+	add("tie-first-last/n=1000", x)
+	add("all-equal/n=300", make([]float32, 300))
+	x = uniformRand(r, 300, 1)
+	for i := range x {
+		x[i] = -float32(math.Inf(1))
+	}
+	x[299] = -float32(math.MaxFloat32)
+	add("infinities/n=300", x)
+	add("n=1", []float32{-7})
+	x = uniformRand(r, 128256, 10) // Llama 3's vocabulary
+	x[128255] = 11
+	add("vocab/n=128256", x)
+	return cases
+}
+
+func matvecCases(k templates.MatVec) []runCase {
+	var cases []runCase
+	shapes := []struct{ rows, cols int }{{67, 172}, {1, 1}, {5, 1025}}
+	if k.Rows == 1 {
+		shapes = append(shapes, struct{ rows, cols int }{40000, 3}) // a grid folded into two dimensions
+	}
+	for _, s := range shapes {
+		r := newRand()
+		w, x := uniformRand(r, s.rows*s.cols, 1), uniformRand(r, s.cols, 1)
+		want := make([]float32, s.rows)
+		ops.MatVecRef(want, w, x)
+		tol := make([]float64, s.rows)
+		for i := range tol {
+			var mag float64
+			for c, xv := range x {
+				mag += math.Abs(float64(w[i*s.cols+c]) * float64(xv))
+			}
+			tol[i] = ops.Tolerance(s.cols, mag)
+		}
+		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("%dx%d", s.rows, s.cols), groups: k.Groups(s.rows), bufs: []buffer{
+			{name: "dims", data: uniform(uint32(s.rows), uint32(s.cols))},
+			{name: "w", data: words(w)},
+			{name: "x", data: words(x)},
+			blockOut("y", sentinels(s.rows), want, tol),
+		}})
+	}
+	return cases
+}
