@@ -610,49 +610,10 @@ func attentionCases(k templates.Attention) []runCase {
 			{name: "q", data: words(q)},
 			{name: "kcache", data: words(kc)},
 			{name: "vcache", data: words(vc)},
-			blockOut("out", sentinels(len(q)), want, attentionTolerance(q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)),
+			blockOut("out", sentinels(len(q)), want, ops.AttentionTolerance(q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)),
 		}})
 	}
 	return cases
-}
-
-// attentionTolerance is ops/block_test.go's bound on |GPU - reference|
-// per output: score, probability and weighted-sum errors, doubled for the
-// terms of second order.
-func attentionTolerance(q, kc, vc []float32, heads, kvHeads, headDim, length int) []float64 {
-	kvDim, kvMul := kvHeads*headDim, heads/kvHeads
-	tol := make([]float64, len(q))
-	s := make([]float64, length)
-	for h := 0; h < heads; h++ {
-		kvo := (h / kvMul) * headDim
-		var es float64
-		mx := math.Inf(-1)
-		for t := range s {
-			var dot, mag float64
-			for i := 0; i < headDim; i++ {
-				p := float64(q[h*headDim+i]) * float64(kc[t*kvDim+kvo+i])
-				dot += p
-				mag += math.Abs(p)
-			}
-			s[t] = dot / math.Sqrt(float64(headDim))
-			es = max(es, float64(2*headDim+8)*blockU*mag/math.Sqrt(float64(headDim)))
-			mx = max(mx, s[t])
-		}
-		var sum float64
-		for _, v := range s {
-			sum += math.Exp(v - mx)
-		}
-		for d := 0; d < headDim; d++ {
-			var e float64
-			for t, v := range s {
-				p := math.Exp(v-mx) / sum
-				rel := 2*es + 2*(3+2*math.Abs(v-mx))*blockU + float64(2*length+8)*blockU
-				e += p * math.Abs(float64(vc[t*kvDim+kvo+d])) * (rel + float64(2*length)*blockU)
-			}
-			tol[h*headDim+d] = 2*e + 1e-30
-		}
-	}
-	return tol
 }
 
 func argmaxCases(k templates.Argmax) []runCase {

@@ -294,3 +294,52 @@ func CheckBlock(d *runner.Device, kern *runner.Kernel, groups [3]uint32, bufs []
 	}
 	return nil
 }
+
+// unitRoundoff is f32's unit roundoff, 2^-24.
+const unitRoundoff = 1.0 / (1 << 24)
+
+// AttentionTolerance bounds |GPU - reference| per output, from the inputs
+// in float64:
+//   - a score is a dot product of head_dim terms: the two orders differ by
+//     es = (2 hd + 8) u sum|q k| / sqrt(hd), the 8 for the division;
+//   - a probability p_t = exp(s_t - max) / sum then differs relatively by
+//     2 es (its score and the maximum) + 2(3 + 2|s_t - max|) u (exp on both
+//     sides) + (2 len + 8) u (the sum and the division);
+//   - an output sum_t p_t v_t differs by sum_t p_t |v_t| (rel_t + 2 len u).
+//
+// The bound is doubled for the terms of second order.
+func AttentionTolerance(q, kc, vc []float32, heads, kvHeads, headDim, length int) []float64 {
+	kvDim, kvMul := kvHeads*headDim, heads/kvHeads
+	tol := make([]float64, len(q))
+	s := make([]float64, length)
+	for h := 0; h < heads; h++ {
+		kvo := (h / kvMul) * headDim
+		var es, mx float64
+		mx = math.Inf(-1)
+		for t := range s {
+			var dot, mag float64
+			for i := 0; i < headDim; i++ {
+				p := float64(q[h*headDim+i]) * float64(kc[t*kvDim+kvo+i])
+				dot += p
+				mag += math.Abs(p)
+			}
+			s[t] = dot / math.Sqrt(float64(headDim))
+			es = max(es, float64(2*headDim+8)*unitRoundoff*mag/math.Sqrt(float64(headDim)))
+			mx = max(mx, s[t])
+		}
+		var sum float64
+		for _, v := range s {
+			sum += math.Exp(v - mx)
+		}
+		for d := 0; d < headDim; d++ {
+			var e float64
+			for t, v := range s {
+				p := math.Exp(v-mx) / sum
+				rel := 2*es + 2*(3+2*math.Abs(v-mx))*unitRoundoff + float64(2*length+8)*unitRoundoff
+				e += p * math.Abs(float64(vc[t*kvDim+kvo+d])) * (rel + float64(2*length)*unitRoundoff)
+			}
+			tol[h*headDim+d] = 2*e + 1e-30
+		}
+	}
+	return tol
+}

@@ -337,7 +337,7 @@ func attentionCases(k templates.Attention) []blockCase {
 		}
 		want := make([]float32, len(q))
 		ops.AttentionRef(want, q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)
-		tol := attentionTolerance(q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)
+		tol := ops.AttentionTolerance(q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)
 		cases = append(cases, blockCase{
 			name:   "heads=" + strconv.Itoa(s.heads) + "/kv=" + strconv.Itoa(s.kvHeads) + "/hd=" + strconv.Itoa(s.headDim) + "/len=" + strconv.Itoa(s.length),
 			groups: k.Groups(s.heads),
@@ -350,52 +350,6 @@ func attentionCases(k templates.Attention) []blockCase {
 			}})
 	}
 	return cases
-}
-
-// attentionTolerance bounds |GPU - reference| per output, from the inputs
-// in float64:
-//   - a score is a dot product of head_dim terms: the two orders differ by
-//     es = (2 hd + 8) u sum|q k| / sqrt(hd), the 8 for the division;
-//   - a probability p_t = exp(s_t - max) / sum then differs relatively by
-//     2 es (its score and the maximum) + 2(3 + 2|s_t - max|) u (exp on both
-//     sides) + (2 len + 8) u (the sum and the division);
-//   - an output sum_t p_t v_t differs by sum_t p_t |v_t| (rel_t + 2 len u).
-//
-// The bound is doubled for the terms of second order.
-func attentionTolerance(q, kc, vc []float32, heads, kvHeads, headDim, length int) []float64 {
-	kvDim, kvMul := kvHeads*headDim, heads/kvHeads
-	tol := make([]float64, len(q))
-	s := make([]float64, length)
-	for h := 0; h < heads; h++ {
-		kvo := (h / kvMul) * headDim
-		var es, mx float64
-		mx = math.Inf(-1)
-		for t := range s {
-			var dot, mag float64
-			for i := 0; i < headDim; i++ {
-				p := float64(q[h*headDim+i]) * float64(kc[t*kvDim+kvo+i])
-				dot += p
-				mag += math.Abs(p)
-			}
-			s[t] = dot / math.Sqrt(float64(headDim))
-			es = max(es, float64(2*headDim+8)*blockU*mag/math.Sqrt(float64(headDim)))
-			mx = max(mx, s[t])
-		}
-		var sum float64
-		for _, v := range s {
-			sum += math.Exp(v - mx)
-		}
-		for d := 0; d < headDim; d++ {
-			var e float64
-			for t, v := range s {
-				p := math.Exp(v-mx) / sum
-				rel := 2*es + 2*(3+2*math.Abs(v-mx))*blockU + float64(2*length+8)*blockU
-				e += p * math.Abs(float64(vc[t*kvDim+kvo+d])) * (rel + float64(2*length)*blockU)
-			}
-			tol[h*headDim+d] = 2*e + 1e-30
-		}
-	}
-	return tol
 }
 
 func TestBlockArgmax(t *testing.T) {
