@@ -60,7 +60,7 @@ func (c runCase) kernel(t *testing.T) dawn.Kernel {
 	for i, b := range c.bufs {
 		w := b.data
 		if b.written() {
-			w = append(append([]uint32(nil), w...), sentinels(b.guard)...)
+			w = append(append([]uint32(nil), w...), ops.SentinelWords(b.guard)...)
 			dk.Outputs = append(dk.Outputs, i)
 		}
 		dk.Bindings = append(dk.Bindings, dawn.Binding{Kind: ks[i], Data: wordBytes(w)})
@@ -204,35 +204,12 @@ func wordBytes(w []uint32) []byte {
 	return b
 }
 
-func words(v []float32) []uint32 {
-	w := make([]uint32, len(v))
-	for i, x := range v {
-		w[i] = math.Float32bits(x)
-	}
-	return w
-}
-
 func f64s(v []float32) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
 		out[i] = float64(x)
 	}
 	return out
-}
-
-// uniform is a 16-byte uniform of the given fields, zero-padded.
-func uniform(fields ...uint32) []uint32 {
-	w := make([]uint32, 4)
-	copy(w, fields)
-	return w
-}
-
-func sentinels(n int) []uint32 {
-	w := make([]uint32, n)
-	for i := range w {
-		w[i] = ops.Sentinel
-	}
-	return w
 }
 
 func uniformRand(r *rand.Rand, n int, scale float32) []float32 {
@@ -270,10 +247,10 @@ func matmulCases(k ops.Kernel) []runCase {
 			}
 		}
 		cases = append(cases, runCase{k: k, shape: s.String(), groups: k.Groups(s.M, s.N), bufs: []buffer{
-			{name: "dims", data: uniform(uint32(s.M), uint32(s.N), uint32(s.K))},
-			{name: "a", data: words(a)},
-			{name: "b", data: words(b)},
-			{name: "c", data: sentinels(s.M * s.N), ref: ref, tol: tol, guard: max(1024, 64*s.N+128)},
+			{name: "dims", data: ops.UniformWords(uint32(s.M), uint32(s.N), uint32(s.K))},
+			{name: "a", data: ops.F32Words(a)},
+			{name: "b", data: ops.F32Words(b)},
+			{name: "c", data: ops.SentinelWords(s.M * s.N), ref: ref, tol: tol, guard: max(1024, 64*s.N+128)},
 		}})
 	}
 	return cases
@@ -330,14 +307,14 @@ func gemvCases(k templates.Gemv) []runCase {
 			ref[i], tol[i] = sum, ops.Tolerance(s.Cols, mag+codes)
 		}
 		bufs := []buffer{
-			{name: "dims", data: uniform(uint32(s.Rows), uint32(s.Cols), uint32(glen), 0)},
+			{name: "dims", data: ops.UniformWords(uint32(s.Rows), uint32(s.Cols), uint32(glen), 0)},
 			{name: "w", data: t.Words},
-			{name: "scales", data: words(t.Scales)},
-			{name: "x", data: words(x)},
-			{name: "y", data: sentinels(s.Rows), ref: ref, tol: tol, guard: 1024},
+			{name: "scales", data: ops.F32Words(t.Scales)},
+			{name: "x", data: ops.F32Words(x)},
+			{name: "y", data: ops.SentinelWords(s.Rows), ref: ref, tol: tol, guard: 1024},
 		}
 		if f.Asym {
-			bufs = append(bufs, buffer{name: "mins", data: words(t.Mins)})
+			bufs = append(bufs, buffer{name: "mins", data: ops.F32Words(t.Mins)})
 		}
 		cases = append(cases, runCase{k: k, shape: s.String(), groups: k.Groups(s.Rows), bufs: bufs})
 	}
@@ -375,14 +352,14 @@ func gemmCases(k templates.Gemm) []runCase {
 			}
 		}
 		bufs := []buffer{
-			{name: "dims", data: uniform(uint32(s.M), uint32(s.N), uint32(s.K), uint32(glen))},
-			{name: "a", data: words(a)},
+			{name: "dims", data: ops.UniformWords(uint32(s.M), uint32(s.N), uint32(s.K), uint32(glen))},
+			{name: "a", data: ops.F32Words(a)},
 			{name: "w", data: t.Words},
-			{name: "scales", data: words(t.Scales)},
-			{name: "c", data: sentinels(s.M * s.N), ref: ref, tol: tol, guard: max(1024, 64*s.N+128)},
+			{name: "scales", data: ops.F32Words(t.Scales)},
+			{name: "c", data: ops.SentinelWords(s.M * s.N), ref: ref, tol: tol, guard: max(1024, 64*s.N+128)},
 		}
 		if f.Asym {
-			bufs = append(bufs, buffer{name: "mins", data: words(t.Mins)})
+			bufs = append(bufs, buffer{name: "mins", data: ops.F32Words(t.Mins)})
 		}
 		cases = append(cases, runCase{k: k, shape: s.String(), groups: k.Groups(s.M, s.N), bufs: bufs})
 	}
@@ -420,7 +397,7 @@ func roofCases() []runCase {
 			{name: "dst", data: make([]uint32, 4*n), exact: src},
 		}},
 		{k: fk, shape: fmt.Sprintf("threads=%d", threads), groups: grid(threads / fk.WG), bufs: []buffer{
-			{name: "out", data: sentinels(threads), ref: ref, tol: tol, guard: 256},
+			{name: "out", data: ops.SentinelWords(threads), ref: ref, tol: tol, guard: 256},
 		}},
 	}
 }
@@ -435,7 +412,7 @@ const blockU = 1.0 / (1 << 24)
 func blockOut(name string, data []uint32, want []float32, tol []float64) buffer {
 	b := buffer{name: name, data: data, guard: ops.GuardWords}
 	if tol == nil {
-		b.exact = words(want)
+		b.exact = ops.F32Words(want)
 		return b
 	}
 	b.ref, b.tol = f64s(want), tol
@@ -459,10 +436,10 @@ func rmsnormCases(k templates.RMSNorm) []runCase {
 			tol[i] = math.Abs(float64(v)) * float64(2*s.n+32) * blockU
 		}
 		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("n=%d/rows=%d/scale=%g", s.n, s.rows, s.scale), groups: k.Groups(s.rows), bufs: []buffer{
-			{name: "dims", data: uniform(uint32(s.n), math.Float32bits(eps), uint32(s.rows))},
-			{name: "x", data: words(x)},
-			{name: "weight", data: words(w)},
-			blockOut("out", sentinels(len(x)), want, tol),
+			{name: "dims", data: ops.UniformWords(uint32(s.n), math.Float32bits(eps), uint32(s.rows))},
+			{name: "x", data: ops.F32Words(x)},
+			{name: "weight", data: ops.F32Words(w)},
+			blockOut("out", ops.SentinelWords(len(x)), want, tol),
 		}})
 	}
 	return cases
@@ -498,9 +475,9 @@ func ropeCases(k templates.Rope) []runCase {
 			}
 		}
 		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("heads=%d/hd=%d/rope=%d/pos=%d", s.heads, s.headDim, s.ropeDim, s.pos), groups: k.Groups(s.heads, s.ropeDim), bufs: []buffer{
-			{name: "dims", data: uniform(uint32(s.heads), uint32(s.headDim), uint32(s.ropeDim), uint32(s.pos))},
-			{name: "theta", data: uniform(math.Float32bits(s.theta))},
-			{name: "v", data: words(v), ref: f64s(want), tol: tol, guard: ops.GuardWords},
+			{name: "dims", data: ops.UniformWords(uint32(s.heads), uint32(s.headDim), uint32(s.ropeDim), uint32(s.pos))},
+			{name: "theta", data: ops.UniformWords(math.Float32bits(s.theta))},
+			{name: "v", data: ops.F32Words(v), ref: f64s(want), tol: tol, guard: ops.GuardWords},
 		}})
 	}
 	return cases
@@ -518,9 +495,9 @@ func swigluCases(k templates.SwiGLU) []runCase {
 			tol[i] = math.Abs(float64(want[i])) * (3 + 2*math.Abs(float64(g)) + 8) * blockU
 		}
 		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("n=%d", n), groups: k.Groups(n), bufs: []buffer{
-			{name: "dims", data: uniform(uint32(n))},
-			{name: "gate", data: words(gate), ref: f64s(want), tol: tol, guard: ops.GuardWords},
-			{name: "up", data: words(up)},
+			{name: "dims", data: ops.UniformWords(uint32(n))},
+			{name: "gate", data: ops.F32Words(gate), ref: f64s(want), tol: tol, guard: ops.GuardWords},
+			{name: "up", data: ops.F32Words(up)},
 		}})
 	}
 	return cases
@@ -534,9 +511,9 @@ func addCases(k templates.Add) []runCase {
 		want := append([]float32(nil), x...)
 		ops.AddRef(want, y)
 		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("n=%d", n), groups: k.Groups(n), bufs: []buffer{
-			{name: "dims", data: uniform(uint32(n))},
-			blockOut("x", words(x), want, nil),
-			{name: "y", data: words(y)},
+			{name: "dims", data: ops.UniformWords(uint32(n))},
+			blockOut("x", ops.F32Words(x), want, nil),
+			{name: "y", data: ops.F32Words(y)},
 		}})
 	}
 	return cases
@@ -550,10 +527,10 @@ func embedCases(k templates.Embed) []runCase {
 		want := make([]float32, s.dim)
 		ops.EmbedRef(want, table, s.token)
 		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("vocab=%d/dim=%d/token=%d", s.vocab, s.dim, s.token), groups: k.Groups(s.dim), bufs: []buffer{
-			{name: "dims", data: uniform(uint32(s.dim))},
+			{name: "dims", data: ops.UniformWords(uint32(s.dim))},
 			{name: "token", data: []uint32{uint32(s.token)}},
-			{name: "table", data: words(table)},
-			blockOut("out", sentinels(s.dim), want, nil),
+			{name: "table", data: ops.F32Words(table)},
+			blockOut("out", ops.SentinelWords(s.dim), want, nil),
 		}})
 	}
 	return cases
@@ -566,16 +543,16 @@ func kvstoreCases(k templates.KVStore) []runCase {
 		kv, vv := uniformRand(r, s.kvDim, 1), uniformRand(r, s.kvDim, 1)
 		// Earlier positions hold values, later ones the sentinel: both
 		// must survive.
-		kc, vc := sentinels(s.seq*s.kvDim), sentinels(s.seq*s.kvDim)
-		copy(kc, words(uniformRand(r, s.pos*s.kvDim, 1)))
-		copy(vc, words(uniformRand(r, s.pos*s.kvDim, 1)))
+		kc, vc := ops.SentinelWords(s.seq*s.kvDim), ops.SentinelWords(s.seq*s.kvDim)
+		copy(kc, ops.F32Words(uniformRand(r, s.pos*s.kvDim, 1)))
+		copy(vc, ops.F32Words(uniformRand(r, s.pos*s.kvDim, 1)))
 		wantK, wantV := append([]uint32(nil), kc...), append([]uint32(nil), vc...)
-		copy(wantK[s.pos*s.kvDim:], words(kv))
-		copy(wantV[s.pos*s.kvDim:], words(vv))
+		copy(wantK[s.pos*s.kvDim:], ops.F32Words(kv))
+		copy(wantV[s.pos*s.kvDim:], ops.F32Words(vv))
 		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("kvdim=%d/pos=%d", s.kvDim, s.pos), groups: k.Groups(s.kvDim), bufs: []buffer{
-			{name: "dims", data: uniform(uint32(s.kvDim), uint32(s.pos))},
-			{name: "k", data: words(kv)},
-			{name: "v", data: words(vv)},
+			{name: "dims", data: ops.UniformWords(uint32(s.kvDim), uint32(s.pos))},
+			{name: "k", data: ops.F32Words(kv)},
+			{name: "v", data: ops.F32Words(vv)},
 			{name: "kcache", data: kc, exact: wantK, guard: ops.GuardWords},
 			{name: "vcache", data: vc, exact: wantV, guard: ops.GuardWords},
 		}})
@@ -606,11 +583,11 @@ func attentionCases(k templates.Attention) []runCase {
 		want := make([]float32, len(q))
 		ops.AttentionRef(want, q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)
 		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("heads=%d/kv=%d/hd=%d/len=%d", s.heads, s.kvHeads, s.headDim, s.length), groups: k.Groups(s.heads), bufs: []buffer{
-			{name: "dims", data: uniform(uint32(s.heads), uint32(s.kvHeads), uint32(s.headDim), uint32(s.length))},
-			{name: "q", data: words(q)},
-			{name: "kcache", data: words(kc)},
-			{name: "vcache", data: words(vc)},
-			blockOut("out", sentinels(len(q)), want, ops.AttentionTolerance(q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)),
+			{name: "dims", data: ops.UniformWords(uint32(s.heads), uint32(s.kvHeads), uint32(s.headDim), uint32(s.length))},
+			{name: "q", data: ops.F32Words(q)},
+			{name: "kcache", data: ops.F32Words(kc)},
+			{name: "vcache", data: ops.F32Words(vc)},
+			blockOut("out", ops.SentinelWords(len(q)), want, ops.AttentionTolerance(q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)),
 		}})
 	}
 	return cases
@@ -620,9 +597,9 @@ func argmaxCases(k templates.Argmax) []runCase {
 	var cases []runCase
 	add := func(name string, x []float32) {
 		cases = append(cases, runCase{k: k, shape: name, groups: k.Groups(), bufs: []buffer{
-			{name: "dims", data: uniform(uint32(len(x)))},
-			{name: "x", data: words(x)},
-			{name: "out", data: sentinels(1), exact: []uint32{uint32(ops.ArgmaxRef(x))}, guard: ops.GuardWords},
+			{name: "dims", data: ops.UniformWords(uint32(len(x)))},
+			{name: "x", data: ops.F32Words(x)},
+			{name: "out", data: ops.SentinelWords(1), exact: []uint32{uint32(ops.ArgmaxRef(x))}, guard: ops.GuardWords},
 		}})
 	}
 	r := newRand()
@@ -666,10 +643,10 @@ func matvecCases(k templates.MatVec) []runCase {
 			tol[i] = ops.Tolerance(s.cols, mag)
 		}
 		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("%dx%d", s.rows, s.cols), groups: k.Groups(s.rows), bufs: []buffer{
-			{name: "dims", data: uniform(uint32(s.rows), uint32(s.cols))},
-			{name: "w", data: words(w)},
-			{name: "x", data: words(x)},
-			blockOut("y", sentinels(s.rows), want, tol),
+			{name: "dims", data: ops.UniformWords(uint32(s.rows), uint32(s.cols))},
+			{name: "w", data: ops.F32Words(w)},
+			{name: "x", data: ops.F32Words(x)},
+			blockOut("y", ops.SentinelWords(s.rows), want, tol),
 		}})
 	}
 	return cases

@@ -343,3 +343,28 @@ func AttentionTolerance(q, kc, vc []float32, heads, kvHeads, headDim, length int
 	}
 	return tol
 }
+
+// F32Words is v as the words of a BlockBuffer.
+func F32Words(v []float32) []uint32 {
+	w := make([]uint32, len(v))
+	for i, x := range v {
+		w[i] = math.Float32bits(x)
+	}
+	return w
+}
+
+// UniformWords is a 16-byte uniform of the given fields, zero-padded.
+func UniformWords(fields ...uint32) []uint32 {
+	w := make([]uint32, 4)
+	copy(w, fields)
+	return w
+}
+
+// SentinelWords is n words of Sentinel: an output no kernel has written.
+func SentinelWords(n int) []uint32 {
+	w := make([]uint32, n)
+	for i := range w {
+		w[i] = Sentinel
+	}
+	return w
+}

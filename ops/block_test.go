@@ -91,29 +91,6 @@ func blockSuite[K templates.Kernel](t *testing.T, kernels func(wg int) []K, case
 	}
 }
 
-func words(v []float32) []uint32 {
-	w := make([]uint32, len(v))
-	for i, x := range v {
-		w[i] = math.Float32bits(x)
-	}
-	return w
-}
-
-// uniform is a 16-byte uniform of the given fields, zero-padded.
-func uniform(fields ...uint32) []uint32 {
-	w := make([]uint32, 4)
-	copy(w, fields)
-	return w
-}
-
-func sentinels(n int) []uint32 {
-	w := make([]uint32, n)
-	for i := range w {
-		w[i] = ops.Sentinel
-	}
-	return w
-}
-
 func uniformRand(r *rand.Rand, n int, scale float32) []float32 {
 	v := make([]float32, n)
 	for i := range v {
@@ -149,10 +126,10 @@ func rmsnormCases(k templates.RMSNorm) []blockCase {
 			tol[i] = math.Abs(float64(v)) * float64(2*s.n+32) * blockU
 		}
 		cases = append(cases, blockCase{name: "n=" + strconv.Itoa(s.n) + "/rows=" + strconv.Itoa(s.rows), groups: k.Groups(s.rows), bufs: []ops.BlockBuffer{
-			{Name: "dims", Data: uniform(uint32(s.n), math.Float32bits(eps), uint32(s.rows))},
-			{Name: "x", Data: words(x)},
-			{Name: "weight", Data: words(w)},
-			{Name: "out", Data: sentinels(len(x)), Want: words(want), Tol: tol},
+			{Name: "dims", Data: ops.UniformWords(uint32(s.n), math.Float32bits(eps), uint32(s.rows))},
+			{Name: "x", Data: ops.F32Words(x)},
+			{Name: "weight", Data: ops.F32Words(w)},
+			{Name: "out", Data: ops.SentinelWords(len(x)), Want: ops.F32Words(want), Tol: tol},
 		}})
 	}
 	return cases
@@ -200,9 +177,9 @@ func ropeCases(k templates.Rope) []blockCase {
 			}
 		}
 		cases = append(cases, blockCase{name: "pos=" + strconv.Itoa(s.pos), groups: k.Groups(s.heads, s.ropeDim), bufs: []ops.BlockBuffer{
-			{Name: "dims", Data: uniform(uint32(s.heads), uint32(s.headDim), uint32(s.ropeDim), uint32(s.pos))},
-			{Name: "theta", Data: uniform(math.Float32bits(s.theta))},
-			{Name: "v", Data: words(v), Want: words(want), Tol: tol},
+			{Name: "dims", Data: ops.UniformWords(uint32(s.heads), uint32(s.headDim), uint32(s.ropeDim), uint32(s.pos))},
+			{Name: "theta", Data: ops.UniformWords(math.Float32bits(s.theta))},
+			{Name: "v", Data: ops.F32Words(v), Want: ops.F32Words(want), Tol: tol},
 		}})
 	}
 	return cases
@@ -232,9 +209,9 @@ func swigluCases(k templates.SwiGLU) []blockCase {
 			tol[i] = math.Abs(float64(want[i])) * (3 + 2*math.Abs(float64(g)) + 8) * blockU
 		}
 		cases = append(cases, blockCase{name: "n=" + strconv.Itoa(n), groups: k.Groups(n), bufs: []ops.BlockBuffer{
-			{Name: "dims", Data: uniform(uint32(n))},
-			{Name: "gate", Data: words(gate), Want: words(want), Tol: tol},
-			{Name: "up", Data: words(up)},
+			{Name: "dims", Data: ops.UniformWords(uint32(n))},
+			{Name: "gate", Data: ops.F32Words(gate), Want: ops.F32Words(want), Tol: tol},
+			{Name: "up", Data: ops.F32Words(up)},
 		}})
 	}
 	return cases
@@ -252,9 +229,9 @@ func addCases(k templates.Add) []blockCase {
 		want := append([]float32(nil), x...)
 		ops.AddRef(want, y)
 		cases = append(cases, blockCase{name: "n=" + strconv.Itoa(n), groups: k.Groups(n), bufs: []ops.BlockBuffer{
-			{Name: "dims", Data: uniform(uint32(n))},
-			{Name: "x", Data: words(x), Want: words(want)},
-			{Name: "y", Data: words(y)},
+			{Name: "dims", Data: ops.UniformWords(uint32(n))},
+			{Name: "x", Data: ops.F32Words(x), Want: ops.F32Words(want)},
+			{Name: "y", Data: ops.F32Words(y)},
 		}})
 	}
 	return cases
@@ -272,10 +249,10 @@ func embedCases(k templates.Embed) []blockCase {
 		want := make([]float32, s.dim)
 		ops.EmbedRef(want, table, s.token)
 		cases = append(cases, blockCase{name: "token=" + strconv.Itoa(s.token), groups: k.Groups(s.dim), bufs: []ops.BlockBuffer{
-			{Name: "dims", Data: uniform(uint32(s.dim))},
+			{Name: "dims", Data: ops.UniformWords(uint32(s.dim))},
 			{Name: "token", Data: []uint32{uint32(s.token)}},
-			{Name: "table", Data: words(table)},
-			{Name: "out", Data: sentinels(s.dim), Want: words(want)},
+			{Name: "table", Data: ops.F32Words(table)},
+			{Name: "out", Data: ops.SentinelWords(s.dim), Want: ops.F32Words(want)},
 		}})
 	}
 	return cases
@@ -292,16 +269,16 @@ func kvstoreCases(k templates.KVStore) []blockCase {
 		kv, vv := uniformRand(r, s.kvDim, 1), uniformRand(r, s.kvDim, 1)
 		// Earlier positions hold values, later ones the sentinel: both
 		// must survive.
-		kc, vc := sentinels(s.seq*s.kvDim), sentinels(s.seq*s.kvDim)
-		copy(kc, words(uniformRand(r, s.pos*s.kvDim, 1)))
-		copy(vc, words(uniformRand(r, s.pos*s.kvDim, 1)))
+		kc, vc := ops.SentinelWords(s.seq*s.kvDim), ops.SentinelWords(s.seq*s.kvDim)
+		copy(kc, ops.F32Words(uniformRand(r, s.pos*s.kvDim, 1)))
+		copy(vc, ops.F32Words(uniformRand(r, s.pos*s.kvDim, 1)))
 		wantK, wantV := append([]uint32(nil), kc...), append([]uint32(nil), vc...)
-		copy(wantK[s.pos*s.kvDim:], words(kv))
-		copy(wantV[s.pos*s.kvDim:], words(vv))
+		copy(wantK[s.pos*s.kvDim:], ops.F32Words(kv))
+		copy(wantV[s.pos*s.kvDim:], ops.F32Words(vv))
 		cases = append(cases, blockCase{name: "pos=" + strconv.Itoa(s.pos), groups: k.Groups(s.kvDim), bufs: []ops.BlockBuffer{
-			{Name: "dims", Data: uniform(uint32(s.kvDim), uint32(s.pos))},
-			{Name: "k", Data: words(kv)},
-			{Name: "v", Data: words(vv)},
+			{Name: "dims", Data: ops.UniformWords(uint32(s.kvDim), uint32(s.pos))},
+			{Name: "k", Data: ops.F32Words(kv)},
+			{Name: "v", Data: ops.F32Words(vv)},
 			{Name: "kcache", Data: kc, Want: wantK},
 			{Name: "vcache", Data: vc, Want: wantV},
 		}})
@@ -342,11 +319,11 @@ func attentionCases(k templates.Attention) []blockCase {
 			name:   "heads=" + strconv.Itoa(s.heads) + "/kv=" + strconv.Itoa(s.kvHeads) + "/hd=" + strconv.Itoa(s.headDim) + "/len=" + strconv.Itoa(s.length),
 			groups: k.Groups(s.heads),
 			bufs: []ops.BlockBuffer{
-				{Name: "dims", Data: uniform(uint32(s.heads), uint32(s.kvHeads), uint32(s.headDim), uint32(s.length))},
-				{Name: "q", Data: words(q)},
-				{Name: "kcache", Data: words(kc)},
-				{Name: "vcache", Data: words(vc)},
-				{Name: "out", Data: sentinels(len(q)), Want: words(want), Tol: tol},
+				{Name: "dims", Data: ops.UniformWords(uint32(s.heads), uint32(s.kvHeads), uint32(s.headDim), uint32(s.length))},
+				{Name: "q", Data: ops.F32Words(q)},
+				{Name: "kcache", Data: ops.F32Words(kc)},
+				{Name: "vcache", Data: ops.F32Words(vc)},
+				{Name: "out", Data: ops.SentinelWords(len(q)), Want: ops.F32Words(want), Tol: tol},
 			}})
 	}
 	return cases
@@ -360,9 +337,9 @@ func argmaxCases(k templates.Argmax) []blockCase {
 	var cases []blockCase
 	add := func(name string, x []float32) {
 		cases = append(cases, blockCase{name: name, groups: k.Groups(), bufs: []ops.BlockBuffer{
-			{Name: "dims", Data: uniform(uint32(len(x)))},
-			{Name: "x", Data: words(x)},
-			{Name: "out", Data: sentinels(1), Want: []uint32{uint32(ops.ArgmaxRef(x))}},
+			{Name: "dims", Data: ops.UniformWords(uint32(len(x)))},
+			{Name: "x", Data: ops.F32Words(x)},
+			{Name: "out", Data: ops.SentinelWords(1), Want: []uint32{uint32(ops.ArgmaxRef(x))}},
 		}})
 	}
 	r := newRand()
@@ -417,10 +394,10 @@ func matvecCases(k templates.MatVec) []blockCase {
 			tol[i] = ops.Tolerance(s.cols, mag) // 2 cols u sum|w x|: both orders
 		}
 		cases = append(cases, blockCase{name: strconv.Itoa(s.rows) + "x" + strconv.Itoa(s.cols), groups: k.Groups(s.rows), bufs: []ops.BlockBuffer{
-			{Name: "dims", Data: uniform(uint32(s.rows), uint32(s.cols))},
-			{Name: "w", Data: words(w)},
-			{Name: "x", Data: words(x)},
-			{Name: "y", Data: sentinels(s.rows), Want: words(want), Tol: tol},
+			{Name: "dims", Data: ops.UniformWords(uint32(s.rows), uint32(s.cols))},
+			{Name: "w", Data: ops.F32Words(w)},
+			{Name: "x", Data: ops.F32Words(x)},
+			{Name: "y", Data: ops.SentinelWords(s.rows), Want: ops.F32Words(want), Tol: tol},
 		}})
 	}
 	return cases
