@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"time"
 
 	"github.com/tune-gpu/tune/quant"
@@ -196,7 +195,7 @@ func (e *GemmEvaluator) evaluate(ctx context.Context, k templates.Gemm) search.R
 	// The timed shape is checked too, on sampled elements: a full CPU
 	// reference of a large product would take minutes.
 	s := e.Shape
-	if err := e.target.check(kern, k, sampleIndices(Shape(s), 256)); err != nil {
+	if err := e.target.check(kern, k, SampleIndices(Shape(s), 256)); err != nil {
 		return reject("validation %s: %v", s, err)
 	}
 	t, err := e.Dev.Time(e.Timing, e.target.dispatch(kern, k))
@@ -270,39 +269,12 @@ type gemmOperands struct {
 	clear []byte
 }
 
-// randomTensor makes a rows x cols tensor of format f with random codes,
-// scales and mins, as the GEMV operands do.
-func randomTensor(r *rand.Rand, f quant.Format, rows, cols int) (*quant.Tensor, error) {
-	t := &quant.Tensor{Format: f, Rows: rows, Cols: cols}
-	t.Words = make([]uint32, rows*t.WordsPerRow())
-	for i := range t.Words {
-		t.Words[i] = r.Uint32()
-	}
-	groups := rows * (cols / f.GroupLen(cols))
-	t.Scales = make([]float32, groups)
-	for i := range t.Scales {
-		t.Scales[i] = (0.5 + r.Float32()) / float32(int(1)<<f.Bits)
-	}
-	if f.Asym {
-		t.Mins = make([]float32, groups)
-		for i := range t.Mins {
-			t.Mins[i] = -0.5 * r.Float32()
-		}
-	}
-	return t, t.Validate()
-}
-
 func newGemmOperands(d *runner.Device, s GemmShape, f quant.Format) (*gemmOperands, error) {
-	r := rand.New(rand.NewPCG(uint64(s.M)<<40|uint64(s.N)<<20|uint64(s.K), uint64(f.Bits)))
-	t, err := randomTensor(r, f, s.N, s.K)
+	t, a, err := GemmInputs(s, f)
 	if err != nil {
 		return nil, err
 	}
-	o := &gemmOperands{dev: d, shape: s, t: t, rows: map[int][]float32{}, guard: max(1024, 64*s.N+128)}
-	o.a = make([]float32, s.M*s.K)
-	for i := range o.a {
-		o.a[i] = 2*r.Float32() - 1
-	}
+	o := &gemmOperands{dev: d, shape: s, t: t, a: a, rows: map[int][]float32{}, guard: max(1024, 64*s.N+128)}
 	if o.dims, err = d.NewBuffer("dims", 16); err != nil {
 		return nil, err
 	}
@@ -373,9 +345,8 @@ func (o *gemmOperands) check(kern *runner.Kernel, k templates.Gemm, sample []int
 	}
 	check := func(i int) error {
 		row, col := i/s.N, i%s.N
-		want, mag := o.reference(row, col)
-		got := at(raw, i)
-		if tol := Tolerance(s.K, mag); math.Abs(got-want) > tol {
+		want, tol := o.reference(row, col)
+		if got := at(raw, i); math.Abs(got-want) > tol {
 			return fmt.Errorf("%w: C[%d][%d] = %g, want %g within %.3g", errMismatch, row, col, got, want, tol)
 		}
 		return nil
@@ -383,31 +354,16 @@ func (o *gemmOperands) check(kern *runner.Kernel, k templates.Gemm, sample []int
 	return checkEach(s.M*s.N, sample, check)
 }
 
-// reference computes C[row][col] in float64 from quant's dequantization of
-// W, and the magnitude that bounds its f32 rounding error: the sum of
-// |a*w| terms and, for asymmetric formats, of |a|*(|u*scale| + |min|),
-// since u*scale + min may round differently (or be fused) on the device.
-// Unpacking itself is exact.
-func (o *gemmOperands) reference(row, col int) (sum, mag float64) {
-	s := o.shape
+// reference is GemmReference for C[row][col], dequantizing each row of W
+// once.
+func (o *gemmOperands) reference(row, col int) (want, tol float64) {
 	w, ok := o.rows[col]
 	if !ok {
-		w = make([]float32, s.K)
+		w = make([]float32, o.shape.K)
 		o.t.DequantizeRow(col, w)
 		o.rows[col] = w
 	}
-	glen := o.t.GroupLen(s.K)
-	for k := 0; k < s.K; k++ {
-		a := float64(o.a[row*s.K+k])
-		p := a * float64(w[k])
-		sum += p
-		mag += math.Abs(p)
-		if o.t.Asym {
-			m := float64(o.t.Mins[col*(s.K/glen)+k/glen])
-			mag += math.Abs(a) * (math.Abs(float64(w[k])-m) + math.Abs(m))
-		}
-	}
-	return sum, mag
+	return GemmReference(o.t, o.a, w, row, col)
 }
 
 func (o *gemmOperands) release() {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"time"
 
 	"github.com/tune-gpu/tune/quant"
@@ -136,7 +135,7 @@ func (e *GemvEvaluator) evaluate(ctx context.Context, k templates.Gemv) search.R
 			return reject("shape %s: %v", e.Shape, err)
 		}
 	}
-	if err := e.target.check(kern, k, sampleRows(e.Shape.Rows, 256)); err != nil {
+	if err := e.target.check(kern, k, SampleRows(e.Shape.Rows, 256)); err != nil {
 		return reject("validation %s: %v", e.Shape, err)
 	}
 	t, err := e.Dev.Time(e.Timing, e.target.dispatches(kern, k, -1)...)
@@ -223,16 +222,11 @@ func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies int) 
 	if glen == 0 {
 		glen = s.Cols
 	}
-	r := rand.New(rand.NewPCG(uint64(s.Rows)<<32|uint64(s.Cols), uint64(f.Bits)))
-	t, err := randomTensor(r, f, s.Rows, s.Cols)
+	t, x, err := GemvInputs(s, f)
 	if err != nil {
 		return nil, err
 	}
-	o := &gemvOperands{dev: d, shape: s, t: t, guard: 1024}
-	o.x = make([]float32, s.Cols)
-	for i := range o.x {
-		o.x[i] = 2*r.Float32() - 1
-	}
+	o := &gemvOperands{dev: d, shape: s, t: t, x: x, guard: 1024}
 	if o.gx, err = upload(d, "x", o.x); err != nil {
 		return nil, err
 	}
@@ -364,33 +358,12 @@ func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) 
 	}
 	row := make([]float32, o.shape.Cols)
 	for _, r := range rows {
-		o.t.DequantizeRow(r, row)
-		var want, mag, codes float64
-		glen := o.t.GroupLen(o.shape.Cols)
-		for c, v := range row {
-			p := float64(v) * float64(o.x[c])
-			want += p
-			mag += math.Abs(p)
-			// Unpacking may round each code by an ulp before the offset is
-			// taken away; bound that by the largest code.
-			codes += float64(o.t.Scales[r*(o.shape.Cols/glen)+c/glen]) * float64(int(1)<<o.t.Bits) * math.Abs(float64(o.x[c]))
-		}
-		got := at(raw, r)
-		if tol := Tolerance(o.shape.Cols, mag+codes); math.Abs(got-want) > tol {
+		want, tol := GemvReference(o.t, o.x, r, row)
+		if got := at(raw, r); math.Abs(got-want) > tol {
 			return fmt.Errorf("%w: y[%d] = %g, want %g within %.3g", errMismatch, r, got, want, tol)
 		}
 	}
 	return nil
-}
-
-// sampleRows picks n rows: the first, the last and the rest by a fixed seed.
-func sampleRows(rows, n int) []int {
-	out := []int{0, rows - 1}
-	r := rand.New(rand.NewPCG(3, 5))
-	for len(out) < n && len(out) < rows {
-		out = append(out, r.IntN(rows))
-	}
-	return out
 }
 
 func (o *gemvOperands) release() {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -272,7 +271,7 @@ func (e *Evaluator) evaluate(ctx context.Context, k Kernel) search.Result {
 	}
 	// The timed shape is checked too, on sampled elements: a full CPU
 	// reference of a large matmul would take minutes.
-	if err := e.target.check(kern, k, sampleIndices(e.Shape, 512)); err != nil {
+	if err := e.target.check(kern, k, SampleIndices(e.Shape, 512)); err != nil {
 		return reject("validation %s: %v", e.Shape, err)
 	}
 	t, err := e.Dev.Time(e.Timing, e.target.dispatch(kern, k))
@@ -355,15 +354,7 @@ type operands struct {
 
 func newOperands(d *runner.Device, s Shape) (*operands, error) {
 	o := &operands{shape: s, dev: d, guard: max(1024, 64*s.N+128)}
-	r := rand.New(rand.NewPCG(uint64(s.M)<<40|uint64(s.N)<<20|uint64(s.K), 2))
-	o.a = make([]float32, s.M*s.K)
-	o.b = make([]float32, s.K*s.N)
-	for i := range o.a {
-		o.a[i] = 2*r.Float32() - 1
-	}
-	for i := range o.b {
-		o.b[i] = 2*r.Float32() - 1
-	}
+	o.a, o.b = MatmulInputs(s)
 	var err error
 	if o.dims, err = d.NewBuffer("dims", 16); err != nil {
 		return nil, err
@@ -444,26 +435,13 @@ func (o *operands) check(kern *runner.Kernel, k Kernel, sample []int) error {
 	}
 	check := func(i int) error {
 		row, col := i/s.N, i%s.N
-		want, mag := o.reference(row, col)
-		got := at(raw, i)
-		if tol := Tolerance(s.K, mag); math.Abs(got-want) > tol {
+		want, tol := MatmulReference(s, o.a, o.b, row, col)
+		if got := at(raw, i); math.Abs(got-want) > tol {
 			return fmt.Errorf("%w: C[%d][%d] = %g, want %g within %.3g", errMismatch, row, col, got, want, tol)
 		}
 		return nil
 	}
 	return checkEach(s.M*s.N, sample, check)
-}
-
-// reference computes C[row][col] in float64, and the sum of |a*b| terms
-// that bounds its rounding error.
-func (o *operands) reference(row, col int) (sum, mag float64) {
-	s := o.shape
-	for k := 0; k < s.K; k++ {
-		p := float64(o.a[row*s.K+k]) * float64(o.b[k*s.N+col])
-		sum += p
-		mag += math.Abs(p)
-	}
-	return sum, mag
 }
 
 // Tolerance is the error allowed for an f32 dot product of length k whose
@@ -473,18 +451,6 @@ func (o *operands) reference(row, col int) (sum, mag float64) {
 func Tolerance(k int, mag float64) float64 {
 	const u = 1.0 / (1 << 24)
 	return 2*float64(k)*u*mag + 1e-30
-}
-
-// sampleIndices picks n elements of C: the four corners, and the rest
-// spread by a fixed seed.
-func sampleIndices(s Shape, n int) []int {
-	total := s.M * s.N
-	idx := []int{0, s.N - 1, (s.M - 1) * s.N, total - 1}
-	r := rand.New(rand.NewPCG(7, 11))
-	for len(idx) < n && len(idx) < total {
-		idx = append(idx, r.IntN(total))
-	}
-	return idx
 }
 
 func (o *operands) release() {
