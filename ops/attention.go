@@ -1,0 +1,313 @@
+package ops
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// Attn is an attention call as the flash kernels take it (templates.Attn):
+// the heads, the queries' positions, and Llama 4's masks and scaling.
+type Attn struct {
+	Heads, KVHeads, HeadDim int
+	QLen, QPos              int // queries, and the position of the first
+	// Chunk, when not 0, lets a query at p see keys from (p/Chunk)*Chunk
+	// only (Llama 4's chunked attention).
+	Chunk int
+	// FloorScale, when not 0, scales a query at p by
+	// log(floor((p+1)/FloorScale)+1)*AttnScale + 1 (Llama 4's layers
+	// without RoPE).
+	FloorScale, AttnScale float32
+	Split                 int // decode: positions per workgroup
+}
+
+// KVDim is the width of a cache row.
+func (a Attn) KVDim() int { return a.KVHeads * a.HeadDim }
+
+// FirstKey is the first key position a query at p sees.
+func (a Attn) FirstKey(p int) int {
+	if a.Chunk == 0 {
+		return 0
+	}
+	return p / a.Chunk * a.Chunk
+}
+
+// Temperature is the factor a query at p is scaled by: 1 without
+// temperature tuning.
+func (a Attn) Temperature(p int) float32 {
+	if a.FloorScale == 0 {
+		return 1
+	}
+	f := float32(math.Floor(float64(float32(p+1) / a.FloorScale)))
+	return float32(float32(math.Log(float64(f+1)))*a.AttnScale) + 1
+}
+
+// Splits is the number of decode workgroups per key/value head.
+func (a Attn) Splits() int {
+	p := a.QPos + a.QLen - 1
+	return (p - a.FirstKey(p) + a.Split) / a.Split
+}
+
+// Uniform is the kernels' 32-byte uniform.
+func (a Attn) Uniform() []uint32 {
+	return []uint32{uint32(a.Heads), uint32(a.KVHeads), uint32(a.QLen), uint32(a.QPos), uint32(a.Chunk),
+		uint32(a.Split), math.Float32bits(a.FloorScale), math.Float32bits(a.AttnScale)}
+}
+
+// Check reports an Attn the kernels cannot run.
+func (a Attn) Check() error {
+	switch {
+	case a.Heads < 1 || a.KVHeads < 1 || a.Heads%a.KVHeads != 0:
+		return fmt.Errorf("attention: %d heads over %d key/value heads", a.Heads, a.KVHeads)
+	case a.QLen < 1 || a.QPos < 0:
+		return fmt.Errorf("attention: %d queries from position %d", a.QLen, a.QPos)
+	case a.Chunk < 0 || a.Split < 0:
+		return fmt.Errorf("attention: chunk %d, split %d", a.Chunk, a.Split)
+	}
+	return nil
+}
+
+// CausalAttentionRef is attention for QLen queries (rows of heads*head_dim
+// in q and out) at positions QPos.. over caches holding every position they
+// see: each query at p, scaled by Temperature(p), against keys
+// FirstKey(p)..p of its key/value head, as AttentionRef computes it.
+func CausalAttentionRef(out, q, kcache, vcache []float32, a Attn) {
+	dim, kvDim := a.Heads*a.HeadDim, a.KVDim()
+	qs := make([]float32, dim)
+	for i := 0; i < a.QLen; i++ {
+		p := a.QPos + i
+		lo := a.FirstKey(p)
+		t := a.Temperature(p)
+		for j, v := range q[i*dim : (i+1)*dim] {
+			qs[j] = v * t
+		}
+		AttentionRef(out[i*dim:(i+1)*dim], qs, kcache[lo*kvDim:(p+1)*kvDim], vcache[lo*kvDim:(p+1)*kvDim],
+			a.Heads, a.KVHeads, a.HeadDim, p-lo+1)
+	}
+}
+
+// CausalAttentionTolerance bounds |GPU - CausalAttentionRef| per output
+// element, query by query, as AttentionTolerance does, plus the rounding of
+// the temperature's log, which WGSL does not round correctly.
+func CausalAttentionTolerance(q, kcache, vcache []float32, a Attn) []float64 {
+	dim, kvDim := a.Heads*a.HeadDim, a.KVDim()
+	tol := make([]float64, 0, a.QLen*dim)
+	qs := make([]float32, dim)
+	for i := 0; i < a.QLen; i++ {
+		p := a.QPos + i
+		lo := a.FirstKey(p)
+		t := a.Temperature(p)
+		for j, v := range q[i*dim : (i+1)*dim] {
+			qs[j] = v * t
+		}
+		row := AttentionTolerance(qs, kcache[lo*kvDim:(p+1)*kvDim], vcache[lo*kvDim:(p+1)*kvDim],
+			a.Heads, a.KVHeads, a.HeadDim, p-lo+1)
+		if t != 1 {
+			// A relative error e in the temperature moves each score by e|s|
+			// and an output by at most 2 e max|s| max|v|.
+			var smax, vmax float64
+			for j := range qs {
+				smax += math.Abs(float64(qs[j]))
+			}
+			for _, v := range vcache[lo*kvDim : (p+1)*kvDim] {
+				vmax = max(vmax, math.Abs(float64(v)))
+			}
+			var kmax float64
+			for _, v := range kcache[lo*kvDim : (p+1)*kvDim] {
+				kmax = max(kmax, math.Abs(float64(v)))
+			}
+			extra := 2 * 1e-5 * smax * kmax / math.Sqrt(float64(a.HeadDim)) * vmax
+			for j := range row {
+				row[j] += extra
+			}
+		}
+		tol = append(tol, row...)
+	}
+	return tol
+}
+
+// AttentionFLOPs counts the multiply-adds of attention as 2 FLOPs each:
+// 4 * head_dim per visible (query, key) pair and head.
+func AttentionFLOPs(a Attn) float64 {
+	var pairs float64
+	for i := 0; i < a.QLen; i++ {
+		p := a.QPos + i
+		pairs += float64(p - a.FirstKey(p) + 1)
+	}
+	return 4 * float64(a.HeadDim) * float64(a.Heads) * pairs
+}
+
+// Quantize8Ref is KVStore8's contract for one row of one key/value head:
+// scale = max|x| / 127, code = round-to-even(x / scale), 0 with a zero
+// scale.
+func Quantize8Ref(codes []int8, x []float32) (scale float32) {
+	var mx float32
+	for _, v := range x {
+		mx = max(mx, float32(math.Abs(float64(v))))
+	}
+	scale = mx / 127
+	for i, v := range x {
+		if scale > 0 {
+			codes[i] = int8(max(-127, min(127, math.RoundToEven(float64(v/scale)))))
+		} else {
+			codes[i] = 0
+		}
+	}
+	return scale
+}
+
+// KV8 is an int8 cache as the kernels read it: codes packed four to a
+// word, one scale per position and key/value head.
+type KV8 struct {
+	Words  []uint32
+	Scales []float32
+}
+
+// QuantizeKV8 quantizes a cache (rows of kvHeads*headDim) as KVStore8 does.
+func QuantizeKV8(cache []float32, kvHeads, headDim int) KV8 {
+	rows := len(cache) / (kvHeads * headDim)
+	c := KV8{Words: make([]uint32, len(cache)/4), Scales: make([]float32, rows*kvHeads)}
+	codes := make([]int8, headDim)
+	for r := 0; r < rows*kvHeads; r++ {
+		c.Scales[r] = Quantize8Ref(codes, cache[r*headDim:(r+1)*headDim])
+		for i := 0; i < headDim; i += 4 {
+			c.Words[(r*headDim+i)/4] = uint32(uint8(codes[i])) | uint32(uint8(codes[i+1]))<<8 |
+				uint32(uint8(codes[i+2]))<<16 | uint32(uint8(codes[i+3]))<<24
+		}
+	}
+	return c
+}
+
+// Dequantize is the cache as f32 values, what the kernels compute with.
+func (c KV8) Dequantize(headDim int) []float32 {
+	out := make([]float32, 4*len(c.Words))
+	for i, w := range c.Words {
+		s := c.Scales[4*i/headDim]
+		for j := 0; j < 4; j++ {
+			out[4*i+j] = float32(int8(w>>(8*j))) * s
+		}
+	}
+	return out
+}
+
+// FlashBindings lists an attention kernel's bindings in order.
+func FlashBindings(k templates.Kernel) []runner.Binding {
+	u, r, w := runner.Uniform, runner.ReadOnly, runner.ReadWrite
+	caches := func(kv8 bool) []runner.Binding {
+		if kv8 {
+			return []runner.Binding{r, r, r, r}
+		}
+		return []runner.Binding{r, r}
+	}
+	switch k := k.(type) {
+	case templates.FlashPrefill:
+		return append(append([]runner.Binding{u, r}, caches(k.KV8)...), w)
+	case templates.FlashDecode:
+		return append(append([]runner.Binding{u, r}, caches(k.KV8)...), w, w)
+	case templates.FlashReduce:
+		return []runner.Binding{u, r, r, w}
+	case templates.KVStore8:
+		return []runner.Binding{u, r, r, w, w, w, w}
+	}
+	panic(fmt.Sprintf("ops: %s is not an attention kernel", k.Name()))
+}
+
+// CheckKVStore8 runs k on random rows of keys and values stored at
+// position pos of caches of seq positions, and compares with Quantize8Ref:
+// scales within 4 ulp (WGSL division is not correctly rounded), every code
+// within one of the reference's and its value within half a step (plus the
+// scale's error) of the input, other positions untouched.
+func CheckKVStore8(d *runner.Device, k templates.KVStore8, kvHeads, rows, pos, seq int) error {
+	kern, why := build(d, nil, k, FlashBindings(k))
+	if kern == nil {
+		return fmt.Errorf("%s: %s", k, why)
+	}
+	defer kern.Release()
+	kvDim := kvHeads * k.HD
+	r := rand.New(rand.NewPCG(uint64(rows), uint64(pos)))
+	x := [2][]float32{make([]float32, rows*kvDim), make([]float32, rows*kvDim)}
+	for _, v := range x {
+		for i := range v {
+			v[i] = (2*r.Float32() - 1) * float32(1+i%7)
+		}
+	}
+	// A row of zeros has scale 0 and zero codes.
+	clear(x[0][:k.HD])
+	var bufs []*runner.Buffer
+	defer func() {
+		for _, b := range bufs {
+			b.Release()
+		}
+	}()
+	add := func(words []uint32) error {
+		b, err := uploadWords(d, words)
+		if err == nil {
+			bufs = append(bufs, b)
+		}
+		return err
+	}
+	for _, w := range [][]uint32{{uint32(kvHeads), uint32(rows), uint32(pos), 0}, F32Words(x[0]), F32Words(x[1]),
+		sentinels(seq * kvDim / 4), sentinels(seq * kvHeads), sentinels(seq * kvDim / 4), sentinels(seq * kvHeads)} {
+		if err := add(w); err != nil {
+			return err
+		}
+	}
+	if err := d.Run(runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(rows, kvHeads)}); err != nil {
+		return err
+	}
+	codes := make([]int8, k.HD)
+	for t, name := range []string{"k", "v"} {
+		cw, err := bufs[3+2*t].Read()
+		if err != nil {
+			return err
+		}
+		sw, err := bufs[4+2*t].Read()
+		if err != nil {
+			return err
+		}
+		for i := 0; i < seq*kvHeads; i++ {
+			p, g := i/kvHeads, i%kvHeads
+			scale := binary.LittleEndian.Uint32(sw[4*i:])
+			if p < pos || p >= pos+rows {
+				if scale != sentinel {
+					return fmt.Errorf("%w: %s scale at position %d written", errMismatch, name, p)
+				}
+				for w := 0; w < k.HD/4; w++ {
+					if binary.LittleEndian.Uint32(cw[4*(i*k.HD/4+w):]) != sentinel {
+						return fmt.Errorf("%w: %s codes at position %d written", errMismatch, name, p)
+					}
+				}
+				continue
+			}
+			row := x[t][((p-pos)*kvHeads+g)*k.HD:][:k.HD]
+			want := Quantize8Ref(codes, row)
+			got := math.Float32frombits(scale)
+			if math.Abs(float64(got-want)) > 4*float64(want)*unitRoundoff*2 {
+				return fmt.Errorf("%w: %s scale at position %d head %d = %g, want %g", errMismatch, name, p, g, got, want)
+			}
+			for j, v := range row {
+				w := binary.LittleEndian.Uint32(cw[4*(i*k.HD/4+j/4):])
+				c := int8(w >> (8 * (j % 4)))
+				if d := int(c) - int(codes[j]); d < -1 || d > 1 || c == -128 {
+					return fmt.Errorf("%w: %s code at position %d head %d [%d] = %d, want %d", errMismatch, name, p, g, j, c, codes[j])
+				}
+				if err := math.Abs(float64(c)*float64(got) - float64(v)); err > 0.5*float64(got)*(1+1e-5)+1e-30 {
+					return fmt.Errorf("%w: %s[%d][%d] = %g decodes to %g", errMismatch, name, p, j, v, float64(c)*float64(got))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func sentinels(n int) []uint32 {
+	w := make([]uint32, n)
+	for i := range w {
+		w[i] = sentinel
+	}
+	return w
+}

@@ -1,0 +1,81 @@
+package ops_test
+
+import (
+	"context"
+	"time"
+	"testing"
+
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/runner/runnertest"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// Flash prefill on lavapipe against the CPU reference: head dims 32 to 128,
+// grouped and plain heads, partial tiles, a prompt after earlier positions,
+// Llama 4's chunked mask and temperature, f32 and int8 caches.
+func TestFlashPrefillMatchesReference(t *testing.T) {
+	d := runnertest.Device(t)
+	for _, k := range []templates.FlashPrefill{
+		{HD: 32, BQ: 16, BK: 16, TR: 4, TC: 8},
+		{HD: 64, BQ: 16, BK: 32, TR: 8, TC: 16},
+		{HD: 128, BQ: 32, BK: 16, TR: 8, TC: 8, KV8: true},
+		{HD: 96, BQ: 8, BK: 8, TR: 8, TC: 8},
+	} {
+		calls := append(ops.PrefillValidation(k),
+			ops.Attn{Heads: 4, KVHeads: 1, HeadDim: k.HD, QLen: 37, QPos: 3, Chunk: 16})
+		for _, a := range calls {
+			if err := ops.CheckAttention(d, k, a, k.KV8); err != nil {
+				t.Errorf("%s on %+v: %v", k, a, err)
+			}
+		}
+	}
+}
+
+// Split decode attention likewise, with one and several splits.
+func TestFlashDecodeMatchesReference(t *testing.T) {
+	d := runnertest.Device(t)
+	for _, k := range []ops.DecodeKernels{
+		{Decode: templates.FlashDecode{HD: 64, G: 4, WG: 64, BT: 16}, Reduce: templates.FlashReduce{HD: 64, WG: 32}, Split: 32},
+		{Decode: templates.FlashDecode{HD: 128, G: 1, WG: 32, BT: 8, KV8: true}, Reduce: templates.FlashReduce{HD: 128, WG: 64}, Split: 16},
+		{Decode: templates.FlashDecode{HD: 32, G: 5, WG: 128, BT: 32}, Reduce: templates.FlashReduce{HD: 32, WG: 32}, Split: 64},
+	} {
+		calls := append(ops.DecodeValidation(k),
+			ops.Attn{Heads: 2 * k.Decode.G, KVHeads: 2, HeadDim: k.Decode.HD, QLen: 1, QPos: 200, Split: k.Split, Chunk: 50})
+		for _, a := range calls {
+			if err := ops.CheckAttention(d, k, a, k.Decode.KV8); err != nil {
+				t.Errorf("%s on %+v: %v", k, a, err)
+			}
+		}
+	}
+}
+
+// The evaluators validate, time and report rates for small shapes.
+func TestFlashEvaluators(t *testing.T) {
+	d := runnertest.Device(t)
+	opts := runner.TimeOptions{Warmup: 1, Target: time.Millisecond, MaxRepeats: 2}
+	for _, e := range []*ops.FlashEvaluator{
+		{Dev: d, Shape: ops.AttnShape{Seq: 40, Heads: 4, KVHeads: 2, HeadDim: 32}, Timing: opts},
+		{Dev: d, Shape: ops.AttnShape{Seq: 300, Heads: 4, KVHeads: 2, HeadDim: 32, KV8: true}, Decode: true, Timing: opts},
+	} {
+		res := e.EvaluateKernel(context.Background(), e.Baseline())
+		if res.Measure == nil || res.Score <= 0 {
+			t.Errorf("%s %s: %+v", e.Kernel(), e.Shape, res)
+		}
+		if len(e.Space().Legal()) == 0 {
+			t.Errorf("%s: empty space", e.Kernel())
+		}
+		e.Close()
+	}
+}
+
+// KVStore8 quantizes rows into the int8 caches at an offset, leaving the
+// other positions alone.
+func TestKVStore8MatchesReference(t *testing.T) {
+	d := runnertest.Device(t)
+	for _, k := range []templates.KVStore8{{HD: 32, WG: 32}, {HD: 128, WG: 64}, {HD: 64, WG: 256}} {
+		if err := ops.CheckKVStore8(d, k, 3, 5, 2, 9); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+}
