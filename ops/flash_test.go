@@ -2,8 +2,8 @@ package ops_test
 
 import (
 	"context"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/runner"
