@@ -466,7 +466,7 @@ func (e *FlashEvaluator) Space() *search.Space {
 }
 
 // Baseline is the plain configuration winners are compared with.
-func (e *FlashEvaluator) Baseline() fmt.Stringer {
+func (e *FlashEvaluator) Baseline() Named {
 	if e.Decode {
 		return DecodeBaseline(e.Shape.HeadDim, e.Shape.Heads/e.Shape.KVHeads, e.Shape.KV8)
 	}
@@ -694,4 +694,25 @@ func CheckAttention(d *runner.Device, k fmt.Stringer, a Attn, kv8 bool) error {
 	}
 	defer o.release()
 	return o.check(ds(o, 0), nil)
+}
+
+// FlashWorkloads are attention workloads: flash prefill, or with decode
+// split decode attention, for every shape.
+func FlashWorkloads(d *runner.Device, shapes []AttnShape, decode bool, timing runner.TimeOptions) []Workload {
+	var out []Workload
+	for _, s := range shapes {
+		e := &FlashEvaluator{Dev: d, Shape: s, Decode: decode, Timing: timing}
+		op, unit := "attention-prefill", "FLOP/s"
+		if decode {
+			op, unit = "attention-decode", "B/s"
+		}
+		base := e.Baseline()
+		out = append(out, Workload{
+			Op: op, Dtype: s.Dtype(), Dims: s.Dims(), Label: s.String() + " " + s.Dtype(),
+			Task: fmt.Sprintf("%s/%s/S=%d/H=%d/KV=%d/D=%d", op, s.Dtype(), s.Seq, s.Heads, s.KVHeads, s.HeadDim),
+			Unit: unit, Space: e.Space(), Eval: e, Baseline: base,
+			EvaluateBaseline: func(ctx context.Context) search.Result { return e.EvaluateKernel(ctx, base) },
+		})
+	}
+	return out
 }

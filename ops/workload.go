@@ -8,8 +8,13 @@ import (
 	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/search"
-	"github.com/tune-gpu/tune/templates"
 )
+
+// Named is a kernel, or kernels, as journals and profiles name them.
+type Named interface {
+	Name() string
+	String() string
+}
 
 // Workload is one op, dtype and shape to tune: its space, the evaluator of
 // its points, and its baseline kernel.
@@ -25,7 +30,7 @@ type Workload struct {
 		Close()
 	}
 	// Baseline is the simple kernel every winner is compared with.
-	Baseline templates.Kernel
+	Baseline Named
 	// EvaluateBaseline measures it with the same evaluator.
 	EvaluateBaseline func(context.Context) search.Result
 }

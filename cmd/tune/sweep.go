@@ -45,10 +45,10 @@ func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 against a CPU reference, then timed; the winners per shape go into the profile,
 every timed pass into a results file in Go benchmark format.`)
 	var f sweepFlags
-	fs.StringVar(&f.op, "op", "matmul", "kernel family: matmul (f32), gemv (quantized decode) or gemm (quantized prefill)")
-	fs.StringVar(&f.formats, "formats", "", "gemv/gemm weight formats, e.g. int4-g32-sym,int2-g64-asym (default int8-g32-sym,int4-g32-sym,int2-g64-sym)")
+	fs.StringVar(&f.op, "op", "matmul", "kernel family: matmul (f32), gemv (quantized decode), gemm (quantized prefill), attention-prefill (flash) or attention-decode (split)")
+	fs.StringVar(&f.formats, "formats", "", "gemv/gemm weight formats, e.g. int4-g32-sym,int2-g64-asym (default int8-g32-sym,int4-g32-sym,int2-g64-sym); attention KV cache formats f32,kv-int8 (default f32)")
 	fs.StringVar(&f.adapter, "adapter", "auto", "adapter: auto, an index or a name substring (see tune adapters)")
-	fs.StringVar(&f.shapes, "shapes", "", "comma-separated shapes: MxNxK for matmul, NxK for gemv (default: Llama-style shapes sized to the adapter)")
+	fs.StringVar(&f.shapes, "shapes", "", "comma-separated shapes: MxNxK for matmul, NxK for gemv, SEQxHEADSxKVHEADSxHEADDIM for attention (default: Llama-style shapes sized to the adapter)")
 	fs.StringVar(&f.strategy, "strategy", "local", "search strategy: "+strings.Join(search.MethodNames, ", "))
 	fs.IntVar(&f.maxEvals, "max-evals", -1, "candidates evaluated per shape, 0 for no limit (default 24 on a CPU adapter, 120 on a GPU)")
 	fs.DurationVar(&f.budget, "budget", 0, "wall time spent measuring per shape, 0 for no limit")
@@ -74,11 +74,15 @@ every timed pass into a results file in Go benchmark format.`)
 	if f.budget < 0 || f.target <= 0 {
 		return fmt.Errorf("parsing -budget/-target: durations must be positive")
 	}
-	if f.op != "matmul" && f.op != "gemv" && f.op != "gemm" {
-		return fmt.Errorf("parsing -op: %q is not matmul, gemv or gemm", f.op)
+	attention := f.op == "attention-prefill" || f.op == "attention-decode"
+	if f.op != "matmul" && f.op != "gemv" && f.op != "gemm" && !attention {
+		return fmt.Errorf("parsing -op: %q is not matmul, gemv, gemm, attention-prefill or attention-decode", f.op)
 	}
 	formats := ops.DefaultFormats
-	if f.formats != "" {
+	if attention {
+		formats = nil
+	}
+	if f.formats != "" && !attention {
 		formats = nil
 		for _, name := range strings.Split(f.formats, ",") {
 			fm, err := quant.ParseFormat(strings.TrimSpace(name))
@@ -91,6 +95,7 @@ every timed pass into a results file in Go benchmark format.`)
 	var shapes []ops.Shape
 	var gemvShapes []ops.GemvShape
 	var gemmShapes []ops.GemmShape
+	var attnShapes []ops.AttnShape
 	if f.shapes != "" {
 		var err error
 		switch f.op {
@@ -98,6 +103,8 @@ every timed pass into a results file in Go benchmark format.`)
 			shapes, err = ops.ParseShapes(f.shapes)
 		case "gemm":
 			gemmShapes, err = ops.ParseGemmShapes(f.shapes)
+		case "attention-prefill", "attention-decode":
+			attnShapes, err = parseAttnShapes(f.shapes, f.formats)
 		default:
 			gemvShapes, err = ops.ParseGemvShapes(f.shapes)
 		}
@@ -126,6 +133,16 @@ every timed pass into a results file in Go benchmark format.`)
 	}
 	if gemmShapes == nil {
 		gemmShapes = ops.DefaultGemmShapes(info)
+	}
+	if attnShapes == nil && attention {
+		def := ops.DefaultAttnShapes(info, f.op == "attention-decode")
+		var list []string
+		for _, s := range def {
+			list = append(list, s.String())
+		}
+		if attnShapes, err = parseAttnShapes(strings.Join(list, ","), f.formats); err != nil {
+			return fmt.Errorf("parsing -formats: %w", err)
+		}
 	}
 	if f.maxEvals < 0 {
 		f.maxEvals = 120
@@ -191,6 +208,8 @@ every timed pass into a results file in Go benchmark format.`)
 		workloads = ops.GemvWorkloads(dev, formats, gemvShapes, timing)
 	case "gemm":
 		workloads = ops.GemmWorkloads(dev, formats, gemmShapes, timing)
+	case "attention-prefill", "attention-decode":
+		workloads = ops.FlashWorkloads(dev, attnShapes, f.op == "attention-decode", timing)
 	}
 	for _, w := range workloads {
 		if err := restrict(w.Space, f.where); err != nil {
@@ -478,4 +497,25 @@ func firstLine(s string) string {
 		s = s[:160] + "..."
 	}
 	return s
+}
+
+// parseAttnShapes reads attention shapes for each KV cache format listed
+// (f32 and kv-int8; f32 when none).
+func parseAttnShapes(shapes, formats string) ([]ops.AttnShape, error) {
+	if formats == "" {
+		formats = "f32"
+	}
+	var out []ops.AttnShape
+	for _, name := range strings.Split(formats, ",") {
+		name = strings.TrimSpace(name)
+		if name != "f32" && name != "kv-int8" {
+			return nil, fmt.Errorf("%q is not an attention cache format (f32, kv-int8)", name)
+		}
+		s, err := ops.ParseAttnShapes(shapes, name == "kv-int8")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s...)
+	}
+	return out, nil
 }
