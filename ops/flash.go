@@ -150,6 +150,7 @@ func DecodeSpace(hd, g int, kv8 bool, lim Limits) *search.Space {
 			search.Ints("wg", 32, 64, 128, 256),
 			search.Ints("bt", 8, 16, 32, 64),
 			search.Ints("split", 32, 64, 128, 256, 512),
+			search.Bools("stagev"),
 		},
 		Constraints: []search.Constraint{
 			{Name: "params the template accepts", OK: func(p search.Point) bool { return DecodeParams(p, hd, g, kv8).Check() == nil }},
@@ -168,7 +169,7 @@ func DecodeSpace(hd, g int, kv8 bool, lim Limits) *search.Space {
 func DecodeParams(p search.Point, hd, g int, kv8 bool) DecodeKernels {
 	wg := p.Int("wg")
 	return DecodeKernels{
-		Decode: templates.FlashDecode{HD: hd, G: g, WG: wg, BT: p.Int("bt"), KV8: kv8},
+		Decode: templates.FlashDecode{HD: hd, G: g, WG: wg, BT: p.Int("bt"), KV8: kv8, StageV: p.Bool("stagev")},
 		Reduce: templates.FlashReduce{HD: hd, WG: min(wg, 64)},
 		Split:  p.Int("split"),
 	}

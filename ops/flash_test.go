@@ -39,6 +39,8 @@ func TestFlashDecodeMatchesReference(t *testing.T) {
 		{Decode: templates.FlashDecode{HD: 64, G: 4, WG: 64, BT: 16}, Reduce: templates.FlashReduce{HD: 64, WG: 32}, Split: 32},
 		{Decode: templates.FlashDecode{HD: 128, G: 1, WG: 32, BT: 8, KV8: true}, Reduce: templates.FlashReduce{HD: 128, WG: 64}, Split: 16},
 		{Decode: templates.FlashDecode{HD: 32, G: 5, WG: 128, BT: 32}, Reduce: templates.FlashReduce{HD: 32, WG: 32}, Split: 64},
+		{Decode: templates.FlashDecode{HD: 64, G: 2, WG: 64, BT: 16, StageV: true}, Reduce: templates.FlashReduce{HD: 64, WG: 64}, Split: 48},
+		{Decode: templates.FlashDecode{HD: 128, G: 4, WG: 128, BT: 8, StageV: true, KV8: true}, Reduce: templates.FlashReduce{HD: 128, WG: 64}, Split: 32},
 	} {
 		calls := append(ops.DecodeValidation(k),
 			ops.Attn{Heads: 2 * k.Decode.G, KVHeads: 2, HeadDim: k.Decode.HD, QLen: 1, QPos: 200, Split: k.Split, Chunk: 50})

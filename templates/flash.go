@@ -104,11 +104,19 @@ type FlashDecode struct {
 	WG  int  // threads, a power of two in 32..256
 	BT  int  // keys per tile
 	KV8 bool // int8 caches
+	// StageV stages each tile's values in workgroup memory, in the keys'
+	// place, with all threads loading at once, instead of each thread
+	// reading its own from the cache.
+	StageV bool
 }
 
 func (p FlashDecode) Name() string { return "flash-decode" }
 func (p FlashDecode) String() string {
-	return fmt.Sprintf("hd=%d/g=%d/wg=%d/bt=%d/kv8=%t", p.HD, p.G, p.WG, p.BT, p.KV8)
+	s := fmt.Sprintf("hd=%d/g=%d/wg=%d/bt=%d/kv8=%t", p.HD, p.G, p.WG, p.BT, p.KV8)
+	if p.StageV {
+		s += "/stagev"
+	}
+	return s
 }
 func (p FlashDecode) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
 
@@ -140,7 +148,7 @@ func (p FlashDecode) Groups(splits, kvHeads int) [3]uint32 {
 func (p FlashDecode) view() (string, any) {
 	return "flash_decode.wgsl.tmpl", flashView{
 		Header: header(p), WG: p.WG, HD: p.HD, HD4: p.HD / 4, Row4: p.HD/4 + 1, G: p.G, BT: p.BT,
-		RO: ceilDiv(p.G*p.HD/4, p.WG), KV8: p.KV8, Out: 4 + 2*b2i(p.KV8),
+		RO: ceilDiv(p.G*p.HD/4, p.WG), KV8: p.KV8, Out: 4 + 2*b2i(p.KV8), StageV: p.StageV,
 	}
 }
 
@@ -216,7 +224,7 @@ type flashView struct {
 	BQ, BK, TR, TC int // prefill tiles and threads
 	RQ, RK, RC     int // prefill rows, keys and vec4 columns per thread
 	G, BT, RO      int // decode heads per group, keys per tile, vec4 outputs per thread
-	KV8            bool
+	KV8, StageV    bool
 	Out            int // binding of the first output
 }
 
