@@ -1,0 +1,162 @@
+// tune kernel flash-decode hd=64/g=2/wg=64/bt=16/kv8=false/stagev
+struct Attn {
+  heads: u32,
+  kv_heads: u32,
+  q_len: u32,
+  q_pos: u32,
+  chunk: u32,
+  split: u32,
+  floor_scale: u32,
+  attn_scale: u32,
+}
+
+@group(0) @binding(0) var<uniform> dims: Attn;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+
+@group(0) @binding(2) var<storage, read> kcache: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> vcache: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> opart: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> mlpart: array<f32>;
+
+var<workgroup> qs: array<vec4<f32>, 32>;
+var<workgroup> kt: array<vec4<f32>, 272>;
+var<workgroup> st: array<f32, 32>;
+var<workgroup> mw: array<f32, 2>;
+var<workgroup> cw: array<f32, 2>;
+
+const NEG: f32 = -3.4e+38; // a masked score, below any real one
+
+// Elements 4c..4c+3 of key/value head g at position p.
+fn key(p: u32, g: u32, c: u32) -> vec4<f32> {
+  return kcache[(p * dims.kv_heads + g) * 16u + c];
+}
+
+fn value(p: u32, g: u32, c: u32) -> vec4<f32> {
+  return vcache[(p * dims.kv_heads + g) * 16u + c];
+}
+
+// The first key position a query at p sees.
+fn first_key(p: u32) -> u32 {
+  if (dims.chunk == 0u) {
+    return 0u;
+  }
+  return (p / dims.chunk) * dims.chunk;
+}
+
+// Llama 4's attention temperature for a query at p; 1 when off.
+fn temperature(p: u32) -> f32 {
+  let fs = bitcast<f32>(dims.floor_scale);
+  if (fs == 0.0) {
+    return 1.0;
+  }
+  return log(floor(f32(p + 1u) / fs) + 1.0) * bitcast<f32>(dims.attn_scale) + 1.0;
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let lt = lid.x;
+  let split = wid.x;
+  let g = wid.y;
+  let h0 = g * 2u;
+  let pos = dims.q_pos;
+  let start = first_key(pos) + split * dims.split;
+  let end = min(start + dims.split, pos + 1u);
+  let scale = sqrt(64.0);
+
+  let temp = temperature(pos);
+  for (var i = lt; i < 32u; i = i + 64u) {
+    qs[i] = q[h0 * 16u + i] * temp;
+  }
+  var m = NEG;
+  var l = 0.0;
+  var acc: array<vec4<f32>, 1>;
+  acc[0] = vec4<f32>(0.0);
+
+  for (var t0 = start; t0 < end; t0 = t0 + 16u) {
+    let n = min(16u, end - t0);
+    workgroupBarrier();
+    for (var i = lt; i < 256u; i = i + 64u) {
+      let r = i / 16u;
+      let c = i % 16u;
+      var v = vec4<f32>(0.0);
+      if (r < n) {
+        v = key(t0 + r, g, c);
+      }
+      kt[r * 17u + c] = v;
+    }
+    workgroupBarrier();
+    for (var i = lt; i < 32u; i = i + 64u) {
+      let hh = i / 16u;
+      let j = i % 16u;
+      var sc = NEG;
+      if (j < n) {
+        var d = 0.0;
+        for (var c = 0u; c < 16u; c = c + 1u) {
+          d = d + dot(qs[hh * 16u + c], kt[j * 17u + c]);
+        }
+        sc = d / scale;
+      }
+      st[i] = sc;
+    }
+    workgroupBarrier();
+    // The keys are done with: values take their place.
+    for (var i = lt; i < 256u; i = i + 64u) {
+      let r = i / 16u;
+      let c = i % 16u;
+      var v = vec4<f32>(0.0);
+      if (r < n) {
+        v = value(t0 + r, g, c);
+      }
+      kt[r * 17u + c] = v;
+    }
+    if (lt < 2u) {
+      var mx = m;
+      for (var j = 0u; j < n; j = j + 1u) {
+        mx = max(mx, st[lt * 16u + j]);
+      }
+      cw[lt] = exp(m - mx);
+      mw[lt] = mx;
+      m = mx;
+    }
+    workgroupBarrier();
+    for (var i = lt; i < 32u; i = i + 64u) {
+      var e = 0.0;
+      if (i % 16u < n) {
+        e = exp(st[i] - mw[i / 16u]);
+      }
+      st[i] = e;
+    }
+    workgroupBarrier();
+    if (lt < 2u) {
+      var sum = 0.0;
+      for (var j = 0u; j < n; j = j + 1u) {
+        sum = sum + st[lt * 16u + j];
+      }
+      l = l * cw[lt] + sum;
+    }
+    {
+      let idx = lt + 0u * 64u;
+      if (idx < 32u) {
+        let hh = idx / 16u;
+        let c = idx % 16u;
+        var a = acc[0] * cw[hh];
+        for (var j = 0u; j < n; j = j + 1u) {
+          a = a + st[hh * 16u + j] * kt[j * 17u + c];
+        }
+        acc[0] = a;
+      }
+    }
+  }
+
+  let base = split * dims.heads + h0;
+  {
+    let idx = lt + 0u * 64u;
+    if (idx < 32u) {
+      opart[base * 16u + idx] = acc[0];
+    }
+  }
+  if (lt < 2u) {
+    mlpart[(base + lt) * 2u] = m;
+    mlpart[(base + lt) * 2u + 1u] = l;
+  }
+}
