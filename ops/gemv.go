@@ -83,6 +83,12 @@ type GemvEvaluator struct {
 	// rotating copies so that it exceeds the caches as a decode step does;
 	// 0 means 192 MiB on a GPU and one copy on a CPU adapter.
 	WorkingSet int64
+	// Lanes is how many outputs each weight copy has, written in turn;
+	// 0 means enough for 256 dispatches on a GPU, 1 on a CPU adapter. With
+	// one, every dispatch after the first round of copies writes a buffer
+	// an earlier dispatch wrote and waits on a barrier, as the dependent
+	// steps of a decode do; more measure the kernel's own streaming rate.
+	Lanes int
 	// Source renders a kernel; nil means templates.Render.
 	Source func(templates.Kernel) ([]byte, error)
 
@@ -115,7 +121,7 @@ func (e *GemvEvaluator) evaluate(ctx context.Context, k templates.Gemv) search.R
 	}
 	defer kern.Release()
 	if r := validate(ctx, GemvValidationShapes(k), func(s GemvShape) error {
-		o, err := newGemvOperands(e.Dev, s, e.Format, 1)
+		o, err := newGemvOperands(e.Dev, s, e.Format, 1, 1)
 		if err != nil {
 			return err
 		}
@@ -131,7 +137,7 @@ func (e *GemvEvaluator) evaluate(ctx context.Context, k templates.Gemv) search.R
 			bytes := quantBytes(e.Shape, e.Format)
 			copies = int(min(16, max(1, (ws+bytes-1)/bytes)))
 		}
-		if e.target, err = newGemvOperands(e.Dev, e.Shape, e.Format, copies); err != nil {
+		if e.target, err = newGemvOperands(e.Dev, e.Shape, e.Format, copies, e.lanes(copies)); err != nil {
 			return reject("shape %s: %v", e.Shape, err)
 		}
 	}
@@ -145,6 +151,16 @@ func (e *GemvEvaluator) evaluate(ctx context.Context, k templates.Gemv) search.R
 	m := &search.Measurement{Clock: t.Clock, Repeats: t.Repeats, Samples: t.Samples, Median: t.Median, Lo: t.Lo, Hi: t.Hi,
 		Work: e.target.bytesPerRun(), Unit: "B/s"}
 	return search.Result{Status: search.OK, Score: m.Rate(), Measure: m}
+}
+
+// lanes is how many outputs each copy gets: Lanes, or on a GPU enough that
+// a timed run has at least 256 dispatches, none writing a buffer an
+// earlier one wrote, within 64 MiB of outputs.
+func (e *GemvEvaluator) lanes(copies int) int {
+	if e.Lanes != 0 || e.Dev.Info.Type == "cpu" {
+		return max(1, e.Lanes)
+	}
+	return max(1, min((256+copies-1)/copies, (64<<20)/(4*e.Shape.Rows*copies)))
 }
 
 func (e *GemvEvaluator) workingSet() int64 {
@@ -211,13 +227,16 @@ type gemvOperands struct {
 	t     *quant.Tensor
 	x     []float32
 	gx    *runner.Buffer
-	gy    []*runner.Buffer // one per copy, so that copies' dispatches do not wait on each other's writes
+	// gy holds lanes outputs per copy, lane-major: a timed run writes each
+	// once, so no dispatch waits on a barrier for an earlier one's write.
+	gy    []*runner.Buffer
+	lanes int
 	guard int
 	parts []*gemvPart
 	clear []byte
 }
 
-func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies int) (*gemvOperands, error) {
+func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies, lanes int) (*gemvOperands, error) {
 	glen := f.Group
 	if glen == 0 {
 		glen = s.Cols
@@ -226,12 +245,12 @@ func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies int) 
 	if err != nil {
 		return nil, err
 	}
-	o := &gemvOperands{dev: d, shape: s, t: t, x: x, guard: 1024}
+	o := &gemvOperands{dev: d, shape: s, t: t, x: x, guard: 1024, lanes: max(1, lanes)}
 	if o.gx, err = upload(d, "x", o.x); err != nil {
 		return nil, err
 	}
 	words := s.Rows + o.guard
-	for c := 0; c < copies; c++ {
+	for c := 0; c < copies*o.lanes; c++ {
 		gy, err := d.NewBuffer("y", uint64(4*words))
 		if err != nil {
 			o.release()
@@ -305,21 +324,26 @@ func uploadWords(d *runner.Device, w []uint32) (*runner.Buffer, error) {
 	return b, nil
 }
 
-// dispatches lists one dispatch per part and copy; copy < 0 means all
-// copies in turn.
+// dispatches lists one dispatch per part and copy, each lane in turn;
+// copy < 0 means all copies and lanes, else that copy's first lane.
 func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy int) []runner.Dispatch {
 	var ds []runner.Dispatch
 	copies := len(o.parts[0].w)
-	for c := 0; c < copies; c++ {
-		if copy >= 0 && c != copy {
-			continue
+	for l := 0; l < o.lanes; l++ {
+		if copy >= 0 && l > 0 {
+			break
 		}
-		for _, p := range o.parts {
-			bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], o.gx, o.gy[c]}
-			if k.Asym {
-				bufs = append(bufs, p.m[c])
+		for c := 0; c < copies; c++ {
+			if copy >= 0 && c != copy {
+				continue
 			}
-			ds = append(ds, runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(p.rows)})
+			for _, p := range o.parts {
+				bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], o.gx, o.gy[l*copies+c]}
+				if k.Asym {
+					bufs = append(bufs, p.m[c])
+				}
+				ds = append(ds, runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(p.rows)})
+			}
 		}
 	}
 	return ds
@@ -329,7 +353,7 @@ func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy in
 // codes, scales and mins once, x once per part, and y.
 func (o *gemvOperands) bytesPerRun() float64 {
 	copies := len(o.parts[0].w)
-	return float64(copies) * (float64(quantBytes(o.shape, o.t.Format)) + float64(4*o.shape.Cols*len(o.parts)) + float64(4*o.shape.Rows))
+	return float64(copies*o.lanes) * (float64(quantBytes(o.shape, o.t.Format)) + float64(4*o.shape.Cols*len(o.parts)) + float64(4*o.shape.Rows))
 }
 
 // check runs the kernel once over every part and compares y with the CPU

@@ -38,6 +38,7 @@ type sweepFlags struct {
 	target   time.Duration
 	roofs    bool
 	sentinel int
+	lanes    int
 }
 
 func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -61,6 +62,7 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.DurationVar(&f.target, "target", 10*time.Millisecond, "length of one timed pass; dispatches are repeated to fill it")
 	fs.BoolVar(&f.roofs, "roofs", true, "measure the copy and fma roofs first, for reports")
 	fs.IntVar(&f.sentinel, "sentinel", 16, "re-time the baseline kernel after every N measurements and measure again the window in which it drifted by more than 5%; 0 turns it off")
+	fs.IntVar(&f.lanes, "lanes", 0, "gemv: outputs per weight copy written in turn; 1 makes every dispatch wait on a barrier as dependent decode steps do (default: enough for 256 independent dispatches on a GPU)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -212,6 +214,9 @@ every timed pass into a results file in Go benchmark format.`)
 		workloads = ops.FlashWorkloads(dev, attnShapes, f.op == "attention-decode", timing)
 	}
 	for _, w := range workloads {
+		if ge, ok := w.Eval.(*ops.GemvEvaluator); ok {
+			ge.Lanes = f.lanes
+		}
 		if err := restrict(w.Space, f.where); err != nil {
 			return fmt.Errorf("parsing -where: %w", err)
 		}
