@@ -550,13 +550,9 @@ func (e *FlashEvaluator) evaluate(ctx context.Context, k fmt.Stringer) search.Re
 		if err := e.newTarget(k); err != nil {
 			return reject("shape %s: %v", e.Shape, err)
 		}
-	} else if dk, ok := k.(DecodeKernels); ok && dk.Split != e.target.a.Split {
+	} else if dk, ok := k.(DecodeKernels); ok {
 		// The split is a uniform: the same caches serve every candidate.
-		e.target.a.Split = dk.Split
-		if err := e.target.dims.Write(0, wordBytes(e.target.a.Uniform())); err != nil {
-			return reject("%v", err)
-		}
-		if err := e.target.resizeParts(); err != nil {
+		if err := e.target.setSplit(dk.Split); err != nil {
 			return reject("%v", err)
 		}
 	}
@@ -605,34 +601,35 @@ func (e *FlashEvaluator) newTarget(k fmt.Stringer) error {
 		return err
 	}
 	e.target = o
-	if e.Decode {
-		// Room for the smallest split the space has.
-		small := a
-		small.Split = 1
-		return o.growParts(small.Splits() * a.Heads)
-	}
 	return nil
 }
 
-// growParts makes the decode partial buffers hold n heads' splits.
-func (o *attnOperands) growParts(n int) error {
-	for c := range o.opart {
-		o.opart[c].Release()
-		o.mlpart[c].Release()
-		var err error
-		if o.opart[c], err = o.dev.NewBuffer("opart", uint64(4*n*o.a.HeadDim)); err != nil {
-			return err
+// setSplit changes the decode split of the uniform, growing the partial
+// buffers when the new split needs more of them.
+func (o *attnOperands) setSplit(split int) error {
+	old := o.a.Splits()
+	o.a.Split = split
+	if err := o.dims.Write(0, wordBytes(o.a.Uniform())); err != nil {
+		return err
+	}
+	if n := o.a.Splits(); n > old {
+		for c := range o.opart {
+			o.opart[c].Release()
+			o.mlpart[c].Release()
+			o.opart[c], o.mlpart[c] = nil, nil
 		}
-		if o.mlpart[c], err = o.dev.NewBuffer("mlpart", uint64(8*n)); err != nil {
-			return err
+		for c := range o.opart {
+			var err error
+			if o.opart[c], err = o.dev.NewBuffer("opart", uint64(4*n*o.a.Heads*o.a.HeadDim)); err != nil {
+				return err
+			}
+			if o.mlpart[c], err = o.dev.NewBuffer("mlpart", uint64(8*n*o.a.Heads)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
-
-// resizeParts is a no-op kept for the split change: the partial buffers
-// were sized for a split of one position.
-func (o *attnOperands) resizeParts() error { return nil }
 
 func wordBytes(w []uint32) []byte {
 	b := make([]byte, 4*len(w))
@@ -661,9 +658,8 @@ func (e *FlashEvaluator) Retime(_ context.Context, p search.Point) (*search.Meas
 		return nil, fmt.Errorf("retime %s: %s", k, why)
 	}
 	defer release()
-	if dk, ok := k.(DecodeKernels); ok && dk.Split != e.target.a.Split {
-		e.target.a.Split = dk.Split
-		if err := e.target.dims.Write(0, wordBytes(e.target.a.Uniform())); err != nil {
+	if dk, ok := k.(DecodeKernels); ok {
+		if err := e.target.setSplit(dk.Split); err != nil {
 			return nil, err
 		}
 	}

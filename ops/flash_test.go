@@ -64,7 +64,12 @@ func TestFlashEvaluators(t *testing.T) {
 		if res.Measure == nil || res.Score <= 0 {
 			t.Errorf("%s %s: %+v", e.Kernel(), e.Shape, res)
 		}
-		if len(e.Space().Legal()) == 0 {
+		// A second candidate with another decode split reuses the caches.
+		pts := e.Space().Legal()
+		if res := e.Evaluate(context.Background(), pts[0]); res.Measure == nil {
+			t.Errorf("%s %s %s: %+v", e.Kernel(), e.Shape, pts[0].ID(), res)
+		}
+		if len(pts) == 0 {
 			t.Errorf("%s: empty space", e.Kernel())
 		}
 		e.Close()
