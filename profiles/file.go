@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,8 +19,11 @@ import (
 // SchemaVersion, a second YAML document, and entries that fail the checks
 // below are errors. Each entry needs an op, dtype, kernel, id, a non-empty
 // shape of positive dims, and timed stats (samples >= 1, median_s > 0, all
-// values finite and non-negative); no two entries may share op, dtype and
-// shape. Errors name the entry by its index in the file.
+// values finite and non-negative), except in a portable profile, whose
+// entries may carry per-adapter shares instead; no two entries may share
+// op, dtype and shape. Buckets need the same names, a range lo <= hi of
+// positive dims holding every member, and timed stats per member and
+// held-out shape. Errors name the entry or bucket by its index in the file.
 func Decode(r io.Reader) (*Profile, error) {
 	p, err := decode(r)
 	if err != nil {
@@ -93,6 +97,18 @@ func checkInts(b []byte) error {
 			Baseline struct{ Stats stats } `yaml:"baseline"`
 			RunnerUp struct{ Stats stats } `yaml:"runner_up"`
 		} `yaml:"entries"`
+		Buckets []struct {
+			Lo, Hi  []yaml.Node
+			Members []struct {
+				Shape []yaml.Node
+				Stats stats
+			}
+			Holdout []struct {
+				Shape []yaml.Node
+				Evals yaml.Node
+				Stats stats
+			}
+		} `yaml:"buckets"`
 	}
 	if err := safely(func() error { return yaml.Unmarshal(b, &doc) }); err != nil {
 		return err
@@ -119,6 +135,25 @@ func checkInts(b []byte) error {
 			check(fmt.Sprintf("entry %d: stats.samples", i), e.Stats.Samples),
 			check(fmt.Sprintf("entry %d: baseline.stats.samples", i), e.Baseline.Stats.Samples),
 			check(fmt.Sprintf("entry %d: runner_up.stats.samples", i), e.RunnerUp.Stats.Samples))
+	}
+	dims := func(where string, ns []yaml.Node) {
+		for j, n := range ns {
+			errs = append(errs, check(fmt.Sprintf("%s[%d]", where, j), n))
+		}
+	}
+	for i, b := range doc.Buckets {
+		dims(fmt.Sprintf("bucket %d: lo", i), b.Lo)
+		dims(fmt.Sprintf("bucket %d: hi", i), b.Hi)
+		for j, m := range b.Members {
+			dims(fmt.Sprintf("bucket %d: member %d: shape", i, j), m.Shape)
+			errs = append(errs, check(fmt.Sprintf("bucket %d: member %d: stats.samples", i, j), m.Stats.Samples))
+		}
+		for j, h := range b.Holdout {
+			dims(fmt.Sprintf("bucket %d: holdout %d: shape", i, j), h.Shape)
+			errs = append(errs,
+				check(fmt.Sprintf("bucket %d: holdout %d: evals", i, j), h.Evals),
+				check(fmt.Sprintf("bucket %d: holdout %d: stats.samples", i, j), h.Stats.Samples))
+		}
 	}
 	for _, err := range errs {
 		if err != nil {
@@ -158,6 +193,8 @@ func (p *Profile) marshal() ([]byte, error) {
 	q := *p
 	q.Entries = slices.Clone(p.Entries)
 	slices.SortFunc(q.Entries, compareEntries)
+	q.Buckets = slices.Clone(p.Buckets)
+	slices.SortFunc(q.Buckets, compareBuckets)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -219,10 +256,13 @@ func (p *Profile) validate() error {
 		}
 		return fmt.Errorf("schema %s: %w (want %d)", got, ErrSchema, SchemaVersion)
 	}
+	if p.Portable && p.Adapter.Name != PortableName {
+		return fmt.Errorf("a portable profile's adapter is named %q, not %q", PortableName, p.Adapter.Name)
+	}
 	type key struct{ op, dtype, shape string }
 	seen := make(map[key]int, len(p.Entries))
 	for i, e := range p.Entries {
-		if err := e.validate(); err != nil {
+		if err := e.validate(p.Portable); err != nil {
 			return fmt.Errorf("entry %d: %w", i, err)
 		}
 		k := key{e.Op, e.Dtype, fmt.Sprint(e.Shape)}
@@ -231,25 +271,152 @@ func (p *Profile) validate() error {
 		}
 		seen[k] = i
 	}
+	type bkey struct{ op, dtype, lo, hi string }
+	bseen := make(map[bkey]int, len(p.Buckets))
+	for i, b := range p.Buckets {
+		if err := b.validate(); err != nil {
+			return fmt.Errorf("bucket %d: %w", i, err)
+		}
+		k := bkey{b.Op, b.Dtype, fmt.Sprint(b.Lo), fmt.Sprint(b.Hi)}
+		if j, ok := bseen[k]; ok {
+			return fmt.Errorf("bucket %d: same op, dtype and range as bucket %d", i, j)
+		}
+		bseen[k] = i
+	}
 	return nil
 }
 
-func (e *Entry) validate() error {
+func validShape(where string, shape []int) error {
+	if len(shape) == 0 {
+		return fmt.Errorf("missing %s", where)
+	}
+	for i, d := range shape {
+		if d <= 0 {
+			return fmt.Errorf("%s[%d] is %d, want > 0", where, i, d)
+		}
+	}
+	return nil
+}
+
+func validFraction(where string, f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 {
+		return fmt.Errorf("%s is %v, want a finite number > 0", where, f)
+	}
+	return nil
+}
+
+func (b *Bucket) validate() error {
+	for _, f := range [...]struct{ name, v string }{{"op", b.Op}, {"dtype", b.Dtype}, {"kernel", b.Kernel}, {"id", b.ID}} {
+		if f.v == "" {
+			return fmt.Errorf("missing %s", f.name)
+		}
+	}
+	if err := validShape("lo", b.Lo); err != nil {
+		return err
+	}
+	if err := validShape("hi", b.Hi); err != nil {
+		return err
+	}
+	if len(b.Lo) != len(b.Hi) {
+		return fmt.Errorf("lo has %d dims, hi %d", len(b.Lo), len(b.Hi))
+	}
+	for i := range b.Lo {
+		if b.Lo[i] > b.Hi[i] {
+			return fmt.Errorf("lo[%d] is %d, above hi[%d] %d", i, b.Lo[i], i, b.Hi[i])
+		}
+	}
+	if len(b.Members) == 0 {
+		return errors.New("no members")
+	}
+	for j, m := range b.Members {
+		where := fmt.Sprintf("member %d", j)
+		if err := validShape(where+": shape", m.Shape); err != nil {
+			return err
+		}
+		if !b.Contains(m.Shape) {
+			return fmt.Errorf("%s: shape %v outside the range %v..%v", where, m.Shape, b.Lo, b.Hi)
+		}
+		if err := validFraction(where+": fraction", m.Fraction); err != nil {
+			return err
+		}
+		if m.Source != "winner" && m.Source != "journal" && m.Source != "measured" {
+			return fmt.Errorf("%s: source %q, want winner, journal or measured", where, m.Source)
+		}
+		if err := m.Stats.validate(where + ": stats"); err != nil {
+			return err
+		}
+	}
+	for j, h := range b.Holdout {
+		where := fmt.Sprintf("holdout %d", j)
+		if err := validShape(where+": shape", h.Shape); err != nil {
+			return err
+		}
+		if len(h.Shape) != len(b.Lo) {
+			return fmt.Errorf("%s: shape %v has %d dims, the range %d", where, h.Shape, len(h.Shape), len(b.Lo))
+		}
+		if err := validFraction(where+": fraction", h.Fraction); err != nil {
+			return err
+		}
+		if h.Best == "" {
+			return fmt.Errorf("%s: missing best", where)
+		}
+		if h.Evals < 0 {
+			return fmt.Errorf("%s: evals is %d, want >= 0", where, h.Evals)
+		}
+		if err := h.Stats.validate(where + ": stats"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compareBuckets orders buckets by op, dtype, then range.
+func compareBuckets(a, b Bucket) int {
+	if c := strings.Compare(a.Op, b.Op); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Dtype, b.Dtype); c != 0 {
+		return c
+	}
+	if c := slices.Compare(a.Lo, b.Lo); c != 0 {
+		return c
+	}
+	return slices.Compare(a.Hi, b.Hi)
+}
+
+func (e *Entry) validate(portable bool) error {
 	for _, f := range [...]struct{ name, v string }{{"op", e.Op}, {"dtype", e.Dtype}, {"kernel", e.Kernel}, {"id", e.ID}} {
 		if f.v == "" {
 			return fmt.Errorf("missing %s", f.name)
 		}
 	}
-	if len(e.Shape) == 0 {
-		return errors.New("missing shape")
+	if err := validShape("shape", e.Shape); err != nil {
+		return err
 	}
-	for i, d := range e.Shape {
-		if d <= 0 {
-			return fmt.Errorf("shape[%d] is %d, want > 0", i, d)
+	if len(e.Portable) > 0 && !portable {
+		return errors.New("portable shares in a profile not marked portable")
+	}
+	if portable {
+		if len(e.Portable) == 0 {
+			return errors.New("no portable shares")
+		}
+		for j, s := range e.Portable {
+			if s.Adapter == "" {
+				return fmt.Errorf("portable %d: missing adapter", j)
+			}
+			if err := validFraction(fmt.Sprintf("portable %d: fraction", j), s.Fraction); err != nil {
+				return err
+			}
+			if math.IsNaN(s.Rate) || math.IsInf(s.Rate, 0) || s.Rate <= 0 {
+				return fmt.Errorf("portable %d: rate is %v, want a finite number > 0", j, s.Rate)
+			}
 		}
 	}
-	if err := e.Stats.validate("stats"); err != nil {
-		return err
+	// A portable entry's timings are its shares; stats, if any, are checked.
+	if !portable || e.Stats != (Stats{}) {
+		if err := e.Stats.validate("stats"); err != nil {
+			return err
+		}
 	}
 	if b := e.Baseline; b != nil {
 		if b.Kernel == "" {

@@ -14,22 +14,39 @@ import (
 // non-zero device id, or a's name, preferring one with a's driver and
 // backend, then the first by file name.
 //
-// Warnings are sentences for the user: no profile matched, or the matched
-// profile was tuned with another driver or backend. No match is not an
-// error: Find returns (nil, "", warnings, nil), and the nil profile's Lookup
-// returns ErrNotFound. A file in dir that fails to decode is an error.
+// When none matches, Find falls back to the portable default
+// dir/portable.yaml (tune portable), if there is one.
+//
+// Warnings are sentences for the user: no profile matched (and the portable
+// default is used), or the matched profile was tuned with another driver or
+// backend. No match is not an error: Find returns (nil, "", warnings, nil),
+// and the nil profile's Lookup returns ErrNotFound. A file in dir that fails
+// to decode is an error.
 func Find(dir string, a Adapter) (p *Profile, path string, warnings []string, err error) {
 	path = filepath.Join(dir, a.Slug()+".yaml")
 	p, err = Load(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	// The portable default is no adapter's own profile, whatever its name.
+	if errors.Is(err, fs.ErrNotExist) || err == nil && p.Portable {
 		p, path, err = scan(dir, a)
 	}
 	if err != nil {
 		return nil, "", nil, err
 	}
 	if p == nil {
-		return nil, "", []string{fmt.Sprintf("no profile for adapter %q in %s; using built-in defaults", a.Name, dir)}, nil
+		path = filepath.Join(dir, PortableName+".yaml")
+		p, err = Load(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, "", []string{fmt.Sprintf("no profile for adapter %q in %s; using built-in defaults", a.Name, dir)}, nil
+		}
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if !p.Portable {
+			return nil, "", nil, fmt.Errorf("profiles: %s is not marked portable", path)
+		}
+		return p, path, []string{fmt.Sprintf("no profile for adapter %q in %s; using the portable defaults of %s", a.Name, dir, path)}, nil
 	}
+
 	for _, f := range [...]struct{ name, was, is string }{
 		{"driver", p.Adapter.Driver, a.Driver},
 		{"backend", p.Adapter.Backend, a.Backend},
@@ -64,6 +81,9 @@ func scan(dir string, a Adapter) (*Profile, string, error) {
 			return nil, "", err
 		}
 		b := p.Adapter
+		if p.Portable {
+			continue
+		}
 		if !(a.Device != 0 && b.Vendor == a.Vendor && b.Device == a.Device || a.Name != "" && b.Name == a.Name) {
 			continue
 		}

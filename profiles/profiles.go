@@ -67,15 +67,77 @@ type Stats struct {
 
 // Entry is the tuned winner for one op, dtype and shape.
 type Entry struct {
-	Op       string            `yaml:"op"`         // e.g. "matmul"
-	Dtype    string            `yaml:"dtype"`      // e.g. "f32"
-	Shape    []int             `yaml:"shape,flow"` // op-defined dims, for matmul [M, N, K]
-	Kernel   string            `yaml:"kernel"`     // template name, e.g. "matmul"
-	ID       string            `yaml:"id"`         // stable candidate id
-	Params   map[string]string `yaml:"params"`     // axis name -> value
-	Stats    Stats             `yaml:"stats"`
+	Op       string            `yaml:"op"`                 // e.g. "matmul"
+	Dtype    string            `yaml:"dtype"`              // e.g. "f32"
+	Shape    []int             `yaml:"shape,flow"`         // op-defined dims, for matmul [M, N, K]
+	Kernel   string            `yaml:"kernel"`             // template name, e.g. "matmul"
+	ID       string            `yaml:"id"`                 // stable candidate id
+	Params   map[string]string `yaml:"params"`             // axis name -> value
+	Stats    Stats             `yaml:"stats,omitempty"`    // absent only in a portable profile
 	Baseline *Baseline         `yaml:"baseline,omitempty"` // the naive kernel on the same shape, same run
 	RunnerUp *RunnerUp         `yaml:"runner_up,omitempty"`
+	// Portable, in a portable profile only, is how the kernel does on each
+	// adapter it was chosen across.
+	Portable []Share `yaml:"portable,omitempty"`
+}
+
+// Share is a portable entry's kernel on one adapter, as a fraction of the
+// best that adapter's own tune found for the shape.
+type Share struct {
+	Adapter  string  `yaml:"adapter"` // the adapter's name
+	Fraction float64 `yaml:"fraction"`
+	Rate     float64 `yaml:"rate"` // the kernel's rate there
+	Unit     string  `yaml:"unit"`
+}
+
+// Bucket is a range of shapes of one op and dtype that one kernel serves
+// within noise of each swept shape's own winner (tune buckets). Lookup
+// uses it for any shape inside the range that has no entry of its own.
+type Bucket struct {
+	Op     string            `yaml:"op"`
+	Dtype  string            `yaml:"dtype"`
+	Lo     []int             `yaml:"lo,flow"` // the range, per dim: lo[i] <= shape[i] <= hi[i]
+	Hi     []int             `yaml:"hi,flow"`
+	Kernel string            `yaml:"kernel"`
+	ID     string            `yaml:"id"`
+	Params map[string]string `yaml:"params"`
+	// Members are the swept shapes the range was built from.
+	Members []Member `yaml:"members"`
+	// Holdout are shapes left out of the sweep, on which the kernel was
+	// checked against a quick tune.
+	Holdout []Holdout `yaml:"holdout,omitempty"`
+}
+
+// Member is a swept shape of a bucket.
+type Member struct {
+	Shape []int `yaml:"shape,flow"`
+	// Fraction is the shape's own winner's rate the bucket's kernel reaches.
+	Fraction float64 `yaml:"fraction"`
+	Source   string  `yaml:"source"` // "winner", "journal" or "measured"
+	Stats    Stats   `yaml:"stats"`  // the bucket's kernel on this shape
+}
+
+// Holdout is a shape left out of the sweep: the bucket's kernel timed on
+// it against the best of a quick tune there.
+type Holdout struct {
+	Shape    []int   `yaml:"shape,flow"`
+	Fraction float64 `yaml:"fraction"` // bucket kernel rate / best rate found on the shape
+	Best     string  `yaml:"best"`     // the best point found there, the bucket's own if none beat it
+	Evals    int     `yaml:"evals"`    // points the quick tune evaluated
+	Stats    Stats   `yaml:"stats"`    // the bucket's kernel on this shape
+}
+
+// Contains reports whether shape lies in the bucket's range.
+func (b *Bucket) Contains(shape []int) bool {
+	if len(shape) != len(b.Lo) {
+		return false
+	}
+	for i, d := range shape {
+		if d < b.Lo[i] || d > b.Hi[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Baseline is the naive kernel timed on the winner's shape in the same run,
@@ -99,8 +161,17 @@ type Profile struct {
 	Adapter Adapter   `yaml:"adapter"`
 	Created time.Time `yaml:"created"`
 	Tool    string    `yaml:"tool,omitempty"` // free text, e.g. the command line that produced it
-	Entries []Entry   `yaml:"entries"`
+	// Portable marks a default chosen across adapters (tune portable),
+	// which Find falls back to when no profile matches; its adapter is
+	// named "portable".
+	Portable bool     `yaml:"portable,omitempty"`
+	Entries  []Entry  `yaml:"entries"`
+	Buckets  []Bucket `yaml:"buckets,omitempty"`
 }
+
+// PortableName is the adapter name of a portable profile, and so the stem
+// of its file name.
+const PortableName = "portable"
 
 // New returns an empty profile for adapter a with the current schema,
 // created now (UTC, to the second, so the file diffs cleanly).
@@ -122,9 +193,22 @@ func (p *Profile) Put(e Entry) {
 	p.Entries = append(p.Entries, e)
 }
 
+// SetBuckets replaces the buckets of op and dtype with bs, copying them.
+func (p *Profile) SetBuckets(op, dtype string, bs []Bucket) {
+	p.Buckets = slices.DeleteFunc(p.Buckets, func(b Bucket) bool { return b.Op == op && b.Dtype == dtype })
+	for _, b := range bs {
+		b.Op, b.Dtype = op, dtype
+		b.Lo, b.Hi, b.Params = slices.Clone(b.Lo), slices.Clone(b.Hi), maps.Clone(b.Params)
+		b.Members, b.Holdout = slices.Clone(b.Members), slices.Clone(b.Holdout)
+		p.Buckets = append(p.Buckets, b)
+	}
+}
+
 // Lookup returns the entry for op and dtype whose shape equals shape, with
-// exact=true. Failing that it returns the nearest entry with the same number
-// of dims, by the sum of |log(a_i/b_i)| (so 2x too big counts as much as 2x
+// exact=true. Failing that, if shape lies in a bucket's range, it returns
+// the bucket's kernel as an entry for the bucket member nearest to shape,
+// with that member's stats (see [Profile.Bucket]). Failing that it returns
+// the nearest entry with the same number of dims, by the sum of |log(a_i/b_i)| (so 2x too big counts as much as 2x
 // too small), with exact=false; ties go to the entry that sorts first.
 // Dims must be positive to be matched other than exactly.
 // A nil profile has no entries, so callers can look up in Find's result
@@ -141,6 +225,15 @@ func (p *Profile) Lookup(op, dtype string, shape []int) (e Entry, exact bool, er
 			if slices.Equal(c.Shape, shape) {
 				return *c, true, nil
 			}
+		}
+		if b, m, ok := p.bucket(op, dtype, shape); ok {
+			return Entry{Op: op, Dtype: dtype, Shape: slices.Clone(m.Shape), Kernel: b.Kernel, ID: b.ID, Params: maps.Clone(b.Params), Stats: m.Stats}, false, nil
+		}
+		for i := range p.Entries {
+			c := &p.Entries[i]
+			if c.Op != op || c.Dtype != dtype || len(c.Shape) != len(shape) {
+				continue
+			}
 			d := distance(c.Shape, shape)
 			if math.IsNaN(d) || math.IsInf(d, 0) {
 				continue
@@ -154,6 +247,34 @@ func (p *Profile) Lookup(op, dtype string, shape []int) (e Entry, exact bool, er
 		return Entry{}, false, fmt.Errorf("profiles: lookup op %q dtype %q with %d dims: %w", op, dtype, len(shape), ErrNotFound)
 	}
 	return *best, false, nil
+}
+
+// Bucket returns the bucket whose range holds shape, for op and dtype; where
+// ranges overlap, the one with the member nearest to shape, then the first.
+func (p *Profile) Bucket(op, dtype string, shape []int) (*Bucket, bool) {
+	b, _, ok := p.bucket(op, dtype, shape)
+	return b, ok
+}
+
+func (p *Profile) bucket(op, dtype string, shape []int) (*Bucket, *Member, bool) {
+	if p == nil {
+		return nil, nil, false
+	}
+	var best *Bucket
+	var near *Member
+	bestDist := math.Inf(1)
+	for i := range p.Buckets {
+		b := &p.Buckets[i]
+		if b.Op != op || b.Dtype != dtype || !b.Contains(shape) {
+			continue
+		}
+		for j := range b.Members {
+			if d := distance(b.Members[j].Shape, shape); d < bestDist {
+				best, near, bestDist = b, &b.Members[j], d
+			}
+		}
+	}
+	return best, near, best != nil
 }
 
 func distance(a, b []int) float64 {

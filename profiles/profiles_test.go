@@ -73,9 +73,26 @@ func equal(a, b *Profile) bool {
 			if len(q.Entries[i].Params) == 0 {
 				q.Entries[i].Params = nil
 			}
+			if len(q.Entries[i].Portable) == 0 {
+				q.Entries[i].Portable = nil
+			}
 		}
 		if len(q.Entries) == 0 {
 			q.Entries = nil
+		}
+		q.Buckets = slices.Clone(p.Buckets)
+		slices.SortFunc(q.Buckets, compareBuckets)
+		for i := range q.Buckets {
+			b := &q.Buckets[i]
+			if len(b.Params) == 0 {
+				b.Params = nil
+			}
+			if len(b.Holdout) == 0 {
+				b.Holdout = nil
+			}
+		}
+		if len(q.Buckets) == 0 {
+			q.Buckets = nil
 		}
 		return q
 	}
@@ -427,6 +444,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("schema: 1\ncreated: 2001-12-14 21:59:43.10 -5\nadapter: &a {name: x}\nbogus: *a\n"))
 	f.Add([]byte(""))
 	f.Add([]byte("{{},<<}"))
+	f.Add([]byte(validBucket))
+	f.Add([]byte(validPortable))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Decode(bytes.NewReader(data))
 		if err != nil {

@@ -11,6 +11,12 @@
 //     killed sweep loses nothing and a rerun resumes without re-measuring.
 //  5. A Recorder sees every result as it arrives, for progress display.
 //
+// After runs over several shapes of an op, Buckets merges neighbouring
+// shapes whose winners are within noise of each other (WithinNoise); across
+// adapters, Portable ranks the candidates every adapter measured by their
+// worst-case and mean fraction of each adapter's best; Agreement judges
+// reruns of one tune against their re-timed overall winner.
+//
 // Run stops when the method is exhausted, the evaluation budget or the wall
 // time budget is spent, or the context is cancelled; Summary.Status says
 // which.

@@ -30,6 +30,8 @@ type Final struct {
 	Separated bool
 	Rounds    int
 	Tie       bool // the winner is the simplest of finalists within the threshold
+	// Finalists are every finalist as last summarised, fastest first.
+	Finalists []Result
 }
 
 // Finals re-times the best results of a search round-robin, so that drift
@@ -137,6 +139,12 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 		}
 	}
 	final.Winner = win.res
+	for _, f := range fs {
+		final.Finalists = append(final.Finalists, f.res)
+	}
+	sort.SliceStable(final.Finalists, func(i, j int) bool {
+		return final.Finalists[i].Measure.Median < final.Finalists[j].Measure.Median
+	})
 	var second *finalist
 	for _, f := range fs {
 		if f != win && (second == nil || f.res.Measure.Median < second.res.Measure.Median) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/profiles"
@@ -40,10 +41,23 @@ func runLookup(_ context.Context, stdout, stderr io.Writer, args []string) error
 		return nil
 	}
 	how := "tuned for this shape"
-	if !exact {
+	if b, ok := prof.Bucket("matmul", "f32", shape.Dims()); ok && !exact {
+		how = fmt.Sprintf("bucket %s..%s", shapeString(b.Lo), shapeString(b.Hi))
+		for _, h := range b.Holdout {
+			how += fmt.Sprintf("; on held-out %s %.1f%% of a quick tune's best", shapeString(h.Shape), 100*h.Fraction)
+		}
+	} else if !exact {
 		how = fmt.Sprintf("nearest tuned shape %dx%dx%d", e.Shape[0], e.Shape[1], e.Shape[2])
 	}
 	fmt.Fprintf(stdout, "profile: %s\nmatmul f32 %s: %s\nkernel: %s %s\n", path, shape, how, e.Kernel, e.ID)
+	if prof.Portable {
+		var shares []string
+		for _, s := range e.Portable {
+			shares = append(shares, fmt.Sprintf("%s %.1f%%", s.Adapter, 100*s.Fraction))
+		}
+		fmt.Fprintf(stdout, "portable default, of each adapter's own best: %s\n", strings.Join(shares, ", "))
+		return nil
+	}
 	fmt.Fprintf(stdout, "measured: %s", reports.FormatRate(e.Stats.Rate, e.Stats.Unit))
 	if e.Baseline != nil {
 		fmt.Fprintf(stdout, " (naive %s)", reports.FormatRate(e.Baseline.Stats.Rate, e.Baseline.Stats.Unit))

@@ -32,6 +32,9 @@ func init() {
 		{"bench", "re-measure a profile's kernels and the device's roofs", runBench},
 		{"report", "compare two results files or profiles; -gate fails on regressions", runReport},
 		{"efficiency", "replay search strategies on an exhaustive sweep's journal", runEfficiency},
+		{"buckets", "merge swept shapes whose winners are within noise; check on held-out shapes", runBuckets},
+		{"portable", "pick one kernel per shape for every adapter from their profiles and journals", runPortable},
+		{"stability", "rerun one tune from scratch and count the reruns that pick the same winner", runStability},
 	}
 }
 

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/tune-gpu/tune/reports"
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/search"
+)
+
+func runStability(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := newFlagSet("stability", stderr, `Run the same tune of one shape several times from scratch (no journal, no
+profile), each with its finals, then re-time every distinct winner side by
+side; a rerun agrees if it picked the overall winner or one whose re-timed
+median is inside the winner's 95% interval or within -threshold of it. The
+tune is stable when at least -criterion of the reruns agree.`)
+	op := fs.String("op", "matmul", "kernel family: matmul, gemv or gemm")
+	format := fs.String("format", "", "gemv/gemm weight format, e.g. int4-g32-sym")
+	adapter := fs.String("adapter", "auto", "adapter: auto, an index or a name substring")
+	shapeFlag := fs.String("shape", "", "the shape to tune (required): MxNxK for matmul and gemm, NxK for gemv")
+	where := fs.String("where", "", "restrict axes, as in sweep, e.g. to 20-40 points for a quick check")
+	strategy := fs.String("strategy", "bayes", "search strategy: "+strings.Join(search.MethodNames, ", "))
+	maxEvals := fs.Int("max-evals", 30, "candidates each rerun evaluates, 0 for every legal one")
+	reruns := fs.Int("reruns", 10, "tunes to run")
+	varySeed := fs.Bool("vary-seed", false, "give rerun i the seed -seed+i instead of -seed, to include the strategy's randomness")
+	seed := fs.Uint64("seed", 1, "seed of the search strategy")
+	threshold := fs.Float64("threshold", 0.01, "practical threshold: a median within this fraction of the winner's agrees")
+	criterion := fs.Float64("criterion", 0.95, "share of reruns that must agree")
+	samples := fs.Int("samples", 10, "timed passes per candidate (at least 10)")
+	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, ok := search.NewMethod(*strategy); !ok {
+		return fmt.Errorf("parsing -strategy: %q is not one of %s", *strategy, strings.Join(search.MethodNames, ", "))
+	}
+	if *reruns < 2 || *maxEvals < 0 || *samples < 10 || *target <= 0 || !(*threshold >= 0 && *threshold < 1) || !(*criterion > 0 && *criterion <= 1) {
+		return fmt.Errorf("parsing flags: want -reruns >= 2, -max-evals >= 0, at least 10 samples, a positive target, 0 <= -threshold < 1 and 0 < -criterion <= 1")
+	}
+	if *op != "matmul" && *format == "" {
+		return fmt.Errorf("parsing -format: %s needs a weight format, e.g. int4-g32-sym", *op)
+	}
+	dtypes, err := parseDtypes(*op, *format)
+	if err != nil {
+		return fmt.Errorf("parsing -op/-format: %w", err)
+	}
+	shapes, err := parseOpShapes(*op, *shapeFlag)
+	if err != nil {
+		return fmt.Errorf("parsing -shape: %w", err)
+	}
+	if len(shapes) != 1 || len(dtypes) != 1 {
+		return fmt.Errorf("parsing -shape/-format: want one shape and one format")
+	}
+	dev, err := runner.Open(*adapter)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	w, err := workload(dev, opShape{*op, dtypes[0], shapes[0]}, runner.TimeOptions{Samples: *samples, Target: *target})
+	if err != nil {
+		return err
+	}
+	defer w.Eval.Close()
+	if err := restrict(w.Space, *where); err != nil {
+		return fmt.Errorf("parsing -where: %w", err)
+	}
+	rt, ok := w.Eval.(search.Retimer)
+	if !ok {
+		return fmt.Errorf("stability: %s candidates cannot be re-timed", *op)
+	}
+	fmt.Fprintf(stderr, "adapter: %s\n%s: %d legal candidates, %d reruns of %s over up to %d\n", dev.Info, w.Label, len(w.Space.Legal()), *reruns, *strategy, *maxEvals)
+
+	type rerun struct {
+		seed    uint64
+		final   *search.Final
+		evals   int
+		elapsed time.Duration
+	}
+	var runs []rerun
+	task := search.Task{Name: w.Task, Env: fingerprint(dev.Info)}
+	for i := 0; i < *reruns; i++ {
+		s := *seed
+		if *varySeed {
+			s += uint64(i)
+		}
+		m, _ := search.NewMethod(*strategy)
+		start := time.Now()
+		sum, err := search.Run(ctx, task, w.Space, m, w.Eval, search.Settings{MaxEvals: *maxEvals, Seed: s}, nil, nil)
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if sum.Best == nil {
+			return fmt.Errorf("rerun %d: no candidate validated", i+1)
+		}
+		f, err := search.Finals(ctx, w.Space, sum.Results, rt, search.FinalOptions{Threshold: *threshold})
+		if err != nil {
+			return fmt.Errorf("rerun %d: %w", i+1, err)
+		}
+		runs = append(runs, rerun{s, f, sum.Evals, time.Since(start)})
+		fmt.Fprintf(stderr, "rerun %d/%d: %s %s after %d candidates in %s\n", i+1, *reruns, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), sum.Evals, time.Since(start).Round(time.Millisecond))
+	}
+
+	// Every distinct pick, re-timed side by side from fresh samples.
+	var picks []string
+	var distinct []search.Result
+	seen := map[string]bool{}
+	for _, r := range runs {
+		id := r.final.Winner.ID
+		picks = append(picks, id)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		p, err := w.Space.Parse(id)
+		if err != nil {
+			return err
+		}
+		m, err := rt.Retime(ctx, p)
+		if err != nil {
+			return fmt.Errorf("re-timing %s: %w", id, err)
+		}
+		distinct = append(distinct, search.Result{ID: id, Status: search.OK, Score: m.Work / m.Median, Measure: m})
+	}
+	retimed := map[string]*search.Measurement{}
+	ref := distinct[0]
+	if len(distinct) > 1 {
+		f, err := search.Finals(ctx, w.Space, distinct, rt, search.FinalOptions{Finalists: len(distinct), Threshold: *threshold})
+		if err != nil {
+			return err
+		}
+		ref = f.Winner
+		for _, r := range f.Finalists {
+			retimed[r.ID] = r.Measure
+		}
+	} else {
+		retimed[ref.ID] = ref.Measure
+	}
+	agree, err := search.Agreement(picks, ref.ID, retimed, *threshold)
+	if err != nil {
+		return err
+	}
+
+	t := tablewriter.NewTable(stdout, tablewriter.WithHeaderAutoFormat(tw.Off))
+	t.Header("rerun", "seed", "winner", "rate in its finals", "re-timed vs overall winner", "agrees")
+	n := 0
+	for i, r := range runs {
+		rel := "="
+		if id := r.final.Winner.ID; id != ref.ID {
+			rel = fmt.Sprintf("%+.1f%% time", 100*(retimed[id].Median/retimed[ref.ID].Median-1))
+		}
+		yes := "no"
+		if agree[i] {
+			yes, n = "yes", n+1
+		}
+		t.Append(fmt.Sprint(i+1), fmt.Sprint(r.seed), r.final.Winner.ID, reports.FormatRate(r.final.Winner.Score, w.Unit), rel, yes)
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	rm := retimed[ref.ID]
+	verdict := "stable"
+	if float64(n) < *criterion*float64(len(runs)) {
+		verdict = "not stable"
+	}
+	fmt.Fprintf(stdout, "%s: overall winner %s, %s (95%% CI %s-%s)\n", w.Label, ref.ID, reports.FormatRate(rm.Work/rm.Median, w.Unit),
+		reports.FormatRate(rm.Work/rm.Hi, w.Unit), reports.FormatRate(rm.Work/rm.Lo, w.Unit))
+	fmt.Fprintf(stdout, "%d/%d reruns agree (%.0f%%; criterion %.0f%%): %s\n", n, len(runs), 100*float64(n)/float64(len(runs)), 100**criterion, verdict)
+	return nil
+}
