@@ -38,6 +38,8 @@ func bindingsOf(k templates.Kernel) []runner.Binding {
 		return copyBindings
 	case templates.FMA:
 		return fmaBindings
+	case templates.FlashPrefill, templates.FlashDecode, templates.FlashReduce, templates.KVStore8:
+		return ops.FlashBindings(k)
 	}
 	return ops.BlockBindings(k)
 }
@@ -150,6 +152,7 @@ func representatives() []templates.Kernel {
 	}
 	ks = append(ks, gemvRepresentatives()...)
 	ks = append(ks, gemmRepresentatives()...)
+	ks = append(ks, flashRepresentatives()...)
 	for _, wg := range []int{32, 64, 128, 256} {
 		ks = append(ks,
 			templates.RMSNorm{WG: wg}, templates.Rope{WG: wg}, templates.Rope{WG: wg, Half: true},
@@ -211,6 +214,53 @@ func gemmRepresentatives() []templates.Kernel {
 	return ks
 }
 
+// flashRepresentatives: the attention kernels ops checks on lavapipe and
+// its baselines, for f32 and int8 caches, head dims 32 to 256, with and
+// without staged values, and KVStore8 for every workgroup size.
+func flashRepresentatives() []templates.Kernel {
+	var ks []templates.Kernel
+	for _, kv8 := range []bool{false, true} {
+		for _, k := range prefillKernels(kv8) {
+			ks = append(ks, k)
+		}
+		for _, hd := range []int{64, 128} {
+			ks = append(ks, ops.PrefillBaseline(hd, kv8))
+			d := ops.DecodeBaseline(hd, 4, kv8)
+			ks = append(ks, d.Decode, d.Reduce)
+		}
+		for _, d := range decodeKernels(kv8) {
+			ks = append(ks, d.Decode, d.Reduce)
+		}
+		ks = append(ks, templates.FlashPrefill{HD: 256, BQ: 8, BK: 16, TR: 8, TC: 8, KV8: kv8},
+			templates.FlashDecode{HD: 256, G: 8, WG: 256, BT: 8, KV8: kv8, StageV: true})
+	}
+	for _, s := range [][2]int{{32, 32}, {64, 64}, {128, 128}, {256, 256}, {96, 64}, {128, 32}} {
+		ks = append(ks, templates.KVStore8{HD: s[0], WG: s[1]}, templates.FlashReduce{HD: s[0], WG: s[1]})
+	}
+	return ks
+}
+
+// prefillKernels are the flash-prefill kernels ops checks on lavapipe,
+// with caches of f32 or int8.
+func prefillKernels(kv8 bool) []templates.FlashPrefill {
+	return []templates.FlashPrefill{
+		{HD: 32, BQ: 16, BK: 16, TR: 4, TC: 8, KV8: kv8},
+		{HD: 64, BQ: 16, BK: 32, TR: 8, TC: 16, KV8: kv8},
+		{HD: 128, BQ: 32, BK: 16, TR: 8, TC: 8, KV8: kv8},
+		{HD: 96, BQ: 8, BK: 8, TR: 8, TC: 8, KV8: kv8},
+	}
+}
+
+// decodeKernels are the split decode kernels ops checks on lavapipe, with
+// caches of f32 or int8, values staged or read from the cache.
+func decodeKernels(kv8 bool) []ops.DecodeKernels {
+	return []ops.DecodeKernels{
+		{Decode: templates.FlashDecode{HD: 64, G: 4, WG: 64, BT: 16, KV8: kv8}, Reduce: templates.FlashReduce{HD: 64, WG: 32}, Split: 32},
+		{Decode: templates.FlashDecode{HD: 128, G: 1, WG: 32, BT: 8, KV8: kv8, StageV: true}, Reduce: templates.FlashReduce{HD: 128, WG: 64}, Split: 16},
+		{Decode: templates.FlashDecode{HD: 32, G: 5, WG: 128, BT: 32, KV8: kv8, StageV: !kv8}, Reduce: templates.FlashReduce{HD: 32, WG: 32}, Split: 64},
+	}
+}
+
 // Every kernel family compiles on Tint: shader module and pipeline with
 // the binding contract ops uses.
 func TestTintCompilesEveryFamily(t *testing.T) {
@@ -219,7 +269,8 @@ func TestTintCompilesEveryFamily(t *testing.T) {
 	for _, k := range ks {
 		seen[k.Name()] = true
 	}
-	for _, fam := range []string{"matmul", "matmul_naive", "gemv", "gemm", "copy", "fma", "rmsnorm", "rope", "swiglu", "add", "embed", "kvstore", "attention", "argmax", "matvec"} {
+	for _, fam := range []string{"matmul", "matmul_naive", "gemv", "gemm", "copy", "fma", "rmsnorm", "rope", "swiglu", "add", "embed", "kvstore", "attention", "argmax", "matvec",
+		"flash-prefill", "flash-decode", "flash-reduce", "kvstore8"} {
 		if !seen[fam] {
 			t.Errorf("no representative of %s", fam)
 		}
@@ -286,5 +337,45 @@ func TestTintCompilesSpaces(t *testing.T) {
 		}
 		compiled, over := compileAll(t, ks)
 		t.Logf("gemm: %d sampled over %d formats, %d compiled, %d over Dawn's limits", len(ks), len(fs), compiled, over)
+	})
+	// The attention spaces are small (about a hundred points, the decode
+	// split a uniform that leaves the source alone), so a tenth of the
+	// stride. Head dims 64 and 128, f32 and int8 caches, Llama 3's four
+	// query heads per key/value head for decode.
+	t.Run("attention", func(t *testing.T) {
+		stride := max(1, stride/10)
+		var ks []templates.Kernel
+		seen := map[string]bool{}
+		distinct := func(k templates.Kernel) bool {
+			l := label(k)
+			if seen[l] {
+				return false
+			}
+			seen[l] = true
+			return true
+		}
+		i := 0
+		for _, hd := range []int{64, 128} {
+			for _, kv8 := range []bool{false, true} {
+				ks = append(ks, sample(ops.PrefillSpace(hd, kv8, looseLimits), 3*i, stride, func(p search.Point) templates.Kernel { return ops.PrefillParams(p, hd, kv8) })...)
+				var decode, reduce []templates.Kernel
+				for _, p := range ops.DecodeSpace(hd, 4, kv8, looseLimits).Legal() {
+					d := ops.DecodeParams(p, hd, 4, kv8)
+					if distinct(d.Decode) {
+						decode = append(decode, d.Decode)
+					}
+					if distinct(d.Reduce) {
+						reduce = append(reduce, d.Reduce)
+					}
+				}
+				for j := (5 * i) % stride; j < len(decode); j += stride {
+					ks = append(ks, decode[j])
+				}
+				ks = append(ks, reduce...)
+				i++
+			}
+		}
+		compiled, over := compileAll(t, ks)
+		t.Logf("attention: %d sampled, %d compiled, %d over Dawn's limits", len(ks), compiled, over)
 	})
 }

@@ -194,6 +194,70 @@ func (c KV8) Dequantize(headDim int) []float32 {
 	return out
 }
 
+// FlashReduceRef is FlashReduce's contract, in float64: for each query
+// head h, the a.Splits() partial outputs opart[(s*heads+h)*head_dim..]
+// with their maxima and sums mlpart[(s*heads+h)*2], [..+1] rescaled to
+// the largest maximum M, summed, and divided by the rescaled sums:
+// out[h] = sum_s opart_s exp(m_s - M) / sum_s l_s exp(m_s - M).
+func FlashReduceRef(out, opart, mlpart []float32, a Attn) {
+	splits, hd := a.Splits(), a.HeadDim
+	for h := 0; h < a.Heads; h++ {
+		mx := math.Inf(-1)
+		for s := 0; s < splits; s++ {
+			mx = max(mx, float64(mlpart[(s*a.Heads+h)*2]))
+		}
+		var total float64
+		o := make([]float64, hd)
+		for s := 0; s < splits; s++ {
+			at := s*a.Heads + h
+			e := math.Exp(float64(mlpart[2*at]) - mx)
+			total += float64(mlpart[2*at+1]) * e
+			for d := range o {
+				o[d] += float64(opart[at*hd+d]) * e
+			}
+		}
+		for d, v := range o {
+			out[h*hd+d] = float32(v / total)
+		}
+	}
+}
+
+// FlashReduceTolerance bounds |GPU - FlashReduceRef| per output element
+// for the same partials: each exp(m_s - M) within (3 + 2|d|) ulp of its
+// argument d (WGSL's bound for exp) after the subtraction's rounding, the
+// sums of splits+1 terms in f32, the division within 2.5 ulp, and the
+// final rounding; doubled.
+func FlashReduceTolerance(opart, mlpart []float32, a Attn) []float64 {
+	splits, hd := a.Splits(), a.HeadDim
+	tol := make([]float64, a.Heads*hd)
+	ref := make([]float32, a.Heads*hd)
+	FlashReduceRef(ref, opart, mlpart, a)
+	for h := 0; h < a.Heads; h++ {
+		mx := math.Inf(-1)
+		for s := 0; s < splits; s++ {
+			mx = max(mx, float64(mlpart[(s*a.Heads+h)*2]))
+		}
+		var total, dtotal float64
+		do := make([]float64, hd)
+		for s := 0; s < splits; s++ {
+			at := s*a.Heads + h
+			d := float64(mlpart[2*at]) - mx
+			e := math.Exp(d)
+			rel := (math.Abs(d) + 2*(3+2*math.Abs(d)) + float64(splits+1)) * unitRoundoff
+			total += float64(mlpart[2*at+1]) * e
+			dtotal += math.Abs(float64(mlpart[2*at+1])) * e * rel
+			for c := range do {
+				do[c] += math.Abs(float64(opart[at*hd+c])) * e * rel
+			}
+		}
+		for c := range do {
+			r := math.Abs(float64(ref[h*hd+c]))
+			tol[h*hd+c] = 2 * ((do[c]+r*dtotal)/total + 6*unitRoundoff*r)
+		}
+	}
+	return tol
+}
+
 // FlashBindings lists an attention kernel's bindings in order.
 func FlashBindings(k templates.Kernel) []runner.Binding {
 	u, r, w := runner.Uniform, runner.ReadOnly, runner.ReadWrite
@@ -216,11 +280,9 @@ func FlashBindings(k templates.Kernel) []runner.Binding {
 	panic(fmt.Sprintf("ops: %s is not an attention kernel", k.Name()))
 }
 
-// CheckKVStore8 runs k on random rows of keys and values stored at
-// position pos of caches of seq positions, and compares with Quantize8Ref:
-// scales within 4 ulp (WGSL division is not correctly rounded), every code
-// within one of the reference's and its value within half a step (plus the
-// scale's error) of the input, other positions untouched.
+// CheckKVStore8 runs k on KVStore8Input's rows stored at position pos of
+// caches of seq positions, filled with the sentinel, and compares them
+// with CompareKVStore8.
 func CheckKVStore8(d *runner.Device, k templates.KVStore8, kvHeads, rows, pos, seq int) error {
 	kern, why := build(d, nil, k, FlashBindings(k))
 	if kern == nil {
@@ -228,47 +290,72 @@ func CheckKVStore8(d *runner.Device, k templates.KVStore8, kvHeads, rows, pos, s
 	}
 	defer kern.Release()
 	kvDim := kvHeads * k.HD
-	r := rand.New(rand.NewPCG(uint64(rows), uint64(pos)))
-	x := [2][]float32{make([]float32, rows*kvDim), make([]float32, rows*kvDim)}
-	for _, v := range x {
-		for i := range v {
-			v[i] = (2*r.Float32() - 1) * float32(1+i%7)
-		}
-	}
-	// A row of zeros has scale 0 and zero codes.
-	clear(x[0][:k.HD])
+	uniform, keys, values := KVStore8Input(k, kvHeads, rows, pos)
 	var bufs []*runner.Buffer
 	defer func() {
 		for _, b := range bufs {
 			b.Release()
 		}
 	}()
-	add := func(words []uint32) error {
-		b, err := uploadWords(d, words)
-		if err == nil {
-			bufs = append(bufs, b)
-		}
-		return err
-	}
-	for _, w := range [][]uint32{{uint32(kvHeads), uint32(rows), uint32(pos), 0}, F32Words(x[0]), F32Words(x[1]),
+	for _, w := range [][]uint32{uniform, F32Words(keys), F32Words(values),
 		sentinels(seq * kvDim / 4), sentinels(seq * kvHeads), sentinels(seq * kvDim / 4), sentinels(seq * kvHeads)} {
-		if err := add(w); err != nil {
+		b, err := uploadWords(d, w)
+		if err != nil {
 			return err
 		}
+		bufs = append(bufs, b)
 	}
 	if err := d.Run(runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(rows, kvHeads)}); err != nil {
 		return err
 	}
+	var caches [4][]byte
+	for i := range caches {
+		raw, err := bufs[3+i].Read()
+		if err != nil {
+			return err
+		}
+		caches[i] = raw
+	}
+	return CompareKVStore8(k, kvHeads, rows, pos, seq, keys, values, caches)
+}
+
+// KVStore8Input is the uniform and the rows of keys and values
+// CheckKVStore8 stores: random, of magnitudes up to 7, the first key row
+// of head 0 all zeros (scale 0, zero codes).
+func KVStore8Input(k templates.KVStore8, kvHeads, rows, pos int) (uniform []uint32, keys, values []float32) {
+	kvDim := kvHeads * k.HD
+	r := rand.New(rand.NewPCG(uint64(rows), uint64(pos)))
+	keys, values = make([]float32, rows*kvDim), make([]float32, rows*kvDim)
+	for _, v := range [][]float32{keys, values} {
+		for i := range v {
+			v[i] = (2*r.Float32() - 1) * float32(1+i%7)
+		}
+	}
+	clear(keys[:k.HD])
+	return []uint32{uint32(kvHeads), uint32(rows), uint32(pos), 0}, keys, values
+}
+
+// CompareKVStore8 checks caches after k stored rows of keys and values at
+// position pos of caches of seq positions that held the sentinel before:
+// caches are kcache, kscale, vcache and vscale as read back. Against
+// Quantize8Ref: scales within 4 ulp (WGSL division is not correctly
+// rounded), every code within one of the reference's and its value within
+// half a step (plus the scale's error) of the input, other positions
+// untouched.
+func CompareKVStore8(k templates.KVStore8, kvHeads, rows, pos, seq int, keys, values []float32, caches [4][]byte) error {
+	kvDim := kvHeads * k.HD
+	if len(keys) != rows*kvDim || len(values) != rows*kvDim {
+		return fmt.Errorf("kvstore8: %d keys and %d values for %d rows of %d", len(keys), len(values), rows, kvDim)
+	}
+	for i, c := range caches {
+		if want := 4 * seq * []int{kvDim / 4, kvHeads}[i%2]; len(c) < want {
+			return fmt.Errorf("kvstore8: cache %d holds %d bytes, want %d", i, len(c), want)
+		}
+	}
 	codes := make([]int8, k.HD)
 	for t, name := range []string{"k", "v"} {
-		cw, err := bufs[3+2*t].Read()
-		if err != nil {
-			return err
-		}
-		sw, err := bufs[4+2*t].Read()
-		if err != nil {
-			return err
-		}
+		cw, sw := caches[2*t], caches[2*t+1]
+		x := [][]float32{keys, values}[t]
 		for i := 0; i < seq*kvHeads; i++ {
 			p, g := i/kvHeads, i%kvHeads
 			scale := binary.LittleEndian.Uint32(sw[4*i:])
@@ -283,7 +370,7 @@ func CheckKVStore8(d *runner.Device, k templates.KVStore8, kvHeads, rows, pos, s
 				}
 				continue
 			}
-			row := x[t][((p-pos)*kvHeads+g)*k.HD:][:k.HD]
+			row := x[((p-pos)*kvHeads+g)*k.HD:][:k.HD]
 			want := Quantize8Ref(codes, row)
 			got := math.Float32frombits(scale)
 			if math.Abs(float64(got-want)) > 4*float64(want)*unitRoundoff*2 {
