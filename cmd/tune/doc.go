@@ -22,6 +22,8 @@
 //	  bench      re-measure a profile's kernels and the device's roofs
 //	  report     compare two results files or profiles; -gate fails on regressions
 //	  efficiency replay search strategies on an exhaustive sweep's journal
+//	  export     write a profile's kernels, inputs and checks for a browser
+//	  serve      serve an export and the page that runs it on the browser's WebGPU
 //	  buckets    merge swept shapes whose winners are within noise; check on held-out shapes
 //	  portable   pick one kernel per shape for every adapter from their profiles and journals
 //	  stability  rerun one tune from scratch and count the reruns that pick the same winner

@@ -32,6 +32,8 @@ func init() {
 		{"bench", "re-measure a profile's kernels and the device's roofs", runBench},
 		{"report", "compare two results files or profiles; -gate fails on regressions", runReport},
 		{"efficiency", "replay search strategies on an exhaustive sweep's journal", runEfficiency},
+		{"export", "write a profile's kernels, inputs and checks for a browser", runExport},
+		{"serve", "serve an export and the page that runs it on the browser's WebGPU", runServe},
 		{"buckets", "merge swept shapes whose winners are within noise; check on held-out shapes", runBuckets},
 		{"portable", "pick one kernel per shape for every adapter from their profiles and journals", runPortable},
 		{"stability", "rerun one tune from scratch and count the reruns that pick the same winner", runStability},

@@ -1,0 +1,628 @@
+package web
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/reports"
+	"github.com/tune-gpu/tune/search"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// Options bound what Export writes. The zero value exports every entry.
+type Options struct {
+	// Source is the profile's file name, recorded in the manifest.
+	Source string
+	// MaxBytes skips entries whose buffers hold more than this many bytes
+	// in all; 0 means no limit.
+	MaxBytes int64
+	// Shapes keeps only the entries whose shape, written as dims joined by
+	// "x" (e.g. "512x2048"), is listed; empty means all. A listed shape no
+	// entry has is an error.
+	Shapes []string
+	// Portable skips entries over DefaultLimits, the limits WebGPU grants
+	// every adapter, so that the export runs anywhere.
+	Portable bool
+}
+
+// Limits are device limits a kernel may exceed.
+type Limits struct {
+	Invocations, SizeX, SizeY, SizeZ int   // workgroup
+	WorkgroupBytes                   int   // workgroup memory
+	StorageBuffers                   int   // per shader stage
+	StorageBindingBytes              int64 // one storage binding
+	BufferBytes                      int64 // one buffer
+	GroupsPerDimension               int   // dispatch
+}
+
+// DefaultLimits are the WebGPU specification's default limits, which
+// every adapter supports and a device gets without asking for more.
+var DefaultLimits = Limits{
+	Invocations: 256, SizeX: 256, SizeY: 256, SizeZ: 64,
+	WorkgroupBytes:      16384,
+	StorageBuffers:      8,
+	StorageBindingBytes: 128 << 20,
+	BufferBytes:         256 << 20,
+	GroupsPerDimension:  65535,
+}
+
+// over says which of lim a kernel's needs exceed, or "".
+func (r Requires) over(wg [3]int, lim Limits) string {
+	var why []string
+	if r.Invocations > lim.Invocations {
+		why = append(why, fmt.Sprintf("%d invocations per workgroup (limit %d)", r.Invocations, lim.Invocations))
+	}
+	if wg[0] > lim.SizeX || wg[1] > lim.SizeY || wg[2] > lim.SizeZ {
+		why = append(why, fmt.Sprintf("workgroup %dx%dx%d (limit %dx%dx%d)", wg[0], wg[1], wg[2], lim.SizeX, lim.SizeY, lim.SizeZ))
+	}
+	if r.WorkgroupBytes > lim.WorkgroupBytes {
+		why = append(why, fmt.Sprintf("%d B of workgroup memory (limit %d)", r.WorkgroupBytes, lim.WorkgroupBytes))
+	}
+	if r.StorageBuffers > lim.StorageBuffers {
+		why = append(why, fmt.Sprintf("%d storage buffers (limit %d)", r.StorageBuffers, lim.StorageBuffers))
+	}
+	if r.MaxBindingBytes > lim.StorageBindingBytes || r.MaxBindingBytes > lim.BufferBytes {
+		why = append(why, fmt.Sprintf("a %d B binding (limit %d)", r.MaxBindingBytes, min(lim.StorageBindingBytes, lim.BufferBytes)))
+	}
+	if r.MaxGroups > lim.GroupsPerDimension {
+		why = append(why, fmt.Sprintf("%d workgroups in one dimension (limit %d)", r.MaxGroups, lim.GroupsPerDimension))
+	}
+	return strings.Join(why, ", ")
+}
+
+// maxBindingWords bounds one binding: its indices must fit a u32 and its
+// bytes a WebGPU buffer any implementation might allocate.
+const maxBindingWords = 1 << 30
+
+// ExportFile loads the profile at path strictly and exports it into dir;
+// the manifest names the profile by its base name.
+func ExportFile(path, dir string, opts Options) (*Manifest, error) {
+	p, err := profiles.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Source == "" {
+		opts.Source = filepath.Base(path)
+	}
+	return Export(p, dir, opts)
+}
+
+// Export writes the WGSL, inputs and manifest of p's kernels into dir,
+// creating it if needed, and returns the manifest. Every entry must name
+// an op, dtype, shape and params this package can export; the first that
+// does not is an error, before anything is written. Any manifest already
+// in dir is removed first and the new one written last, so that dir never
+// holds a manifest naming files that are missing or from another export.
+func Export(p *profiles.Profile, dir string, opts Options) (*Manifest, error) {
+	if p == nil || len(p.Entries) == 0 {
+		return nil, errors.New("web: export: the profile has no entries")
+	}
+	m := &Manifest{
+		Schema:    SchemaVersion,
+		Profile:   opts.Source,
+		Adapter:   Adapter(p.Adapter),
+		Created:   p.Created,
+		Templates: templates.Fingerprint(),
+		Kernels:   []Kernel{},
+		Skipped:   []Skip{},
+	}
+	wanted := map[string]bool{}
+	for _, s := range opts.Shapes {
+		wanted[s] = false
+	}
+	var todo []*job
+	for i, e := range p.Entries {
+		j, err := plan(e)
+		if err != nil {
+			return nil, fmt.Errorf("web: export: entry %d (%s %s %s): %w", i, e.Op, e.Dtype, shapeString(e.Shape), err)
+		}
+		skip := func(reason string) {
+			m.Skipped = append(m.Skipped, Skip{Op: e.Op, Dtype: e.Dtype, Shape: slices.Clone(e.Shape), Reason: reason})
+		}
+		if len(wanted) > 0 {
+			if _, ok := wanted[shapeString(e.Shape)]; !ok {
+				skip("shape not in -shapes")
+				continue
+			}
+			wanted[shapeString(e.Shape)] = true
+		}
+		if opts.MaxBytes > 0 && j.k.Requires.TotalBytes > opts.MaxBytes {
+			skip(fmt.Sprintf("buffers of %d B, over the limit of %d", j.k.Requires.TotalBytes, opts.MaxBytes))
+			continue
+		}
+		if why := j.k.Requires.over(j.k.WorkgroupSize, DefaultLimits); opts.Portable && why != "" {
+			skip("over WebGPU's default limits: " + why)
+			continue
+		}
+		todo = append(todo, j)
+	}
+	for _, s := range opts.Shapes {
+		if !wanted[s] {
+			return nil, fmt.Errorf("web: export: no entry has shape %q", s)
+		}
+	}
+	if len(todo) == 0 {
+		return nil, fmt.Errorf("web: export: every entry was skipped (%s)", m.Skipped[0].Reason)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("web: export: %w", err)
+	}
+	manifest := filepath.Join(dir, ManifestFile)
+	if err := os.Remove(manifest); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("web: export: removing the old manifest: %w", err)
+	}
+	for _, j := range todo {
+		if err := j.write(dir); err != nil {
+			return nil, fmt.Errorf("web: export: %s: %w", j.k.Name, err)
+		}
+		m.Kernels = append(m.Kernels, j.k)
+	}
+	err := reports.WriteFileAtomic(manifest, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("web: export: %w", err)
+	}
+	return m, nil
+}
+
+// job is one entry to export: its manifest record, less the checks, and
+// how to make its inputs.
+type job struct {
+	k       Kernel
+	kern    templates.Kernel
+	outputs func() (files map[string][]uint32, c Check, err error)
+}
+
+// write renders the kernel and writes its files, each atomically, and
+// fills in the checks.
+func (j *job) write(dir string) error {
+	src, err := templates.Render(j.kern)
+	if err != nil {
+		return err
+	}
+	if err := reports.WriteFileAtomic(filepath.Join(dir, j.k.WGSL), func(w io.Writer) error {
+		_, err := w.Write(src)
+		return err
+	}); err != nil {
+		return err
+	}
+	files, c, err := j.outputs()
+	if err != nil {
+		return err
+	}
+	for _, b := range j.k.Bindings {
+		if b.File == "" {
+			continue
+		}
+		words := files[b.Name]
+		if len(words) != b.Words {
+			panic(fmt.Sprintf("web: %s binding %s: %d words made for %d declared", j.k.Name, b.Name, len(words), b.Words))
+		}
+		if err := reports.WriteFileAtomic(filepath.Join(dir, b.File), func(w io.Writer) error {
+			return writeWords(w, words)
+		}); err != nil {
+			return err
+		}
+	}
+	j.k.Check = c
+	return nil
+}
+
+func writeWords(w io.Writer, words []uint32) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var b [4]byte
+	for _, v := range words {
+		binary.LittleEndian.PutUint32(b[:], v)
+		if _, err := bw.Write(b[:]); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+func shapeString(shape []int) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = strconv.Itoa(d)
+	}
+	return strings.Join(parts, "x")
+}
+
+// plan checks an entry and describes its kernel, bindings and work
+// without making any data.
+func plan(e profiles.Entry) (*job, error) {
+	var j *job
+	var err error
+	switch e.Op {
+	case "matmul":
+		j, err = planMatmul(e)
+	case "gemv":
+		j, err = planGemv(e)
+	case "gemm":
+		j, err = planGemm(e)
+	default:
+		return nil, fmt.Errorf("op %q cannot be exported (matmul, gemv and gemm can)", e.Op)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.Kernel != j.kern.Name() {
+		return nil, fmt.Errorf("kernel %q, but the %s space's kernels are %q", e.Kernel, e.Op, j.kern.Name())
+	}
+	// An entry without stats (a portable profile's) exports with no
+	// native rate.
+	if e.Stats.Unit != "" && e.Stats.Unit != j.k.Unit {
+		return nil, fmt.Errorf("measured in %q, want %q", e.Stats.Unit, j.k.Unit)
+	}
+	k := &j.k
+	k.Name = e.Op + "-" + e.Dtype + "-" + shapeString(e.Shape)
+	k.Op, k.Dtype, k.Shape = e.Op, e.Dtype, slices.Clone(e.Shape)
+	k.Kernel, k.ID, k.Params = e.Kernel, e.ID, maps.Clone(e.Params)
+	k.WGSL = k.Name + ".wgsl"
+	k.EntryPoint = "main"
+	wg := j.kern.WorkgroupSize()
+	k.WorkgroupSize = [3]int{int(wg[0]), int(wg[1]), int(wg[2])}
+	k.Native = Native{Median: e.Stats.Median, Lo: e.Stats.Lo, Hi: e.Stats.Hi, Samples: e.Stats.Samples,
+		Rate: e.Stats.Rate, Unit: e.Stats.Unit, Clock: e.Stats.Clock}
+	r := &k.Requires
+	r.Invocations = k.WorkgroupSize[0] * k.WorkgroupSize[1] * k.WorkgroupSize[2]
+	r.MaxGroups = max(k.Dispatch[0], k.Dispatch[1], k.Dispatch[2])
+	for i := range k.Bindings {
+		b := &k.Bindings[i]
+		b.Index = i
+		if b.Words > maxBindingWords {
+			return nil, fmt.Errorf("binding %s of %d words: too large to export", b.Name, b.Words)
+		}
+		if b.Kind != Uniform && b.Fill == nil {
+			b.File = k.Name + "." + b.Name + ".bin" // an input
+		}
+		bytes := 4 * int64(b.Words)
+		if b.Kind == Uniform {
+			bytes = max(16, (bytes+15)/16*16)
+		} else {
+			r.StorageBuffers++
+			r.MaxBindingBytes = max(r.MaxBindingBytes, bytes)
+		}
+		r.TotalBytes += bytes
+	}
+	return j, nil
+}
+
+// point reads an entry's params as a point of sp. The id and the params
+// must agree. A boolean axis the entry lacks is false: profiles written
+// before the axis existed hold kernels that did without it.
+func point(sp *search.Space, e profiles.Entry) (search.Point, error) {
+	fields := map[string]string{}
+	for _, part := range strings.Split(e.ID, "/") {
+		name, val, ok := strings.Cut(part, "=")
+		if _, dup := fields[name]; !ok || dup {
+			return search.Point{}, fmt.Errorf("id %q: field %q is not a new name=value", e.ID, part)
+		}
+		fields[name] = val
+	}
+	if !maps.Equal(fields, e.Params) {
+		return search.Point{}, fmt.Errorf("id %q and params %v disagree", e.ID, e.Params)
+	}
+	parts := make([]string, 0, len(sp.Axes))
+	for _, a := range sp.Axes {
+		v, ok := fields[a.Name]
+		if !ok {
+			if !slices.Equal(a.Values, []string{"false", "true"}) {
+				return search.Point{}, fmt.Errorf("id %q has no %s", e.ID, a.Name)
+			}
+			v = "false"
+		}
+		delete(fields, a.Name)
+		parts = append(parts, a.Name+"="+v)
+	}
+	if len(fields) > 0 {
+		return search.Point{}, fmt.Errorf("id %q: %v are not params of the space", e.ID, slices.Sorted(maps.Keys(fields)))
+	}
+	return sp.Parse(strings.Join(parts, "/"))
+}
+
+// anyLimits constrains nothing: Parse ignores constraints, and the limits
+// an exported kernel needs are recorded instead.
+var anyLimits = ops.Limits{Invocations: 1 << 30, SizeX: 1 << 30, SizeY: 1 << 30, WorkgroupBytes: 1 << 30}
+
+func dims3(e profiles.Entry) (m, n, k int, err error) {
+	if len(e.Shape) != 3 {
+		return 0, 0, 0, fmt.Errorf("shape %v: want [M, N, K]", e.Shape)
+	}
+	return e.Shape[0], e.Shape[1], e.Shape[2], nil
+}
+
+// words counts a binding of rows x cols words, failing past what a binding
+// can hold rather than overflowing.
+func words(rows, cols int) (int, error) {
+	if rows > 0 && cols > maxBindingWords/rows {
+		return 0, fmt.Errorf("a %d x %d matrix is too large to export", rows, cols)
+	}
+	return rows * cols, nil
+}
+
+func checkAll(total, sample int, pick func() []int) []int {
+	if total <= sample {
+		idx := make([]int, total)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	return pick()
+}
+
+func sentinel() *uint32 { s := ops.Sentinel; return &s }
+
+func rowMajor(rows, cols int) *Layout { return &Layout{Rows: rows, Cols: cols, Order: "row-major"} }
+
+// quantLayout describes t's packing, as quant.Tensor documents it.
+func quantLayout(f quant.Format, rows, cols int) *Layout {
+	q := &Quant{
+		Format: f.String(), Bits: f.Bits, Group: f.Group, Symmetric: !f.Asym,
+		CodesPerWord: 32 / f.Bits, WordsPerRow: cols * f.Bits / 32,
+		Packing: fmt.Sprintf("row r is words [r*%d, (r+1)*%d); code c of a row is bits [(c%%%d)*%d, +%d) of the row's word c/%d, the lowest bits holding the lowest c",
+			cols*f.Bits/32, cols*f.Bits/32, 32/f.Bits, f.Bits, f.Bits, 32/f.Bits),
+		Scales: "scales",
+	}
+	g := "group g = c/" + strconv.Itoa(f.GroupLen(cols)) + " of row r: scales[r*" + strconv.Itoa(cols/f.GroupLen(cols)) + " + g]"
+	if f.Asym {
+		q.Value = "u * scale + min, " + g + ", mins likewise"
+		q.Mins = "mins"
+	} else {
+		q.Value = fmt.Sprintf("(u - %d) * scale, %s", 1<<(f.Bits-1), g)
+	}
+	return &Layout{Rows: rows, Cols: cols, Order: "row-major", Quant: q}
+}
+
+// planMatmul: C (M x N) = A (M x K) x B (K x N), checked as ops.Evaluator
+// checks its timed shape.
+func planMatmul(e profiles.Entry) (*job, error) {
+	if e.Dtype != "f32" {
+		return nil, fmt.Errorf("dtype %q: matmul is f32", e.Dtype)
+	}
+	m, n, kk, err := dims3(e)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := point(ops.Space(anyLimits), e)
+	if err != nil {
+		return nil, err
+	}
+	kern := ops.Params(pt)
+	if err := kern.Check(); err != nil {
+		return nil, err
+	}
+	if !kern.Fits(m, n, kk) {
+		return nil, fmt.Errorf("kernel %s does not take shape %dx%dx%d", kern, m, n, kk)
+	}
+	s := ops.Shape{M: m, N: n, K: kk}
+	wa, err := words(m, kk)
+	if err != nil {
+		return nil, err
+	}
+	wb, err := words(kk, n)
+	if err != nil {
+		return nil, err
+	}
+	wc, err := words(m, n)
+	if err != nil {
+		return nil, err
+	}
+	guard := max(1024, 64*n+128)
+	g := kern.Groups(m, n)
+	j := &job{kern: kern}
+	j.k = Kernel{
+		Dims:     []string{"M", "N", "K"},
+		Dispatch: [3]int{int(g[0]), int(g[1]), int(g[2])},
+		Bindings: []Binding{
+			{Name: "dims", Kind: Uniform, Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(m), uint32(n), uint32(kk))},
+			{Name: "a", Kind: ReadOnly, Type: "f32", Words: wa, Layout: rowMajor(m, kk)},
+			{Name: "b", Kind: ReadOnly, Type: "f32", Words: wb, Layout: rowMajor(kk, n)},
+			{Name: "c", Kind: ReadWrite, Type: "f32", Words: wc + guard, Fill: sentinel(), Layout: rowMajor(m, n)},
+		},
+		Work: s.FLOPs(), Unit: "FLOP/s",
+	}
+	j.k.Requires.WorkgroupBytes = kern.WorkgroupBytes()
+	j.outputs = func() (map[string][]uint32, Check, error) {
+		a, b := ops.MatmulInputs(s)
+		c := Check{Binding: 3, Elements: wc, Guard: guard}
+		c.Index = checkAll(wc, 512, func() []int { return ops.SampleIndices(s, 512) })
+		for _, i := range c.Index {
+			want, tol := ops.MatmulReference(s, a, b, i/n, i%n)
+			c.Want, c.Tol = append(c.Want, want), append(c.Tol, tol)
+		}
+		return map[string][]uint32{"a": ops.F32Words(a), "b": ops.F32Words(b)}, c, nil
+	}
+	return j, nil
+}
+
+// quantBindings are W's codes and scales (and mins) for a rows x cols
+// tensor of format f.
+func quantBindings(f quant.Format, rows, cols int) (w, scales, mins Binding, err error) {
+	if err := f.Validate(); err != nil {
+		return w, scales, mins, err
+	}
+	if cols%32 != 0 || cols%f.GroupLen(cols) != 0 {
+		return w, scales, mins, fmt.Errorf("%d columns: %s needs a multiple of 32 and of the group", cols, f)
+	}
+	ww, err := words(rows, cols*f.Bits/32)
+	if err != nil {
+		return w, scales, mins, err
+	}
+	ws, err := words(rows, cols/f.GroupLen(cols))
+	if err != nil {
+		return w, scales, mins, err
+	}
+	w = Binding{Name: "w", Kind: ReadOnly, Type: "u32", Words: ww, Layout: quantLayout(f, rows, cols)}
+	scales = Binding{Name: "scales", Kind: ReadOnly, Type: "f32", Words: ws, Layout: rowMajor(rows, cols/f.GroupLen(cols))}
+	mins = Binding{Name: "mins", Kind: ReadOnly, Type: "f32", Words: ws, Layout: rowMajor(rows, cols/f.GroupLen(cols))}
+	return w, scales, mins, nil
+}
+
+func tensorFiles(t *quant.Tensor) map[string][]uint32 {
+	files := map[string][]uint32{"w": t.Words, "scales": ops.F32Words(t.Scales)}
+	if t.Asym {
+		files["mins"] = ops.F32Words(t.Mins)
+	}
+	return files
+}
+
+// planGemv: y (Rows) = W (Rows x Cols, quantized) x, checked as
+// ops.GemvEvaluator checks its timed shape.
+func planGemv(e profiles.Entry) (*job, error) {
+	f, err := quant.ParseFormat(e.Dtype)
+	if err != nil {
+		return nil, err
+	}
+	if len(e.Shape) != 2 {
+		return nil, fmt.Errorf("shape %v: want [N, K]", e.Shape)
+	}
+	rows, cols := e.Shape[0], e.Shape[1]
+	pt, err := point(ops.GemvSpace(f, anyLimits), e)
+	if err != nil {
+		return nil, err
+	}
+	kern := ops.GemvParams(pt, f)
+	if err := kern.Check(); err != nil {
+		return nil, err
+	}
+	if !kern.Fits(rows, cols) {
+		return nil, fmt.Errorf("kernel %s does not take shape %dx%d", kern, rows, cols)
+	}
+	w, scales, mins, err := quantBindings(f, rows, cols)
+	if err != nil {
+		return nil, err
+	}
+	s := ops.GemvShape{Rows: rows, Cols: cols}
+	const guard = 1024
+	g := kern.Groups(rows)
+	j := &job{kern: kern}
+	j.k = Kernel{
+		Dims:     []string{"N", "K"},
+		Dispatch: [3]int{int(g[0]), int(g[1]), int(g[2])},
+		Bindings: []Binding{
+			{Name: "dims", Kind: Uniform, Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(rows), uint32(cols), uint32(f.GroupLen(cols)), 0)},
+			w, scales,
+			{Name: "x", Kind: ReadOnly, Type: "f32", Words: cols},
+			{Name: "y", Kind: ReadWrite, Type: "f32", Words: rows + guard, Fill: sentinel()},
+		},
+		Work: ops.GemvBytes(s, f), Unit: "B/s",
+	}
+	if f.Asym {
+		j.k.Bindings = append(j.k.Bindings, mins)
+	}
+	j.k.Requires.WorkgroupBytes = kern.WorkgroupBytes()
+	j.outputs = func() (map[string][]uint32, Check, error) {
+		t, x, err := ops.GemvInputs(s, f)
+		if err != nil {
+			return nil, Check{}, err
+		}
+		c := Check{Binding: 4, Elements: rows, Guard: guard}
+		c.Index = checkAll(rows, 256, func() []int { return ops.SampleRows(rows, 256) })
+		scratch := make([]float32, cols)
+		for _, r := range c.Index {
+			want, tol := ops.GemvReference(t, x, r, scratch)
+			c.Want, c.Tol = append(c.Want, want), append(c.Tol, tol)
+		}
+		files := tensorFiles(t)
+		files["x"] = ops.F32Words(x)
+		return files, c, nil
+	}
+	return j, nil
+}
+
+// planGemm: C (M x N) = A (M x K) x W^T (W: N x K, quantized), checked as
+// ops.GemmEvaluator checks its timed shape.
+func planGemm(e profiles.Entry) (*job, error) {
+	f, err := quant.ParseFormat(e.Dtype)
+	if err != nil {
+		return nil, err
+	}
+	m, n, kk, err := dims3(e)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := point(ops.GemmSpace(f, anyLimits), e)
+	if err != nil {
+		return nil, err
+	}
+	kern := ops.GemmParams(pt, f)
+	if err := kern.Check(); err != nil {
+		return nil, err
+	}
+	if !kern.Fits(m, n, kk) {
+		return nil, fmt.Errorf("kernel %s does not take shape %dx%dx%d", kern, m, n, kk)
+	}
+	w, scales, mins, err := quantBindings(f, n, kk)
+	if err != nil {
+		return nil, err
+	}
+	wa, err := words(m, kk)
+	if err != nil {
+		return nil, err
+	}
+	wc, err := words(m, n)
+	if err != nil {
+		return nil, err
+	}
+	s := ops.GemmShape{M: m, N: n, K: kk}
+	guard := max(1024, 64*n+128)
+	g := kern.Groups(m, n)
+	j := &job{kern: kern}
+	j.k = Kernel{
+		Dims:     []string{"M", "N", "K"},
+		Dispatch: [3]int{int(g[0]), int(g[1]), int(g[2])},
+		Bindings: []Binding{
+			{Name: "dims", Kind: Uniform, Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(m), uint32(n), uint32(kk), uint32(f.GroupLen(kk)))},
+			{Name: "a", Kind: ReadOnly, Type: "f32", Words: wa, Layout: rowMajor(m, kk)},
+			w, scales,
+			{Name: "c", Kind: ReadWrite, Type: "f32", Words: wc + guard, Fill: sentinel(), Layout: rowMajor(m, n)},
+		},
+		Work: s.FLOPs(), Unit: "FLOP/s",
+	}
+	if f.Asym {
+		j.k.Bindings = append(j.k.Bindings, mins)
+	}
+	j.k.Requires.WorkgroupBytes = kern.WorkgroupBytes()
+	j.outputs = func() (map[string][]uint32, Check, error) {
+		t, a, err := ops.GemmInputs(s, f)
+		if err != nil {
+			return nil, Check{}, err
+		}
+		c := Check{Binding: 4, Elements: wc, Guard: guard}
+		c.Index = checkAll(wc, 256, func() []int { return ops.SampleIndices(ops.Shape(s), 256) })
+		rows := map[int][]float32{}
+		for _, i := range c.Index {
+			row, col := i/n, i%n
+			wr, ok := rows[col]
+			if !ok {
+				wr = make([]float32, kk)
+				t.DequantizeRow(col, wr)
+				rows[col] = wr
+			}
+			want, tol := ops.GemmReference(t, a, wr, row, col)
+			c.Want, c.Tol = append(c.Want, want), append(c.Tol, tol)
+		}
+		files := tensorFiles(t)
+		files["a"] = ops.F32Words(a)
+		return files, c, nil
+	}
+	return j, nil
+}

@@ -1,0 +1,505 @@
+package web
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/quant"
+)
+
+const lavapipeProfile = "../profiles/llvmpipe-llvm-15-0-6-256-bits.yaml"
+
+func loadProfile(t *testing.T) *profiles.Profile {
+	t.Helper()
+	p, err := profiles.Load(lavapipeProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func readWords(t *testing.T, path string) []uint32 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := make([]uint32, len(b)/4)
+	for i := range w {
+		w[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	return w
+}
+
+func f32(w uint32) float64 { return float64(math.Float32frombits(w)) }
+
+func binding(t *testing.T, k Kernel, name string) Binding {
+	t.Helper()
+	for _, b := range k.Bindings {
+		if b.Name == name {
+			return b
+		}
+	}
+	t.Fatalf("%s: no binding %s", k.Name, name)
+	return Binding{}
+}
+
+func param(t *testing.T, k Kernel, name string) int {
+	t.Helper()
+	v, err := strconv.Atoi(k.Params[name])
+	if err != nil {
+		t.Fatalf("%s: param %s: %v", k.Name, name, err)
+	}
+	return v
+}
+
+// The manifest of the lavapipe profile says what the profile says, and its
+// expected values are what a plain reading of its .bin files, by the
+// layout the manifest documents, computes.
+func TestExportManifest(t *testing.T) {
+	p := loadProfile(t)
+	dir := t.TempDir()
+	m, err := ExportFile(lavapipeProfile, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j1, _ := json.Marshal(m)
+	j2, _ := json.Marshal(loaded)
+	if !bytes.Equal(j1, j2) {
+		t.Error("the manifest read back differs from the one Export returned")
+	}
+	if m.Schema != SchemaVersion || m.Profile != filepath.Base(lavapipeProfile) || m.Adapter.Name != p.Adapter.Name ||
+		m.Adapter.Driver != p.Adapter.Driver || !m.Created.Equal(p.Created) || len(m.Skipped) != 0 {
+		t.Errorf("manifest header: %+v", m)
+	}
+	if len(m.Kernels) != len(p.Entries) {
+		t.Fatalf("%d kernels for %d entries", len(m.Kernels), len(p.Entries))
+	}
+	for i, k := range m.Kernels {
+		e := p.Entries[i]
+		t.Run(k.Name, func(t *testing.T) {
+			if k.Op != e.Op || k.Dtype != e.Dtype || !slices.Equal(k.Shape, e.Shape) || k.ID != e.ID || !maps.Equal(k.Params, e.Params) {
+				t.Errorf("kernel %+v for entry %+v", k, e)
+			}
+			n := k.Native
+			if n.Median != e.Stats.Median || n.Rate != e.Stats.Rate || n.Unit != e.Stats.Unit || n.Clock != e.Stats.Clock || n.Samples != e.Stats.Samples {
+				t.Errorf("native %+v, profile %+v", n, e.Stats)
+			}
+			if k.Unit != e.Stats.Unit || k.EntryPoint != "main" {
+				t.Errorf("unit %q, entry point %q", k.Unit, k.EntryPoint)
+			}
+			src, err := os.ReadFile(filepath.Join(dir, k.WGSL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The template's header records the kernel and its params.
+			header, _, _ := strings.Cut(string(src), "\n")
+			if !strings.Contains(header, "tune kernel "+e.Kernel+" ") {
+				t.Errorf("WGSL header %q", header)
+			}
+			for name, v := range e.Params {
+				if !strings.Contains(header, name+"="+v) {
+					t.Errorf("WGSL header %q lacks %s=%s", header, name, v)
+				}
+			}
+			if want := "@workgroup_size(" + strconv.Itoa(k.WorkgroupSize[0]) + ", " + strconv.Itoa(k.WorkgroupSize[1]) + ", " + strconv.Itoa(k.WorkgroupSize[2]) + ")"; !strings.Contains(string(src), want) {
+				t.Errorf("WGSL lacks %s", want)
+			}
+			for j, b := range k.Bindings {
+				if b.Index != j {
+					t.Errorf("binding %d has index %d", j, b.Index)
+				}
+				sources := 0
+				for _, set := range []bool{b.Uniform != nil, b.File != "", b.Fill != nil} {
+					if set {
+						sources++
+					}
+				}
+				if sources != 1 {
+					t.Errorf("binding %s: %d sources of contents", b.Name, sources)
+				}
+				decl := map[string]string{Uniform: "var<uniform> ", ReadOnly: "var<storage, read> ", ReadWrite: "var<storage, read_write> "}[b.Kind]
+				if !strings.Contains(string(src), "@binding("+strconv.Itoa(j)+") "+decl+b.Name+":") {
+					t.Errorf("WGSL declares no binding %d %s as %s", j, b.Name, b.Kind)
+				}
+			}
+			out := k.Bindings[k.Check.Binding]
+			if out.Kind != ReadWrite || out.Fill == nil || *out.Fill != ops.Sentinel || out.Words != k.Check.Elements+k.Check.Guard || k.Check.Guard < 1024 {
+				t.Errorf("output binding %+v, check %d elements + %d guard", out, k.Check.Elements, k.Check.Guard)
+			}
+			if len(k.Check.Index) == 0 || len(k.Check.Want) != len(k.Check.Index) || len(k.Check.Tol) != len(k.Check.Index) {
+				t.Fatalf("check of %d indices, %d wants, %d tolerances", len(k.Check.Index), len(k.Check.Want), len(k.Check.Tol))
+			}
+			var ref func(i int) float64
+			switch k.Op {
+			case "matmul":
+				ref = matmulRef(t, dir, k)
+			case "gemv":
+				ref = gemvRef(t, dir, k)
+			default:
+				t.Fatalf("op %s", k.Op)
+			}
+			for c, i := range k.Check.Index {
+				if i < 0 || i >= k.Check.Elements {
+					t.Fatalf("checked element %d of %d", i, k.Check.Elements)
+				}
+				want, tol := k.Check.Want[c], k.Check.Tol[c]
+				if !(tol > 0) || math.Abs(ref(i)-want) > tol/100 {
+					t.Fatalf("element %d: manifest wants %g within %g, the files give %g", i, want, tol, ref(i))
+				}
+			}
+		})
+	}
+}
+
+// matmulRef reads A and B from their files and the dims uniform.
+func matmulRef(t *testing.T, dir string, k Kernel) func(int) float64 {
+	dims := binding(t, k, "dims").Uniform
+	m, n, kk := int(dims[0]), int(dims[1]), int(dims[2])
+	if !slices.Equal(k.Shape, []int{m, n, kk}) || k.Work != 2*float64(m*n*kk) {
+		t.Errorf("dims %v, work %g for shape %v", dims, k.Work, k.Shape)
+	}
+	tileM, tileN := param(t, k, "wgy")*param(t, k, "rm"), param(t, k, "wgx")*param(t, k, "rn")
+	if k.Dispatch[0]*tileN < n || k.Dispatch[1]*tileM < m {
+		t.Errorf("dispatch %v of %dx%d tiles does not cover %dx%d", k.Dispatch, tileM, tileN, m, n)
+	}
+	a := readWords(t, filepath.Join(dir, binding(t, k, "a").File))
+	b := readWords(t, filepath.Join(dir, binding(t, k, "b").File))
+	return func(i int) float64 {
+		row, col := i/n, i%n
+		var sum float64
+		for l := 0; l < kk; l++ {
+			sum += f32(a[row*kk+l]) * f32(b[l*n+col])
+		}
+		return sum
+	}
+}
+
+// gemvRef decodes W by the documented packing: code c of row r is bits
+// (c % per)*bits of word r*wpr + c/per, value (u - 2^(bits-1)) * scale.
+func gemvRef(t *testing.T, dir string, k Kernel) func(int) float64 {
+	f, err := quant.ParseFormat(k.Dtype)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dims := binding(t, k, "dims").Uniform
+	rows, cols, glen := int(dims[0]), int(dims[1]), int(dims[2])
+	if !slices.Equal(k.Shape, []int{rows, cols}) || glen != f.GroupLen(cols) || dims[3] != 0 {
+		t.Errorf("dims %v for shape %v", dims, k.Shape)
+	}
+	if per := param(t, k, "rows"); k.Dispatch[0]*k.Dispatch[1]*per < rows {
+		t.Errorf("dispatch %v of %d rows does not cover %d", k.Dispatch, per, rows)
+	}
+	wb := binding(t, k, "w")
+	q := wb.Layout.Quant
+	if q == nil || q.Bits != f.Bits || q.Group != f.Group || q.Symmetric == f.Asym || q.CodesPerWord != 32/f.Bits || q.WordsPerRow != cols*f.Bits/32 {
+		t.Fatalf("layout %+v for %s", wb.Layout, f)
+	}
+	if f.Asym {
+		t.Fatalf("%s: the profile has no asymmetric formats to check", k.Name)
+	}
+	w := readWords(t, filepath.Join(dir, wb.File))
+	scales := readWords(t, filepath.Join(dir, binding(t, k, "scales").File))
+	x := readWords(t, filepath.Join(dir, binding(t, k, "x").File))
+	per, wpr, groups := q.CodesPerWord, q.WordsPerRow, cols/glen
+	return func(r int) float64 {
+		var sum float64
+		for c := 0; c < cols; c++ {
+			u := w[r*wpr+c/per] >> (uint(c%per) * uint(f.Bits)) & (1<<f.Bits - 1)
+			v := float32(int(u)-1<<(f.Bits-1)) * math.Float32frombits(scales[r*groups+c/glen])
+			sum += float64(v) * f32(x[c])
+		}
+		return sum
+	}
+}
+
+// An export is the same bytes every time: inputs come from fixed seeds.
+func TestExportIsDeterministic(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	for _, dir := range []string{a, b} {
+		if _, err := ExportFile(lavapipeProfile, dir, Options{Shapes: []string{"512x2048"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := os.ReadDir(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 4 {
+		t.Fatalf("%d files", len(files))
+	}
+	for _, f := range files {
+		x, _ := os.ReadFile(filepath.Join(a, f.Name()))
+		y, err := os.ReadFile(filepath.Join(b, f.Name()))
+		if err != nil || !bytes.Equal(x, y) {
+			t.Errorf("%s differs between two exports (%v)", f.Name(), err)
+		}
+	}
+}
+
+func TestExportOptions(t *testing.T) {
+	p := loadProfile(t)
+	for _, tc := range []struct {
+		name    string
+		opts    Options
+		kernels int
+		skip    string // in every skip reason
+		err     string
+	}{
+		{"portable", Options{Portable: true}, len(p.Entries) - 1, "512 invocations per workgroup (limit 256)", ""},
+		{"shapes", Options{Shapes: []string{"512x2048", "128x768x256"}}, 4, "not in -shapes", ""},
+		{"max bytes", Options{MaxBytes: 1 << 20}, 3, "over the limit of 1048576", ""},
+		{"unknown shape", Options{Shapes: []string{"512x2048", "7x7"}}, 0, "", `no entry has shape "7x7"`},
+		{"everything skipped", Options{MaxBytes: 1000}, 0, "", "every entry was skipped"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			m, err := Export(p, dir, tc.opts)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("a failed export created %s", dir)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Kernels) != tc.kernels || len(m.Kernels)+len(m.Skipped) != len(p.Entries) {
+				t.Fatalf("%d kernels, %d skipped; want %d kernels", len(m.Kernels), len(m.Skipped), tc.kernels)
+			}
+			for _, s := range m.Skipped {
+				if !strings.Contains(s.Reason, tc.skip) {
+					t.Errorf("skipped %s %v: %q, want %q", s.Op, s.Shape, s.Reason, tc.skip)
+				}
+			}
+			for _, k := range m.Kernels {
+				if tc.opts.MaxBytes > 0 && k.Requires.TotalBytes > tc.opts.MaxBytes {
+					t.Errorf("%s: %d bytes exported", k.Name, k.Requires.TotalBytes)
+				}
+				if tc.opts.Portable && k.Requires.over(k.WorkgroupSize, DefaultLimits) != "" {
+					t.Errorf("%s is over the default limits", k.Name)
+				}
+			}
+		})
+	}
+}
+
+// A bad entry is an error naming it, and nothing is written.
+func TestExportRejectsBadProfiles(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(e *profiles.Entry)
+		err    string
+	}{
+		{"unknown op", func(e *profiles.Entry) { e.Op = "conv" }, `op "conv" cannot be exported`},
+		{"bad format", func(e *profiles.Entry) { e.Dtype = "int5-g32-sym" }, "int5"},
+		{"matmul dtype", func(e *profiles.Entry) { e.Op, e.Dtype = "matmul", "f16" }, `dtype "f16"`},
+		{"id and params disagree", func(e *profiles.Entry) { e.Params = maps.Clone(e.Params); e.Params["wg"] = "64" }, "disagree"},
+		{"unknown param", func(e *profiles.Entry) {
+			e.ID += "/tile=3"
+			e.Params = maps.Clone(e.Params)
+			e.Params["tile"] = "3"
+		}, "[tile] are not params"},
+		{"missing param", func(e *profiles.Entry) {
+			e.ID = "rows=8/vec=1/unpack=shift"
+			e.Params = map[string]string{"rows": "8", "vec": "1", "unpack": "shift"}
+		}, "has no wg"},
+		{"value off the axis", func(e *profiles.Entry) {
+			e.ID = strings.Replace(e.ID, "wg=32", "wg=48", 1)
+			e.Params = maps.Clone(e.Params)
+			e.Params["wg"] = "48"
+		}, "wg=48 is not a value"},
+		{"shape dims", func(e *profiles.Entry) { e.Shape = []int{512, 2048, 1} }, "want [N, K]"},
+		{"shape the kernel does not take", func(e *profiles.Entry) { e.Shape = []int{512, 2040} }, "does not take shape 512x2040"},
+		{"kernel name", func(e *profiles.Entry) { e.Kernel = "matmul" }, `kernel "matmul"`},
+		{"unit", func(e *profiles.Entry) { e.Stats.Unit = "FLOP/s" }, `measured in "FLOP/s"`},
+		{"too large", func(e *profiles.Entry) { e.Shape = []int{1 << 20, 1 << 16} }, "too large to export"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := loadProfile(t)
+			tc.change(&p.Entries[2])
+			dir := filepath.Join(t.TempDir(), "out")
+			_, err := Export(p, dir, Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "entry 2 (") {
+				t.Fatalf("error %v, want entry 2 and %q", err, tc.err)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a failed export created %s", dir)
+			}
+		})
+	}
+	if _, err := Export(&profiles.Profile{Schema: profiles.SchemaVersion}, t.TempDir(), Options{}); err == nil {
+		t.Error("a profile without entries exported")
+	}
+}
+
+// A profile file that does not decode strictly is an error.
+func TestExportFileRejectsBadFiles(t *testing.T) {
+	src, err := os.ReadFile(lavapipeProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"unknown-key.yaml": strings.Replace(string(src), "  - op: gemv\n", "  - op: gemv\n    colour: red\n", 1),
+		"schema.yaml":      strings.Replace(string(src), "schema: 1", "schema: 9", 1),
+		"truncated.yaml":   string(src[:len(src)/3]),
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ExportFile(path, filepath.Join(dir, "out-"+name), Options{}); err == nil {
+			t.Errorf("%s exported", name)
+		}
+	}
+	if _, err := ExportFile(filepath.Join(dir, "missing.yaml"), filepath.Join(dir, "out"), Options{}); err == nil {
+		t.Error("a missing profile exported")
+	}
+}
+
+func TestExportUnwritable(t *testing.T) {
+	p := loadProfile(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Export(p, filepath.Join(file, "out"), Options{}); err == nil {
+		t.Error("exported under a regular file")
+	}
+
+	// An export that fails halfway leaves no manifest: the old one goes
+	// first, and the new one is written last.
+	out := filepath.Join(dir, "out")
+	if _, err := Export(p, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	last := filepath.Join(out, "matmul-f32-512x512x512.b.bin")
+	if err := os.Remove(last); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(last, 0o755); err != nil { // a rename cannot replace it
+		t.Fatal(err)
+	}
+	if _, err := Export(p, out, Options{}); err == nil || !strings.Contains(err.Error(), "matmul-f32-512x512x512") {
+		t.Fatalf("error %v, want one naming the kernel it failed on", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, ManifestFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed export left a manifest (%v)", err)
+	}
+	if _, err := LoadManifest(out); err == nil {
+		t.Error("LoadManifest read a folder without a manifest")
+	}
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}
+
+func TestLoadManifestRejects(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ExportFile(lavapipeProfile, dir, Options{Shapes: []string{"512x2048"}}); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(m map[string]any)
+		err    string
+	}{
+		{"schema", func(m map[string]any) { m["schema"] = 2 }, "schema 2"},
+		{"unknown key", func(m map[string]any) { m["colour"] = "red" }, "colour"},
+		{"missing file", func(m map[string]any) {
+			m["kernels"].([]any)[0].(map[string]any)["wgsl"] = "gone.wgsl"
+		}, "gone.wgsl"},
+		{"path outside", func(m map[string]any) {
+			m["kernels"].([]any)[0].(map[string]any)["wgsl"] = "../manifest.json"
+		}, "not a name in the folder"},
+		{"size", func(m map[string]any) {
+			b := m["kernels"].([]any)[0].(map[string]any)["bindings"].([]any)[1].(map[string]any)
+			b["words"] = b["words"].(float64) + 1
+		}, "bytes, want"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m map[string]any
+			if err := json.Unmarshal(good, &m); err != nil {
+				t.Fatal(err)
+			}
+			tc.change(m)
+			b, _ := json.Marshal(m)
+			if err := os.WriteFile(filepath.Join(dir, ManifestFile), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := LoadManifest(dir); err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("error %v, want %q", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestHandler(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ExportFile(lavapipeProfile, dir, Options{Shapes: []string{"512x2048"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".manifest.json.tmp1"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(Handler(dir))
+	defer srv.Close()
+	for path, want := range map[string]string{
+		"/":                           `src="app.js"`,
+		"/app.js":                     "window.tuneResults",
+		"/style.css":                  "table",
+		"/export/manifest.json":       `"schema": 1`,
+		"/export/.manifest.json.tmp1": "404",
+		"/export/nothing.bin":         "404",
+	} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want == "404" {
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("%s: status %d, want 404", path, resp.StatusCode)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("%s: status %d, body lacks %q", path, resp.StatusCode, want)
+		}
+		if resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: Cache-Control %q", path, resp.Header.Get("Cache-Control"))
+		}
+	}
+}
