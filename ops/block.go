@@ -1,10 +1,13 @@
 package ops
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
+	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/templates"
 )
@@ -168,10 +171,16 @@ func MatVecRef(y, w, x []float32) {
 // forward pass binds buffers by. It panics on a kernel of another family.
 func BlockBindings(k templates.Kernel) []runner.Binding {
 	u, r, w := runner.Uniform, runner.ReadOnly, runner.ReadWrite
-	switch k.(type) {
+	switch k := k.(type) {
 	case templates.RMSNorm:
+		if k.NoWeight {
+			return []runner.Binding{u, r, w}
+		}
 		return []runner.Binding{u, r, r, w}
 	case templates.Rope:
+		if k.Freqs {
+			return []runner.Binding{u, u, w, r}
+		}
 		return []runner.Binding{u, u, w}
 	case templates.SwiGLU, templates.Add:
 		return []runner.Binding{u, w, r}
@@ -185,6 +194,15 @@ func BlockBindings(k templates.Kernel) []runner.Binding {
 		return []runner.Binding{u, r, w}
 	case templates.MatVec:
 		return []runner.Binding{u, r, r, w}
+	case templates.EmbedQ:
+		if k.Asym {
+			return []runner.Binding{u, r, r, r, w, r}
+		}
+		return []runner.Binding{u, r, r, r, w}
+	case templates.Softmax:
+		return []runner.Binding{u, r, w}
+	case templates.TopP, templates.Router:
+		return []runner.Binding{u, r, w, w}
 	}
 	panic(fmt.Sprintf("ops: %s is not a block kernel", k.Name()))
 }
@@ -367,4 +385,146 @@ func SentinelWords(n int) []uint32 {
 		w[i] = Sentinel
 	}
 	return w
+}
+
+// RMSNormNoWeightRef is RMSNormRef without a weight, Llama 4's QK norm: each
+// row of n in x is scaled by ss, computed as RMSNormRef computes it, so
+// that out = ss * x is RMSNormRef's result for a weight of ones.
+func RMSNormNoWeightRef(out, x []float32, n int, eps float32) {
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		var ss float32
+		for _, v := range row {
+			ss += float32(v * v)
+		}
+		ss /= float32(n)
+		ss += eps
+		ss = 1 / float32(math.Sqrt(float64(ss)))
+		for j, v := range row {
+			out[r+j] = float32(ss * v)
+		}
+	}
+}
+
+// RopeFreqsRef is RopeRef with a table of frequency factors, Llama 3.1's
+// rope_freqs (ropeDim/2 divisors): pair i turns by the angle (pos * (1 /
+// theta^((2i)/ropeDim))) / freqs[i], the division last as ggml does it.
+func RopeFreqsRef(v []float32, heads, headDim, ropeDim, pos int, theta float32, freqs []float32, half bool) {
+	pairs := ropeDim / 2
+	for i := 0; i < pairs; i++ {
+		freq := 1 / float32(math.Pow(float64(theta), float64(float32(2*i)/float32(ropeDim))))
+		val := float32(pos) * freq
+		val /= freqs[i]
+		fcr, fci := float32(math.Cos(float64(val))), float32(math.Sin(float64(val)))
+		for h := 0; h < heads; h++ {
+			i0, i1 := h*headDim+2*i, h*headDim+2*i+1
+			if half {
+				i0, i1 = h*headDim+i, h*headDim+i+pairs
+			}
+			v0, v1 := v[i0], v[i1]
+			v[i0] = float32(v0*fcr) - float32(v1*fci)
+			v[i1] = float32(v0*fci) + float32(v1*fcr)
+		}
+	}
+}
+
+// EmbedQRef sets out (t.Cols values) to row token of the quantized table t,
+// dequantized as the GEMV kernels read it.
+func EmbedQRef(out []float32, t *quant.Tensor, token int) {
+	t.DequantizeRow(token, out)
+}
+
+// SoftmaxRowsRef sets each row of n in out to the softmax of that row of x
+// over temperature, as run.c samples: x / temperature, then SoftmaxRef.
+func SoftmaxRowsRef(out, x []float32, n int, temperature float32) {
+	for r := 0; r+n <= len(x); r += n {
+		row := out[r : r+n]
+		for j, v := range x[r : r+n] {
+			row[j] = v / temperature
+		}
+		SoftmaxRef(row)
+	}
+}
+
+// TopPCutoff is run.c's (1 - topp) / (n - 1) in f32, the least probability
+// that can be in the nucleus; +Inf for n = 1.
+func TopPCutoff(topp float32, n int) float32 { return (1 - topp) / float32(n-1) }
+
+// TopPEntry is one member of a top-p nucleus, in the nucleus's order.
+type TopPEntry struct {
+	Index int
+	Sum   float32 // the running sum of probabilities up to and including this one
+}
+
+// TopPRef is run.c's sampling from probabilities for a given coin in [0,
+// 1), as llama.Sampler does it: for 0 < topp < 1, sample_topp (the
+// candidates >= TopPCutoff sorted by probability, descending and stable,
+// summed until the sum exceeds topp; r = coin * sum; the first whose running
+// sum exceeds r, else the last), which it returns with the nucleus; with
+// topp outside (0, 1) or no candidate, sample_mult over all of probs (the
+// first index whose running sum exceeds coin, else the last) and a nil
+// nucleus.
+func TopPRef(probs []float32, topp, coin float32) (int, []TopPEntry) {
+	if topp > 0 && topp < 1 {
+		cutoff := TopPCutoff(topp, len(probs))
+		var cands []int
+		for i, p := range probs {
+			if p >= cutoff {
+				cands = append(cands, i)
+			}
+		}
+		if len(cands) > 0 {
+			slices.SortStableFunc(cands, func(a, b int) int { return cmp.Compare(probs[b], probs[a]) })
+			var nucleus []TopPEntry
+			var sum float32
+			for _, i := range cands {
+				sum += probs[i]
+				nucleus = append(nucleus, TopPEntry{i, sum})
+				if sum > topp {
+					break
+				}
+			}
+			r := coin * sum
+			for _, e := range nucleus {
+				if r < e.Sum {
+					return e.Index, nucleus
+				}
+			}
+			return nucleus[len(nucleus)-1].Index, nucleus
+		}
+	}
+	var cdf float32
+	for i, p := range probs {
+		cdf += p
+		if coin < cdf {
+			return i, nil
+		}
+	}
+	return len(probs) - 1, nil
+}
+
+// RouterRef is the Router kernel's contract: the k largest logits in
+// descending order, the lower index first among equals, each with its
+// sigmoid 1 / (1 + exp(-logit)).
+func RouterRef(logits []float32, k int) (chosen []int, scores []float32) {
+	order := make([]int, len(logits))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(logits[b], logits[a]) })
+	chosen = order[:k]
+	for _, i := range chosen {
+		scores = append(scores, 1/(1+expf(-logits[i])))
+	}
+	return chosen, scores
+}
+
+// MoERouterRef is Llama 4's router for one token (Llama4Router): logits =
+// W x for W of experts rows of len(x), row-major, summed as MatVecRef does;
+// then the top k of the raw logits and their sigmoids, as RouterRef. The
+// caller scales the chosen expert's input by its score.
+func MoERouterRef(w, x []float32, experts, k int) (chosen []int, scores []float32) {
+	logits := make([]float32, experts)
+	MatVecRef(logits, w, x)
+	return RouterRef(logits, k)
 }

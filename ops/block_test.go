@@ -1,6 +1,7 @@
 package ops_test
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -453,5 +454,214 @@ func TestBlockCatchesBrokenKernels(t *testing.T) {
 				t.Errorf("broken kernel gave %v; want an error mentioning %q", err, b.reason)
 			}
 		})
+	}
+}
+
+// checkCases compiles k and runs every case of ops.BlockCases(k).
+func checkCases(t *testing.T, d *runner.Device, k templates.Kernel) {
+	t.Helper()
+	cases, err := ops.BlockCases(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kern := blockCompile(t, d, k, blockRender(t, k))
+	for _, c := range cases {
+		if err := c.Check(d, kern); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// casesSuite checks each kernel against ops.BlockCases at every workgroup
+// size.
+func casesSuite[K templates.Kernel](t *testing.T, kernels func(wg int) []K) {
+	d := runnertest.Device(t)
+	for _, wg := range blockWGs {
+		for _, k := range kernels(wg) {
+			t.Run(k.String(), func(t *testing.T) { checkCases(t, d, k) })
+		}
+	}
+}
+
+func TestBlockRMSNormNoWeight(t *testing.T) {
+	casesSuite(t, func(wg int) []templates.RMSNorm { return []templates.RMSNorm{{WG: wg, NoWeight: true}} })
+}
+
+func TestBlockRopeFreqs(t *testing.T) {
+	casesSuite(t, func(wg int) []templates.Rope {
+		return []templates.Rope{{WG: wg, Freqs: true}, {WG: wg, Half: true, Freqs: true}}
+	})
+}
+
+func TestBlockEmbedQ(t *testing.T) {
+	casesSuite(t, func(wg int) []templates.EmbedQ {
+		var ks []templates.EmbedQ
+		for _, f := range []struct {
+			bits, group int
+			asym        bool
+		}{{8, 32, false}, {4, 32, false}, {4, 128, true}, {2, 64, false}, {2, 0, true}, {8, 0, true}} {
+			ks = append(ks, templates.EmbedQ{Bits: f.bits, Group: f.group, Asym: f.asym, WG: wg})
+		}
+		return ks
+	})
+}
+
+func TestBlockSoftmax(t *testing.T) {
+	casesSuite(t, func(wg int) []templates.Softmax { return []templates.Softmax{{WG: wg}} })
+}
+
+func TestBlockTopP(t *testing.T) {
+	casesSuite(t, func(wg int) []templates.TopP {
+		return []templates.TopP{{WG: wg, Chunk: 128}, {WG: wg, Chunk: 1024}}
+	})
+}
+
+func TestBlockRouter(t *testing.T) {
+	casesSuite(t, func(wg int) []templates.Router { return []templates.Router{{WG: wg}} })
+}
+
+// Broken variants of the newer templates fail their cases: each mutation
+// is one plausible bug.
+func TestBlockCasesCatchBrokenKernels(t *testing.T) {
+	d := runnertest.Device(t)
+	topp := templates.TopP{WG: 32, Chunk: 128}
+	for _, b := range []struct {
+		name     string
+		k        templates.Kernel
+		old, new string
+		all      bool // replace every occurrence
+		reason   string
+	}{
+		{"rmsnorm without weight skips eps", templates.RMSNorm{WG: 32, NoWeight: true}, "scale = scale + bitcast<f32>(dims.eps);", "", false, "want"},
+		{"rope ignores the frequency factors", templates.Rope{WG: 32, Freqs: true}, "/ freqs[i]", "", false, "want"},
+		{"rope divides by the next pair's factor", templates.Rope{WG: 64, Half: true, Freqs: true}, "freqs[i]", "freqs[i + 1u]", false, "want"},
+		{"embedq offset one too small", templates.EmbedQ{Bits: 4, Group: 32, WG: 32}, "- 8i)", "- 7i)", false, "exactly"},
+		{"embedq drops the min", templates.EmbedQ{Bits: 2, Group: 64, Asym: true, WG: 32}, "+ mins[g]", "", false, "want"},
+		{"embedq writes for the row past its part", templates.EmbedQ{Bits: 8, Group: 32, WG: 64}, "r >= dims.rows", "r > dims.rows", false, "exactly"},
+		{"softmax without the temperature", templates.Softmax{WG: 64}, " / temp", "", true, "want"},
+		{"softmax normalises by the maximum", templates.Softmax{WG: 32}, "out[base + i] / sum", "out[base + i] / exp(m)", false, "want"},
+		{"top-p ties go to the higher index", topp, "ib < ia", "ib > ia", false, "exactly"},
+		{"top-p stops when the sum reaches topp", topp, "c > topp", "c >= topp", false, "sum-equals-topp"},
+		{"top-p chunk misses its threshold key", topp, "~i >= thr_i", "~i > thr_i", false, ""},
+		{"top-p retakes the last key of a chunk", topp, "i > bound_i", "i >= bound_i", false, ""},
+		{"top-p samples with the coin unscaled", topp, "bitcast<f32>(params.coin) * cum", "bitcast<f32>(params.coin)", false, "exactly"},
+		{"router ties go to the higher index", templates.Router{WG: 32}, "oi < ci", "oi > ci", false, "exactly"},
+		{"router scores sigmoid(-logit)", templates.Router{WG: 64}, "exp(-pv)", "exp(pv)", false, "want"},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			src := blockRender(t, b.k)
+			if !strings.Contains(src, b.old) {
+				t.Fatalf("the template no longer has %q", b.old)
+			}
+			n := 1
+			if b.all {
+				n = -1
+			}
+			kern := blockCompile(t, d, b.k, strings.Replace(src, b.old, b.new, n))
+			cases, err := ops.BlockCases(b.k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cases {
+				if err = c.Check(d, kern); err != nil {
+					break
+				}
+			}
+			if err == nil || !strings.Contains(err.Error(), b.reason) {
+				t.Errorf("broken kernel gave %v; want an error mentioning %q", err, b.reason)
+			}
+		})
+	}
+}
+
+// Top-p on the GPU chooses exactly what TopPRef chooses, with the same
+// nucleus, over many random distributions, temperatures, top-p values and
+// coins, for kernels of every chunk size.
+func TestBlockTopPManyInputs(t *testing.T) {
+	d := runnertest.Device(t)
+	var kernels []templates.TopP
+	var kerns []*runner.Kernel
+	for _, k := range []templates.TopP{{WG: 32, Chunk: 128}, {WG: 64, Chunk: 256}, {WG: 128, Chunk: 512}, {WG: 256, Chunk: 1024}} {
+		kernels = append(kernels, k)
+		kerns = append(kerns, blockCompile(t, d, k, blockRender(t, k)))
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for trial := range 200 {
+		n := 2 + r.IntN(4000)
+		var probs []float32
+		if trial%3 == 0 {
+			probs = ops.ZipfProbs(r.Uint64(), n, 0.5+1.5*r.Float64())
+		} else {
+			probs = ops.SoftmaxProbs(r.Uint64(), n, 1+10*r.Float32(), 0.3+1.5*r.Float32())
+		}
+		topp := []float32{0.9, 0.95, 0.5, r.Float32()}[trial%4]
+		i := trial % len(kernels)
+		c := ops.TopPCase(kernels[i], "trial "+strconv.Itoa(trial), probs, topp, r.Float32())
+		if err := c.Check(d, kerns[i]); err != nil {
+			t.Fatalf("%s n=%d topp=%g: %v", kernels[i], n, topp, err)
+		}
+	}
+}
+
+// The sampling step as the forward pass records it, softmax over the
+// temperature and then top-p in one submission, picks what run.c's
+// sample_topp picks from the probabilities the GPU computed.
+func TestBlockSoftmaxTopPChain(t *testing.T) {
+	d := runnertest.Device(t)
+	sm, tp := templates.Softmax{WG: 256}, templates.TopP{WG: 256, Chunk: 1024}
+	smk, tpk := blockCompile(t, d, sm, blockRender(t, sm)), blockCompile(t, d, tp, blockRender(t, tp))
+	buffer := func(name string, words []uint32) *runner.Buffer {
+		t.Helper()
+		b, err := d.NewBuffer(name, uint64(4*len(words)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.Release)
+		raw := make([]byte, 4*len(words))
+		for i, w := range words {
+			binary.LittleEndian.PutUint32(raw[4*i:], w)
+		}
+		if err := b.Write(0, raw); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	words := func(b *runner.Buffer) []uint32 {
+		t.Helper()
+		raw, err := b.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := make([]uint32, len(raw)/4)
+		for i := range w {
+			w[i] = binary.LittleEndian.Uint32(raw[4*i:])
+		}
+		return w
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for trial := range 30 {
+		n := []int{32000, 128256, 1000}[trial%3]
+		logits := uniformRand(r, n, 12)
+		temp, topp, coin := 0.5+r.Float32(), float32(0.9), r.Float32()
+		probs := buffer("probs", ops.SentinelWords(n))
+		nucleus := buffer("nucleus", ops.SentinelWords(2*n))
+		out := buffer("out", ops.SentinelWords(1))
+		if err := d.Run(
+			runner.Dispatch{Kernel: smk, Groups: sm.Groups(1), Buffers: []*runner.Buffer{
+				buffer("dims", ops.UniformWords(uint32(n), 1, math.Float32bits(temp))), buffer("logits", ops.F32Words(logits)), probs}},
+			runner.Dispatch{Kernel: tpk, Groups: tp.Groups(), Buffers: []*runner.Buffer{
+				buffer("params", ops.UniformWords(uint32(n), math.Float32bits(topp), math.Float32bits(ops.TopPCutoff(topp, n)), math.Float32bits(coin))),
+				probs, nucleus, out}},
+		); err != nil {
+			t.Fatal(err)
+		}
+		p := make([]float32, n)
+		for i, w := range words(probs) {
+			p[i] = math.Float32frombits(w)
+		}
+		want, _ := ops.TopPRef(p, topp, coin)
+		if got := words(out)[0]; got != uint32(want) {
+			t.Fatalf("trial %d n=%d: GPU chose %d, TopPRef on the GPU's probabilities %d", trial, n, got, want)
+		}
 	}
 }

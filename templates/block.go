@@ -13,41 +13,53 @@ import "fmt"
 // RMSNorm normalises rows vectors of n: out = weight * (x / sqrt(mean(x²) +
 // eps)), computed as llama2.c does: ss = sum x², ss /= n, ss += eps, ss =
 // 1/sqrt(ss), out = weight * (ss * x). One workgroup per row sums the
-// squares in a tree.
+// squares in a tree. With NoWeight there is no weight: out = ss * x, Llama
+// 4's QK norm (rows = heads, n = head_dim).
 //
 // Bindings: 0 uniform {n, eps (f32 bits), rows, pad}, 1 x read [rows*n],
-// 2 weight read [n], 3 out read_write [rows*n]. Dispatch Groups(rows).
+// 2 weight read [n], 3 out read_write [rows*n]; with NoWeight 0 uniform,
+// 1 x, 2 out. Dispatch Groups(rows).
 type RMSNorm struct {
-	WG int // threads per workgroup, a power of two in 32..256
+	WG       int  // threads per workgroup, a power of two in 32..256
+	NoWeight bool // no learned weight: out = x / sqrt(mean(x²) + eps)
 }
 
 func (p RMSNorm) Name() string             { return "rmsnorm" }
-func (p RMSNorm) String() string           { return fmt.Sprintf("wg=%d", p.WG) }
+func (p RMSNorm) String() string           { return fmt.Sprintf("wg=%d/noweight=%t", p.WG, p.NoWeight) }
 func (p RMSNorm) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
 func (p RMSNorm) Check() error             { return checkBlockWG(p.WG) }
 
 // Groups is the dispatch size: one workgroup per row, rows <= 65535.
 func (p RMSNorm) Groups(rows int) [3]uint32 { return [3]uint32{uint32(rows), 1, 1} }
 
-func (p RMSNorm) view() (string, any) { return "rmsnorm.wgsl.tmpl", newBlockView(p, p.WG) }
+func (p RMSNorm) view() (string, any) {
+	v := newBlockView(p, p.WG)
+	v.NoWeight = p.NoWeight
+	return "rmsnorm.wgsl.tmpl", v
+}
 
 // Rope rotates, in place, the first rope_dim dimensions of each of heads
 // vectors of head_dim by position pos: pair i (0 <= i < rope_dim/2) turns
-// by the angle pos / theta^(2i/rope_dim). Pair i is (v[2i], v[2i+1]) in
-// llama2.c and GGUF's layout, or (v[i], v[i+rope_dim/2]) with Half, Hugging
-// Face's. Dimensions from rope_dim to head_dim are left as they are. One
-// thread per pair.
+// by the angle pos / theta^(2i/rope_dim), divided by freqs[i] with Freqs
+// (Llama 3.1's rope_freqs table, as ggml applies it: (pos * freq) /
+// freqs[i]). Pair i is (v[2i], v[2i+1]) in llama2.c and GGUF's layout, or
+// (v[i], v[i+rope_dim/2]) with Half, Hugging Face's. Dimensions from
+// rope_dim to head_dim are left as they are. One thread per pair.
 //
 // Bindings: 0 uniform {heads, head_dim, rope_dim, pos}, 1 uniform {theta
-// (f32 bits), pad, pad, pad}, 2 v read_write [heads*head_dim]. rope_dim is
-// even and at most head_dim. Dispatch Groups(heads, ropeDim).
+// (f32 bits), pad, pad, pad}, 2 v read_write [heads*head_dim], and with
+// Freqs 3 freqs read [rope_dim/2]. rope_dim is even and at most head_dim.
+// Dispatch Groups(heads, ropeDim).
 type Rope struct {
-	WG   int  // threads per workgroup, a power of two in 32..256
-	Half bool // pair dimension i with i+rope_dim/2, not with i+1
+	WG    int  // threads per workgroup, a power of two in 32..256
+	Half  bool // pair dimension i with i+rope_dim/2, not with i+1
+	Freqs bool // divide each pair's angle by its entry of a frequency-factor table
 }
 
-func (p Rope) Name() string             { return "rope" }
-func (p Rope) String() string           { return fmt.Sprintf("wg=%d/half=%t", p.WG, p.Half) }
+func (p Rope) Name() string { return "rope" }
+func (p Rope) String() string {
+	return fmt.Sprintf("wg=%d/half=%t/freqs=%t", p.WG, p.Half, p.Freqs)
+}
 func (p Rope) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
 func (p Rope) Check() error             { return checkBlockWG(p.WG) }
 
@@ -58,7 +70,7 @@ func (p Rope) Groups(heads, ropeDim int) [3]uint32 { return grid(ceilDiv(heads*(
 
 func (p Rope) view() (string, any) {
 	v := newBlockView(p, p.WG)
-	v.Half = p.Half
+	v.Half, v.Freqs = p.Half, p.Freqs
 	return "rope.wgsl.tmpl", v
 }
 
@@ -119,6 +131,57 @@ func (p Embed) Check() error             { return checkBlockWG(p.WG) }
 func (p Embed) Groups(dim int) [3]uint32 { return grid(ceilDiv(dim, p.WG)) }
 
 func (p Embed) view() (string, any) { return "embed.wgsl.tmpl", newBlockView(p, p.WG) }
+
+// EmbedQ is the embedding lookup from a quantized table: the row of the
+// token the GPU wrote, dequantized from the packed layout Gemv reads (quant
+// package: element c of a row in word c/(32/Bits) at bit (c%(32/Bits))*Bits,
+// one scale, and with Asym one min, per group). Symmetric: out[c] = f32(u -
+// 2^(Bits-1)) * scale; asymmetric: out[c] = f32(u) * scale + min, which a
+// driver may fuse into one multiply-add. Like Gemv the table may be split
+// by rows into parts bound one at a time: a part holds rows row_offset ..
+// row_offset+rows-1 and writes out only when the token is among them.
+//
+// Bindings: 0 uniform {rows, cols, glen, row_offset} (Gemv's), 1 token read
+// array<u32> [1], 2 words read [rows*cols*Bits/32], 3 scales read
+// [rows*cols/glen], 4 out read_write [cols], and with Asym 5 mins read
+// [rows*cols/glen]. cols is a multiple of 32 and of glen (the group, or
+// cols for one scale per row). Dispatch Groups(cols).
+type EmbedQ struct {
+	Bits  int  // 8, 4 or 2
+	Group int  // elements per scale: 32, 64, 128, or 0 for one per row
+	Asym  bool // value = u*scale + min, else (u - 2^(Bits-1))*scale
+	WG    int  // threads per workgroup, a power of two in 32..256
+}
+
+func (p EmbedQ) Name() string             { return "embedq" }
+func (p EmbedQ) String() string           { return fmt.Sprintf("wg=%d", p.WG) }
+func (p EmbedQ) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
+
+// Format names the table's format the way the quant package does.
+func (p EmbedQ) Format() string { return Gemv{Bits: p.Bits, Group: p.Group, Asym: p.Asym}.Format() }
+
+func (p EmbedQ) Check() error {
+	switch {
+	case p.Bits != 8 && p.Bits != 4 && p.Bits != 2:
+		return fmt.Errorf("%w: %d bits", errParams, p.Bits)
+	case p.Group != 0 && p.Group != 32 && p.Group != 64 && p.Group != 128:
+		return fmt.Errorf("%w: group %d", errParams, p.Group)
+	}
+	return checkBlockWG(p.WG)
+}
+
+// Groups is the dispatch size: one thread per element of the row.
+func (p EmbedQ) Groups(cols int) [3]uint32 { return grid(ceilDiv(cols, p.WG)) }
+
+func (p EmbedQ) view() (string, any) {
+	return "embedq.wgsl.tmpl", struct {
+		blockView
+		Format           string // the params do not name it
+		Asym             bool
+		PerWord, Shift   int // codes per word; log2 of it
+		Bits, Mask, Half int
+	}{newBlockView(p, p.WG), p.Format(), p.Asym, 32 / p.Bits, log2(32 / p.Bits), p.Bits, 1<<p.Bits - 1, 1 << (p.Bits - 1)}
+}
 
 // KVStore appends this position's key and value to the caches:
 // kcache[pos*kv_dim + i] = k[i], vcache[pos*kv_dim + i] = v[i]; nothing else
@@ -257,16 +320,26 @@ func (p MatVec) view() (string, any) {
 // blockView is what every block template is executed with: the derived
 // sizes as plain numbers, so that templates write them as typed literals.
 type blockView struct {
-	Header string
-	WG     int
-	HalfWG int  // WG/2, the first stride of a tree reduction
-	Half   bool // Rope: Hugging Face's pairing
-	Rows   int  // MatVec: rows per workgroup
-	Scores int  // Attention: entries of the scores array
+	Header   string
+	WG       int
+	HalfWG   int  // WG/2, the first stride of a tree reduction
+	Half     bool // Rope: Hugging Face's pairing
+	Freqs    bool // Rope: a frequency-factor table
+	NoWeight bool // RMSNorm: no learned weight
+	Rows     int  // MatVec: rows per workgroup
+	Scores   int  // Attention: entries of the scores array
 }
 
 func newBlockView(p Kernel, wg int) blockView {
 	return blockView{Header: header(p), WG: wg, HalfWG: wg / 2}
+}
+
+func log2(n int) int {
+	l := 0
+	for ; n > 1; n >>= 1 {
+		l++
+	}
+	return l
 }
 
 func wg1(wg int) [3]uint32 { return [3]uint32{uint32(wg), 1, 1} }

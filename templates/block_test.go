@@ -8,13 +8,18 @@ import (
 	"github.com/tune-gpu/tune/templates"
 )
 
-// Golden block kernels: every template, both rope layouts, matvec with one
-// and several rows, attention with a scores array longer and shorter than
-// the workgroup.
+// Golden block kernels: every template, rmsnorm with and without weight,
+// both rope layouts with and without frequency factors, matvec with one and
+// several rows, attention with a scores array longer and shorter than the
+// workgroup, quantized embedding of each kind of format, top-p at both ends
+// of its chunk sizes.
 var goldenBlock = []templates.Kernel{
 	templates.RMSNorm{WG: 64},
+	templates.RMSNorm{WG: 128, NoWeight: true},
 	templates.Rope{WG: 64},
 	templates.Rope{WG: 64, Half: true},
+	templates.Rope{WG: 64, Freqs: true},
+	templates.Rope{WG: 32, Half: true, Freqs: true},
 	templates.SwiGLU{WG: 64},
 	templates.Add{WG: 64},
 	templates.Embed{WG: 64},
@@ -24,6 +29,13 @@ var goldenBlock = []templates.Kernel{
 	templates.Argmax{WG: 256},
 	templates.MatVec{WG: 128, Rows: 1},
 	templates.MatVec{WG: 64, Rows: 4},
+	templates.EmbedQ{Bits: 4, Group: 32, WG: 64},
+	templates.EmbedQ{Bits: 2, Group: 0, Asym: true, WG: 128},
+	templates.EmbedQ{Bits: 8, Group: 128, WG: 256},
+	templates.Softmax{WG: 256},
+	templates.TopP{WG: 256, Chunk: 1024},
+	templates.TopP{WG: 32, Chunk: 128},
+	templates.Router{WG: 64},
 }
 
 func TestBlockGolden(t *testing.T) { checkGolden(t, goldenBlock) }
@@ -39,6 +51,9 @@ func TestBlockRenderedSourceAvoidsUnportableWGSL(t *testing.T) {
 			templates.RMSNorm{WG: wg}, templates.Rope{WG: wg}, templates.Rope{WG: wg, Half: true},
 			templates.SwiGLU{WG: wg}, templates.Add{WG: wg}, templates.Embed{WG: wg}, templates.KVStore{WG: wg},
 			templates.Attention{WG: wg, MaxSeq: 4096}, templates.Argmax{WG: wg}, templates.MatVec{WG: wg, Rows: 16},
+			templates.RMSNorm{WG: wg, NoWeight: true}, templates.Rope{WG: wg, Freqs: true}, templates.Rope{WG: wg, Half: true, Freqs: true},
+			templates.EmbedQ{Bits: 4, Group: 64, WG: wg}, templates.EmbedQ{Bits: 2, Group: 32, Asym: true, WG: wg},
+			templates.Softmax{WG: wg}, templates.TopP{WG: wg, Chunk: 128}, templates.TopP{WG: wg, Chunk: 1024}, templates.Router{WG: wg},
 		} {
 			src, err := templates.Render(k)
 			if err != nil {
@@ -75,6 +90,17 @@ func TestBlockCheckRejectsInexpressibleParams(t *testing.T) {
 		templates.MatVec{WG: 64, Rows: 0},
 		templates.MatVec{WG: 64, Rows: 17},
 		templates.MatVec{WG: 24, Rows: 1},
+		templates.RMSNorm{WG: 16, NoWeight: true},
+		templates.Rope{WG: 100, Freqs: true},
+		templates.EmbedQ{Bits: 3, Group: 32, WG: 64},
+		templates.EmbedQ{Bits: 4, Group: 48, WG: 64},
+		templates.EmbedQ{Bits: 4, Group: 32, WG: 512},
+		templates.Softmax{WG: 1024},
+		templates.TopP{WG: 64, Chunk: 64},
+		templates.TopP{WG: 64, Chunk: 2048},
+		templates.TopP{WG: 64, Chunk: 384},
+		templates.TopP{WG: 48, Chunk: 256},
+		templates.Router{WG: 0},
 	} {
 		if _, err := templates.Render(k); err == nil {
 			t.Errorf("Render(%s %s) succeeded; want an error", k.Name(), k)
@@ -91,6 +117,9 @@ func TestBlockWorkgroupBytes(t *testing.T) {
 		}
 		if m := (templates.MatVec{WG: wg, Rows: 16}); m.WorkgroupBytes() > 16384 {
 			t.Errorf("%s: %d bytes of workgroup memory", m, m.WorkgroupBytes())
+		}
+		if p := (templates.TopP{WG: wg, Chunk: 1024}); p.WorkgroupBytes() > 16384 {
+			t.Errorf("%s: %d bytes of workgroup memory", p, p.WorkgroupBytes())
 		}
 	}
 }
@@ -112,6 +141,12 @@ func TestBlockGroups(t *testing.T) {
 		{"matvec", templates.MatVec{WG: 64, Rows: 4}.Groups(67), [3]uint32{17, 1, 1}},
 		{"matvec classifier", templates.MatVec{WG: 64, Rows: 1}.Groups(128256), [3]uint32{32768, 4, 1}},
 		{"swiglu huge", templates.SwiGLU{WG: 32}.Groups(32768*32 + 1), [3]uint32{32768, 2, 1}},
+		{"rmsnorm qk norm", templates.RMSNorm{WG: 128, NoWeight: true}.Groups(40), [3]uint32{40, 1, 1}},
+		{"rope freqs", templates.Rope{WG: 32, Freqs: true}.Groups(40, 128), [3]uint32{80, 1, 1}},
+		{"embedq", templates.EmbedQ{Bits: 4, Group: 32, WG: 256}.Groups(5120), [3]uint32{20, 1, 1}},
+		{"softmax rows", templates.Softmax{WG: 256}.Groups(3), [3]uint32{3, 1, 1}},
+		{"topp", templates.TopP{WG: 256, Chunk: 1024}.Groups(), [3]uint32{1, 1, 1}},
+		{"router", templates.Router{WG: 64}.Groups(), [3]uint32{1, 1, 1}},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: Groups = %v, want %v", c.name, c.got, c.want)
@@ -124,8 +159,10 @@ func FuzzBlockParams(f *testing.F) {
 	f.Add(48, 0, 0, false)
 	f.Fuzz(func(t *testing.T, wg, rows, maxSeq int, half bool) {
 		for _, k := range []templates.Kernel{
-			templates.RMSNorm{WG: wg}, templates.Rope{WG: wg, Half: half}, templates.Attention{WG: wg, MaxSeq: maxSeq},
+			templates.RMSNorm{WG: wg, NoWeight: half}, templates.Rope{WG: wg, Half: half, Freqs: !half}, templates.Attention{WG: wg, MaxSeq: maxSeq},
 			templates.Argmax{WG: wg}, templates.MatVec{WG: wg, Rows: rows},
+			templates.EmbedQ{Bits: rows, Group: maxSeq, Asym: half, WG: wg}, templates.Softmax{WG: wg},
+			templates.TopP{WG: wg, Chunk: maxSeq}, templates.Router{WG: wg},
 		} {
 			src, err := templates.Render(k)
 			if (err == nil) != (k.Check() == nil) {

@@ -37,6 +37,9 @@ func goldenPath(k templates.Kernel) string {
 	if g, ok := k.(templates.Gemv); ok {
 		name = g.Format() + "/" + name // the params do not name the format
 	}
+	if q, ok := k.(templates.EmbedQ); ok {
+		name = q.Format() + "/" + name
+	}
 	return filepath.Join("testdata", k.Name(), strings.ReplaceAll(name, "/", "_")+".wgsl")
 }
 

@@ -1,4 +1,4 @@
-// tune kernel rope wg=64/half=false
+// tune kernel rope wg=64/half=true/freqs=false
 struct Dims {
   heads: u32,
   head_dim: u32,
@@ -30,8 +30,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let val = f32(dims.pos) * freq;
   let fcr = cos(val);
   let fci = sin(val);
-  let i0 = h * dims.head_dim + 2u * i;
-  let i1 = i0 + 1u;
+  let i0 = h * dims.head_dim + i;
+  let i1 = i0 + pairs;
   let v0 = v[i0];
   let v1 = v[i1];
   v[i0] = v0 * fcr - v1 * fci;

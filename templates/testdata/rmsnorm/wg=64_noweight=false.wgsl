@@ -1,4 +1,4 @@
-// tune kernel rmsnorm wg=64
+// tune kernel rmsnorm wg=64/noweight=false
 struct Dims {
   n: u32,
   eps: u32,

@@ -1,4 +1,4 @@
-// tune kernel rope wg=64/half=true
+// tune kernel rope wg=64/half=false/freqs=true
 struct Dims {
   heads: u32,
   head_dim: u32,
@@ -16,6 +16,7 @@ struct Base {
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<uniform> base: Base;
 @group(0) @binding(2) var<storage, read_write> v: array<f32>;
+@group(0) @binding(3) var<storage, read> freqs: array<f32>;
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -27,11 +28,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let h = g / pairs;
   let i = g % pairs;
   let freq = 1.0 / pow(bitcast<f32>(base.theta), f32(2u * i) / f32(dims.rope_dim));
-  let val = f32(dims.pos) * freq;
+  let val = (f32(dims.pos) * freq) / freqs[i];
   let fcr = cos(val);
   let fci = sin(val);
-  let i0 = h * dims.head_dim + i;
-  let i1 = i0 + pairs;
+  let i0 = h * dims.head_dim + 2u * i;
+  let i1 = i0 + 1u;
   let v0 = v[i0];
   let v1 = v[i1];
   v[i0] = v0 * fcr - v1 * fci;
