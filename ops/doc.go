@@ -8,7 +8,13 @@
 //     shapes including ones that are not multiples of the tile, with a
 //     tolerance scaled by K and the dtype, a NaN/Inf check and a guard band
 //     after the output that catches out-of-bounds writes;
-//  4. the work one run does (FLOPs), so timings become rates.
+//  4. the work one run does (FLOPs, or bytes for bandwidth-bound ops), so
+//     timings become rates.
+//
+// The kernels of a transformer block besides the matrix products (norms,
+// RoPE, activations, embedding lookups, softmax, sampling, the MoE router)
+// are BlockOps: their references are in block.go, their checked runs
+// (BlockCases) in blockcases.go, their workloads in blockwork.go.
 //
 // An Evaluator rejects a candidate with its reason at the first failure
 // and only times candidates that validated.

@@ -46,10 +46,10 @@ func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 against a CPU reference, then timed; the winners per shape go into the profile,
 every timed pass into a results file in Go benchmark format.`)
 	var f sweepFlags
-	fs.StringVar(&f.op, "op", "matmul", "kernel family: matmul (f32), gemv (quantized decode), gemm (quantized prefill), attention-prefill (flash) or attention-decode (split)")
-	fs.StringVar(&f.formats, "formats", "", "gemv/gemm weight formats, e.g. int4-g32-sym,int2-g64-asym (default int8-g32-sym,int4-g32-sym,int2-g64-sym); attention KV cache formats f32,kv-int8 (default f32)")
+	fs.StringVar(&f.op, "op", "matmul", "kernel family: matmul (f32), gemv (quantized decode), gemm (quantized prefill), attention-prefill (flash), attention-decode (split), or a block kernel: "+strings.Join(ops.BlockOpNames(), ", "))
+	fs.StringVar(&f.formats, "formats", "", "gemv/gemm weight formats, e.g. int4-g32-sym,int2-g64-asym (default int8-g32-sym,int4-g32-sym,int2-g64-sym); attention KV cache formats f32,kv-int8 (default f32); a block kernel's variants, e.g. f32-noweight (rmsnorm), f32-half-freqs (rope) or a weight format (embedq) (default all)")
 	fs.StringVar(&f.adapter, "adapter", "auto", "adapter: auto, an index or a name substring (see tune adapters)")
-	fs.StringVar(&f.shapes, "shapes", "", "comma-separated shapes: MxNxK for matmul, NxK for gemv, SEQxHEADSxKVHEADSxHEADDIM for attention (default: Llama-style shapes sized to the adapter)")
+	fs.StringVar(&f.shapes, "shapes", "", "comma-separated shapes: MxNxK for matmul, NxK for gemv, SEQxHEADSxKVHEADSxHEADDIM for attention, a block kernel's dims joined by x, e.g. 1x4096 for rmsnorm's rows x n (default: Llama-style shapes sized to the adapter)")
 	fs.StringVar(&f.strategy, "strategy", "local", "search strategy: "+strings.Join(search.MethodNames, ", "))
 	fs.IntVar(&f.maxEvals, "max-evals", -1, "candidates evaluated per shape, 0 for no limit (default 24 on a CPU adapter, 120 on a GPU)")
 	fs.DurationVar(&f.budget, "budget", 0, "wall time spent measuring per shape, 0 for no limit")
@@ -77,14 +77,25 @@ every timed pass into a results file in Go benchmark format.`)
 		return fmt.Errorf("parsing -budget/-target: durations must be positive")
 	}
 	attention := f.op == "attention-prefill" || f.op == "attention-decode"
-	if f.op != "matmul" && f.op != "gemv" && f.op != "gemm" && !attention {
-		return fmt.Errorf("parsing -op: %q is not matmul, gemv, gemm, attention-prefill or attention-decode", f.op)
+	blockOp, _ := ops.LookupBlockOp(f.op)
+	if f.op != "matmul" && f.op != "gemv" && f.op != "gemm" && !attention && blockOp == nil {
+		return fmt.Errorf("parsing -op: %q is not matmul, gemv, gemm, attention-prefill, attention-decode or a block kernel (%s)", f.op, strings.Join(ops.BlockOpNames(), ", "))
 	}
 	formats := ops.DefaultFormats
 	if attention {
 		formats = nil
 	}
-	if f.formats != "" && !attention {
+	var blockDtypes []string
+	if f.formats != "" && blockOp != nil {
+		for _, name := range strings.Split(f.formats, ",") {
+			name = strings.TrimSpace(name)
+			if err := blockOp.CheckDtype(name); err != nil {
+				return fmt.Errorf("parsing -formats: %w", err)
+			}
+			blockDtypes = append(blockDtypes, name)
+		}
+	}
+	if f.formats != "" && !attention && blockOp == nil {
 		formats = nil
 		for _, name := range strings.Split(f.formats, ",") {
 			fm, err := quant.ParseFormat(strings.TrimSpace(name))
@@ -98,6 +109,7 @@ every timed pass into a results file in Go benchmark format.`)
 	var gemvShapes []ops.GemvShape
 	var gemmShapes []ops.GemmShape
 	var attnShapes []ops.AttnShape
+	var blockShapes [][]int
 	if f.shapes != "" {
 		var err error
 		switch f.op {
@@ -107,8 +119,10 @@ every timed pass into a results file in Go benchmark format.`)
 			gemmShapes, err = ops.ParseGemmShapes(f.shapes)
 		case "attention-prefill", "attention-decode":
 			attnShapes, err = parseAttnShapes(f.shapes, f.formats)
-		default:
+		case "gemv":
 			gemvShapes, err = ops.ParseGemvShapes(f.shapes)
+		default:
+			blockShapes, err = blockOp.ParseShapes(f.shapes)
 		}
 		if err != nil {
 			return fmt.Errorf("parsing -shapes: %w", err)
@@ -212,6 +226,12 @@ every timed pass into a results file in Go benchmark format.`)
 		workloads = ops.GemmWorkloads(dev, formats, gemmShapes, timing)
 	case "attention-prefill", "attention-decode":
 		workloads = ops.FlashWorkloads(dev, attnShapes, f.op == "attention-decode", timing)
+	default:
+		if blockOp != nil {
+			if workloads, err = ops.BlockWorkloads(dev, blockOp, blockDtypes, blockShapes, timing); err != nil {
+				return err
+			}
+		}
 	}
 	for _, w := range workloads {
 		if ge, ok := w.Eval.(*ops.GemvEvaluator); ok {

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/profiles"
+)
+
+// A block kernel sweeps like the other families: every candidate is
+// validated and timed, and the winner of each variant and shape goes into
+// the profile under the op's name, where model code finds it.
+func TestSweepBlockOp(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "p.yaml")
+	var stdout, stderr bytes.Buffer
+	args := []string{"sweep", "-op", "rmsnorm", "-formats", "f32-noweight", "-shapes", "8x128", "-max-evals", "3",
+		"-samples", "10", "-target", "1ms", "-roofs=false", "-profile", prof,
+		"-results", filepath.Join(dir, "r.txt"), "-journal", filepath.Join(dir, "j.jsonl")}
+	if err := run(context.Background(), &stdout, &stderr, args); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	p, err := profiles.Load(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, exact, err := p.Lookup("rmsnorm", "f32-noweight", []int{8, 128})
+	if err != nil || !exact {
+		t.Fatalf("no rmsnorm f32-noweight 8x128 entry: %v\n%s", err, stderr.String())
+	}
+	if e.Kernel != "rmsnorm" || e.Params["wg"] == "" || e.Stats.Unit != "B/s" || e.Baseline == nil {
+		t.Errorf("entry %+v", e)
+	}
+	op, _ := ops.LookupBlockOp("rmsnorm")
+	if k, err := op.KernelByID(e.ID, e.Dtype); err != nil || !strings.Contains(k.String(), "noweight=true") {
+		t.Errorf("the entry's kernel: %v, %v", k, err)
+	}
+	if !strings.Contains(stdout.String(), "8x128 rmsnorm f32-noweight") {
+		t.Errorf("the sweep table does not name the workload:\n%s", stdout.String())
+	}
+}
+
+func TestSweepBlockOpFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-op", "rmsnorms"}, "block kernel (rmsnorm, rope"},
+		{[]string{"-op", "rope", "-formats", "f16"}, "parsing -formats"},
+		{[]string{"-op", "embedq", "-formats", "int3-g32-sym"}, "parsing -formats"},
+		{[]string{"-op", "router", "-shapes", "16x9"}, "parsing -shapes"},
+		{[]string{"-op", "softmax", "-shapes", "128256"}, "rows x n"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), &stdout, &stderr, append([]string{"sweep"}, c.args...))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("sweep %v: %v, want an error mentioning %q", c.args, err, c.want)
+		}
+	}
+}
