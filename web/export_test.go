@@ -194,8 +194,7 @@ func matmulRef(t *testing.T, dir string, k Kernel) func(int) float64 {
 	}
 }
 
-// gemvRef decodes W by the documented packing: code c of row r is bits
-// (c % per)*bits of word r*wpr + c/per, value (u - 2^(bits-1)) * scale.
+// gemvRef: y = W x from the files.
 func gemvRef(t *testing.T, dir string, k Kernel) func(int) float64 {
 	f, err := quant.ParseFormat(k.Dtype)
 	if err != nil {
@@ -209,24 +208,144 @@ func gemvRef(t *testing.T, dir string, k Kernel) func(int) float64 {
 	if per := param(t, k, "rows"); k.Dispatch[0]*k.Dispatch[1]*per < rows {
 		t.Errorf("dispatch %v of %d rows does not cover %d", k.Dispatch, per, rows)
 	}
+	x := readWords(t, filepath.Join(dir, binding(t, k, "x").File))
+	row := quantRow(t, dir, k)
+	return func(r int) float64 {
+		var sum float64
+		for c, v := range row(r) {
+			sum += float64(v) * f32(x[c])
+		}
+		return sum
+	}
+}
+
+// quantProfile has what the lavapipe profile lacks: GEMM, and formats
+// with a min. Its shapes are small, and its kernels within WebGPU's
+// default limits. Entry 1 is an int4 GEMV, symmetric.
+func quantProfile() *profiles.Profile {
+	stats := func(unit string) profiles.Stats {
+		return profiles.Stats{Median: 1e-3, Lo: 9e-4, Hi: 1.1e-3, Samples: 10, Rate: 1e9, Unit: unit, Clock: "timestamp"}
+	}
+	entry := func(op, dtype string, shape []int, id string) profiles.Entry {
+		params := map[string]string{}
+		for _, f := range strings.Split(id, "/") {
+			k, v, _ := strings.Cut(f, "=")
+			params[k] = v
+		}
+		unit := "FLOP/s"
+		if op == "gemv" {
+			unit = "B/s"
+		}
+		return profiles.Entry{Op: op, Dtype: dtype, Shape: shape, Kernel: op, ID: id, Params: params, Stats: stats(unit)}
+	}
+	return &profiles.Profile{
+		Schema:  profiles.SchemaVersion,
+		Adapter: profiles.Adapter{Name: "test adapter", Backend: "vulkan", Type: "cpu"},
+		Entries: []profiles.Entry{
+			entry("gemm", "int4-g32-asym", []int{37, 72, 256}, "wgx=8/wgy=16/rm=4/rn=4/tk=16/vec=4/prefetch=true/unroll=true"),
+			entry("gemv", "int4-g32-sym", []int{100, 512}, "wg=64/rows=4/vec=2/unpack=shift/fold=true"),
+			entry("gemv", "int2-row-asym", []int{70, 256}, "wg=32/rows=2/vec=1/unpack=vec/fold=false"),
+			entry("gemm", "int8-g64-sym", []int{16, 40, 128}, "wgx=8/wgy=8/rm=2/rn=2/tk=32/vec=2/prefetch=false/unroll=false"),
+		},
+	}
+}
+
+// GEMM and formats with a min: the expected values are what the .bin
+// files give by the documented packing.
+func TestExportQuantized(t *testing.T) {
+	dir := t.TempDir()
+	m, err := Export(quantProfile(), dir, Options{Portable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Kernels) != 4 {
+		t.Fatalf("%d kernels, skipped %v", len(m.Kernels), m.Skipped)
+	}
+	for _, k := range m.Kernels {
+		t.Run(k.Name, func(t *testing.T) {
+			f, err := quant.ParseFormat(k.Dtype)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hasMins := slices.ContainsFunc(k.Bindings, func(b Binding) bool { return b.Name == "mins" })
+			if hasMins != f.Asym || (f.Asym && k.Bindings[len(k.Bindings)-1].Name != "mins") {
+				t.Errorf("mins binding: %v for %s", hasMins, f)
+			}
+			var ref func(int) float64
+			if k.Op == "gemv" {
+				ref = gemvRef(t, dir, k)
+			} else {
+				ref = gemmRef(t, dir, k)
+			}
+			for c, i := range k.Check.Index {
+				if want, tol := k.Check.Want[c], k.Check.Tol[c]; !(tol > 0) || math.Abs(ref(i)-want) > tol/100 {
+					t.Fatalf("element %d: manifest wants %g within %g, the files give %g", i, want, tol, ref(i))
+				}
+			}
+			if n := k.Check.Elements; n <= 256 && len(k.Check.Index) != n {
+				t.Errorf("%d of %d elements checked; a small output is checked whole", len(k.Check.Index), n)
+			}
+		})
+	}
+}
+
+// quantRow decodes row r of W from its files by the documented packing:
+// code c is bits (c % per)*bits of word r*wpr + c/per; its value is
+// (u - 2^(bits-1)) * scale, or u*scale + min.
+func quantRow(t *testing.T, dir string, k Kernel) func(r int) []float32 {
 	wb := binding(t, k, "w")
 	q := wb.Layout.Quant
-	if q == nil || q.Bits != f.Bits || q.Group != f.Group || q.Symmetric == f.Asym || q.CodesPerWord != 32/f.Bits || q.WordsPerRow != cols*f.Bits/32 {
-		t.Fatalf("layout %+v for %s", wb.Layout, f)
+	f, err := quant.ParseFormat(k.Dtype)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if f.Asym {
-		t.Fatalf("%s: the profile has no asymmetric formats to check", k.Name)
+	cols := wb.Layout.Cols
+	if q == nil || q.Format != k.Dtype || q.Bits != f.Bits || q.Group != f.Group || q.Symmetric == f.Asym || q.CodesPerWord != 32/f.Bits || q.WordsPerRow != cols*f.Bits/32 {
+		t.Fatalf("layout %+v for %s", wb.Layout, f)
 	}
 	w := readWords(t, filepath.Join(dir, wb.File))
 	scales := readWords(t, filepath.Join(dir, binding(t, k, "scales").File))
-	x := readWords(t, filepath.Join(dir, binding(t, k, "x").File))
+	var mins []uint32
+	if f.Asym {
+		mins = readWords(t, filepath.Join(dir, binding(t, k, q.Mins).File))
+	}
+	glen := f.GroupLen(cols)
 	per, wpr, groups := q.CodesPerWord, q.WordsPerRow, cols/glen
-	return func(r int) float64 {
-		var sum float64
-		for c := 0; c < cols; c++ {
+	return func(r int) []float32 {
+		row := make([]float32, cols)
+		for c := range row {
 			u := w[r*wpr+c/per] >> (uint(c%per) * uint(f.Bits)) & (1<<f.Bits - 1)
-			v := float32(int(u)-1<<(f.Bits-1)) * math.Float32frombits(scales[r*groups+c/glen])
-			sum += float64(v) * f32(x[c])
+			s := math.Float32frombits(scales[r*groups+c/glen])
+			if f.Asym {
+				row[c] = float32(float32(u)*s) + math.Float32frombits(mins[r*groups+c/glen])
+			} else {
+				row[c] = float32(int(u)-1<<(f.Bits-1)) * s
+			}
+		}
+		return row
+	}
+}
+
+// gemmRef: C = A x W^T from the files.
+func gemmRef(t *testing.T, dir string, k Kernel) func(int) float64 {
+	dims := binding(t, k, "dims").Uniform
+	m, n, kk := int(dims[0]), int(dims[1]), int(dims[2])
+	f, _ := quant.ParseFormat(k.Dtype)
+	if !slices.Equal(k.Shape, []int{m, n, kk}) || int(dims[3]) != f.GroupLen(kk) || k.Work != 2*float64(m*n*kk) {
+		t.Errorf("dims %v, work %g for shape %v", dims, k.Work, k.Shape)
+	}
+	tileM, tileN := param(t, k, "wgy")*param(t, k, "rm"), param(t, k, "wgx")*param(t, k, "rn")
+	if k.Dispatch[0]*tileN < n || k.Dispatch[1]*tileM < m {
+		t.Errorf("dispatch %v of %dx%d tiles does not cover %dx%d", k.Dispatch, tileM, tileN, m, n)
+	}
+	a := readWords(t, filepath.Join(dir, binding(t, k, "a").File))
+	row := quantRow(t, dir, k)
+	return func(i int) float64 {
+		r, c := i/n, i%n
+		w := row(c)
+		var sum float64
+		for l := 0; l < kk; l++ {
+			sum += f32(a[r*kk+l]) * float64(w[l])
 		}
 		return sum
 	}
