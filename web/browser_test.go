@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -134,7 +135,7 @@ func TestBrowserRunsExport(t *testing.T) {
 	runPage := func(url string) (pageResults, string) {
 		t.Helper()
 		start := time.Now()
-		if err := chromedp.Do(bctx, chromedp.Navigate(url+"/?samples=5&target_ms=10")); err != nil {
+		if err := chromedp.Do(bctx, chromedp.Navigate(url)); err != nil {
 			t.Fatal(err)
 		}
 		raw, err := chromedp.Run(bctx, chromedp.Poll[string](`window.tuneResults && window.tuneResults.done && JSON.stringify(window.tuneResults)`,
@@ -158,7 +159,7 @@ func TestBrowserRunsExport(t *testing.T) {
 		}
 		return res, title
 	}
-	res, title := runPage(srv.URL)
+	res, title := runPage(srv.URL + "/?samples=5&target_ms=10")
 	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +175,9 @@ func TestBrowserRunsExport(t *testing.T) {
 	}
 
 	t.Logf("adapter: %s %s (fallback %v), clock %s, features %v", res.Adapter.Vendor, res.Adapter.Architecture, res.Adapter.Fallback, res.Clock, res.Adapter.Features)
+	if slices.Contains(res.Adapter.Features, "timestamp-query") != (res.Clock == "timestamp") {
+		t.Errorf("clock %q with features %v", res.Clock, res.Adapter.Features)
+	}
 	if len(res.Kernels) != len(m.Kernels) {
 		t.Fatalf("page ran %d kernels, the export has %d", len(res.Kernels), len(m.Kernels))
 	}
@@ -227,7 +231,10 @@ func TestBrowserRunsExport(t *testing.T) {
 	}
 	badSrv := httptest.NewServer(Handler(bad))
 	defer badSrv.Close()
-	res, title = runPage(badSrv.URL)
+	res, title = runPage(badSrv.URL + "/?samples=3&target_ms=10&clock=wall")
+	if res.Clock != "wall" {
+		t.Errorf("clock %q with clock=wall", res.Clock)
+	}
 	if len(res.Kernels) != len(bm.Kernels) || res.OK {
 		t.Fatalf("page ran %d kernels, ok %v; want %d, not ok", len(res.Kernels), res.OK, len(bm.Kernels))
 	}
@@ -237,8 +244,10 @@ func TestBrowserRunsExport(t *testing.T) {
 			if k.Verified || k.Browser != nil || !strings.HasPrefix(k.Error, want) {
 				t.Errorf("%s with a wrong expected value: verified %v, timed %v, error %q; want %q...", k.Name, k.Verified, k.Browser != nil, k.Error, want)
 			}
-		} else if !k.Verified || k.Browser == nil || !(k.Browser.Rate > 0) {
+		} else if !k.Verified || k.Browser == nil || !(k.Browser.Rate > 0) || len(k.Browser.Samples) != 3 {
 			t.Errorf("%s: not verified or not timed: %s", k.Name, k.Error)
+		} else if k.Browser.Clock != "wall" {
+			t.Errorf("%s: timed by %s with clock=wall", k.Name, k.Browser.Clock)
 		} else {
 			t.Logf("%-30s browser %.3g %s, max error %.3g (%.2g%% of tolerance)", k.Name, k.Browser.Rate, k.Browser.Unit, k.MaxError, 100*k.Worst)
 		}

@@ -9,6 +9,8 @@ const query = new URLSearchParams(location.search);
 const SAMPLES = clamp(parseInt(query.get('samples') ?? '5', 10), 1, 100, 5);
 const TARGET_S = clamp(parseFloat(query.get('target_ms') ?? '20'), 1, 10000, 20) / 1000;
 const MAX_REPEATS = 1000;
+// clock=wall times by wall clock even where timestamps are offered.
+const WALL_ONLY = query.get('clock') === 'wall';
 
 function clamp(v, lo, hi, dflt) {
   return Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : dflt;
@@ -389,7 +391,7 @@ async function main() {
   if (!navigator.gpu) throw new Error('this browser has no WebGPU (navigator.gpu is undefined)');
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('requestAdapter() returned no adapter: WebGPU is disabled or unavailable here');
-  const timestamps = adapter.features.has('timestamp-query');
+  const timestamps = adapter.features.has('timestamp-query') && !WALL_ONLY;
   const requiredLimits = {};
   for (const k of computeLimits) {
     if (adapter.limits[k] !== undefined) requiredLimits[k] = adapter.limits[k];
@@ -415,7 +417,8 @@ async function main() {
   describe($('browser'), [
     ['adapter', [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || '(no details)'],
     ['fallback', results.adapter.fallback ? 'yes (software)' : 'no'],
-    ['timing', timestamps ? 'GPU timestamps (timestamp-query)' : 'wall time (no timestamp-query)'],
+    ['timing', timestamps ? 'GPU timestamps (timestamp-query)'
+      : `wall time (${WALL_ONLY ? 'clock=wall' : 'no timestamp-query'})`],
     ['samples', `${SAMPLES} per kernel, each ≥ ${TARGET_S * 1000} ms of dispatches`],
     ['browser', navigator.userAgent.replace(/^Mozilla\/5\.0 /, '')],
   ]);
