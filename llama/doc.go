@@ -1,6 +1,6 @@
-// Package llama owns the Llama model on the host: loading its weights and
-// tokenizer, and a plain-Go CPU forward pass that is the reference the GPU
-// forward pass is checked against.
+// Package llama owns the Llama model: loading or generating its weights,
+// its tokenizer, a plain-Go CPU forward pass that is the reference, and the
+// forward pass on the GPU that is checked against it.
 //
 //  1. LoadLlama2C (ReadLlama2C for any io.ReaderAt) reads a llama2.c legacy
 //     checkpoint and LoadGGUF (ReadGGUF) a GGUF v2/v3 file of architecture
@@ -30,6 +30,19 @@
 //     Generate run run.c's loop on the CPU, GenerateFunc over any forward
 //     pass: BOS at position 0, prompt tokens forced, stop when BOS comes up,
 //     one decoded text piece per token.
+//  5. Synthetic generates a model of a real shape (Llama 2 7B, Llama 3.1 8B,
+//     Llama 3.2 1B and 3B, a scaled-down Llama 4 mixture of experts, a tiny
+//     one) with deterministic random weights, quantized a block of rows at a
+//     time as they are drawn: its Weights hold a quant.Tensor (Q) in place of
+//     float32 Data, and the CPU forward pass dequantizes them a row at a time.
+//     Llama 4 layers (MoE, NoPE, q/k norm, chunked attention) run on the CPU
+//     only.
+//  6. NewGPU uploads a model (quantizing float32 projections if asked) and
+//     records a decode step as one program of fused dispatches; Generate runs
+//     greedy steps back to back with the sampled token kept on the device,
+//     and a quantized model's prompt in batches whose projections are GEMMs.
+//     FillCache, DecodeSteps and PrefillTokens time the same loop for
+//     benchmarks.
 //
 // Errors caused by a malformed file wrap ErrFormat; files that are well
 // formed but describe a variant this package does not implement (another

@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/profiles"
@@ -15,40 +18,115 @@ import (
 
 // GPUOptions choose the weight format and where kernel params come from.
 type GPUOptions struct {
-	// Quant is the format of the projection weights; nil keeps them f32.
-	// Matrices whose input width does not fit the format (not a multiple
-	// of 32 or of the group) stay f32, as in ggml's quantized files.
+	// Quant is the format float32 projection weights are quantized to at
+	// upload; nil keeps them f32. Matrices whose input width does not fit
+	// the format (not a multiple of 32 or of the group) stay f32, as in
+	// ggml's quantized files, and so do the embedding and classifier. A
+	// model generated quantized (Synthetic) is uploaded as it is: Quant
+	// must then be nil or its format.
 	Quant *quant.Format
-	// Profile supplies tuned GEMV params per shape; nil means built-in
-	// defaults.
+	// Profile supplies tuned GEMV and GEMM params per shape (the nearest
+	// tuned shape of the format); nil means built-in defaults, with a
+	// warning.
 	Profile *profiles.Profile
 	// Context is the most positions the KV cache holds.
 	Context int
+	// Batch is the most prompt positions one prefill submission runs; 0
+	// means 512. Batched prefill needs every projection quantized; other
+	// models run prompt positions through the decode step one at a time.
+	Batch int
 	// Progress, if set, is called after each layer is uploaded.
 	Progress func(done, total int)
+
+	// maxBinding, if positive, replaces the device's binding and buffer
+	// size limits when tensors are split over buffers (tests).
+	maxBinding uint64
 }
 
 // GPU is a model resident on a device: weights, KV cache, activations and
-// the recorded dispatches of one decode step. A step is one submission; only
-// the sampled token id comes back.
+// the recorded dispatches of one decode step. A step is one submission of a
+// program bound once; the sampled token stays on the device, where the next
+// step's embedding lookup reads it, so greedy steps are submitted back to
+// back and only token ids come back.
+//
+// A decode step is, per layer: RMSNorm (fused with the previous residual
+// add), one GEMV over the concatenated Q, K and V rows, QKVRope (RoPE and
+// the KV-cache store), attention, the output GEMV, the residual add fused
+// with the MLP's RMSNorm, one GEMV over the concatenated gate and up rows,
+// SwiGLU, and the down GEMV: nine dispatches, more only where a tensor is
+// split over buffers. Then the final norm, the classifier and argmax.
 type GPU struct {
 	m    *Model
 	dev  *runner.Device
 	ctx  int
-	step []runner.Dispatch
+	opts GPUOptions
 
-	tokenIn, tokenOut *runner.Buffer
-	ropeQ, ropeK      *runner.Buffer // per-step uniforms: they hold the position
-	kvU, attU         *runner.Buffer
-	logits            *runner.Buffer
-
-	kernels map[string]*runner.Kernel
-	bufs    []*runner.Buffer
-	// Quantized counts the matrices stored in opts.Quant's format.
+	// Quantized counts the matrices stored quantized.
 	Quantized int
+	// Kernels lists the GEMV and GEMM kernel chosen for each shape and why.
+	Kernels []KernelChoice
+	// Warnings are the shapes that got built-in kernels for want of a
+	// tuned one.
+	Warnings []string
 	// Prefill and Decode accumulate the time and positions of the steps of
 	// Generate whose next token was forced (the prompt) and sampled.
 	Prefill, Decode Timing
+
+	kernels  map[string]*runner.Kernel // by source
+	byParams map[string]*runner.Kernel
+	bufs     []*runner.Buffer
+	pending  uint64 // bytes written since the last flush
+
+	layers     []gpuLayer
+	cls        *linear
+	embedTable *linear           // a quantized embedding not tied to the classifier
+	embed      []runner.Dispatch // the embedding lookup of one token from tok
+	outNorm    *runner.Buffer
+	normU      *runner.Buffer // rmsnorm/addrmsnorm uniform, one row
+	ropeU      *runner.Buffer // qkvrope's constant uniform
+
+	step       *runner.Program
+	stepU      *runner.Buffer // qkvrope step uniform: theta, pos, rows 1
+	attU       *runner.Buffer // attention uniform: len = pos+1
+	tok        *runner.Buffer // the token a step embeds, and the argmax it writes
+	hist       *runner.Buffer // token ids by position, copied from tok after each step
+	logits     *runner.Buffer
+	x, y, xb   *runner.Buffer
+	qkv, q     *runner.Buffer
+	att, gu, h *runner.Buffer
+
+	batches map[int]*prefillProgram // by rows
+	pf      *prefillBuffers
+}
+
+// gpuLayer is one layer's weights and caches on the device.
+type gpuLayer struct {
+	attNorm, mlpNorm       *runner.Buffer
+	qkv, out, gateUp, down *linear
+	kc, vc                 *runner.Buffer
+}
+
+// KernelChoice records the params used for one matrix shape.
+type KernelChoice struct {
+	Op, Dtype string // "gemv" or "gemm"; a quant format name
+	Shape     []int  // rows x cols for gemv, M x N x K for gemm
+	Params    string
+	Source    string // "profile (exact shape)", "profile (nearest: 4096x4096)" or why a built-in default
+}
+
+func (c KernelChoice) String() string {
+	return fmt.Sprintf("%s %s %s: %s from %s", c.Op, c.Dtype, joinInts(c.Shape, "x"), c.Params, c.Source)
+}
+
+func joinInts(v []int, sep string) string {
+	s := ""
+	for i, d := range v {
+		if i > 0 {
+			s += sep
+		}
+		s += fmt.Sprint(d)
+	}
+	return s
 }
 
 // Timing is time spent on a number of positions.
@@ -69,31 +147,60 @@ func (t Timing) Rate() float64 {
 var (
 	defaultWG   = 64
 	defaultGemv = templates.Gemv{WG: 64, Rows: 2, Vec: 1, Unpack: "shift"}
+	defaultGemm = templates.Gemm{WGX: 16, WGY: 16, RM: 4, RN: 4, TK: 16, Vec: 4}
 )
 
-// NewGPU uploads m to d and records a decode step.
+// NewGPU uploads m to d and records a decode step. A model with Llama 4
+// features (mixture of experts, NoPE layers, q/k norm, chunked attention)
+// is ErrUnsupported: the CPU reference runs it, the GPU does not yet.
 func NewGPU(d *runner.Device, m *Model, opts GPUOptions) (*GPU, error) {
+	for i, l := range m.Layers {
+		if l.MoE != nil || l.Attention.NoRope || l.Attention.QKNorm || l.Attention.Chunk > 0 {
+			return nil, fmt.Errorf("%w: layer %d is a Llama 4 layer (mixture of experts, NoPE, q/k norm or chunked attention); the GPU path runs Llama 2 and 3 only", ErrUnsupported, i)
+		}
+	}
 	o := m.Options
-	g := &GPU{m: m, dev: d, ctx: opts.Context, kernels: map[string]*runner.Kernel{}}
+	if o.HeadDim%2 != 0 {
+		return nil, fmt.Errorf("%w: odd head dim %d", ErrUnsupported, o.HeadDim)
+	}
+	g := &GPU{m: m, dev: d, ctx: opts.Context, opts: opts, kernels: map[string]*runner.Kernel{}, byParams: map[string]*runner.Kernel{}, batches: map[int]*prefillProgram{}}
 	if g.ctx <= 0 || g.ctx > o.SeqLen {
 		g.ctx = o.SeqLen
 	}
-	if err := g.build(opts); err != nil {
+	if g.ctx > templates.MaxAttentionSeq {
+		return nil, fmt.Errorf("context of %d positions: the decode attention kernel holds at most %d", g.ctx, templates.MaxAttentionSeq)
+	}
+	if g.opts.Batch <= 0 {
+		g.opts.Batch = 512
+	}
+	if err := g.build(); err != nil {
 		g.Release()
 		return nil, err
 	}
 	return g, nil
 }
 
-// Release frees every buffer and kernel.
+// Context is the most positions the KV cache holds.
+func (g *GPU) Context() int { return g.ctx }
+
+// Release frees every buffer, program and kernel.
 func (g *GPU) Release() {
+	if g.step != nil {
+		g.dev.Wait()
+		g.step.Release()
+		g.step = nil
+	}
+	for _, p := range g.batches {
+		p.prog.Release()
+	}
+	g.batches = nil
 	for _, b := range g.bufs {
 		b.Release()
 	}
 	for _, k := range g.kernels {
 		k.Release()
 	}
-	g.bufs, g.kernels = nil, nil
+	g.bufs, g.kernels, g.byParams = nil, nil, nil
 }
 
 func (g *GPU) buffer(label string, bytes int) (*runner.Buffer, error) {
@@ -105,34 +212,77 @@ func (g *GPU) buffer(label string, bytes int) (*runner.Buffer, error) {
 	return b, nil
 }
 
+// write copies data to b at offset in pieces, flushing the queue's staged
+// writes now and then so that uploading a large model does not hold all of
+// it in staging memory.
+func (g *GPU) write(b *runner.Buffer, offset int, data []byte) error {
+	const piece = 64 << 20
+	for len(data) > 0 {
+		n := min(len(data), piece)
+		if err := b.Write(uint64(offset), data[:n]); err != nil {
+			return err
+		}
+		offset += n
+		data = data[n:]
+		if g.pending += uint64(n); g.pending >= 512<<20 {
+			if err := g.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flush submits the staged writes and waits for them.
+func (g *GPU) flush() error {
+	g.pending = 0
+	return g.dev.Run()
+}
+
 func (g *GPU) floats(label string, v []float32) (*runner.Buffer, error) {
 	b, err := g.buffer(label, 4*len(v))
 	if err != nil {
 		return nil, err
 	}
-	return b, b.Write(0, f32Bytes(v))
+	return b, g.write(b, 0, f32Bytes(v))
 }
 
-func (g *GPU) words(label string, v []uint32) (*runner.Buffer, error) {
-	b, err := g.buffer(label, 4*len(v))
+// uniform makes a uniform of u32 fields, padded to a multiple of four.
+func (g *GPU) uniform(label string, f ...uint32) (*runner.Buffer, error) {
+	u := make([]uint32, (len(f)+3)/4*4)
+	copy(u, f)
+	b, err := g.buffer(label, 4*len(u))
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(buf[4*i:], x)
-	}
-	return b, b.Write(0, buf)
+	return b, b.Write(0, u32Bytes(u))
 }
 
-// uniform makes a 16-byte uniform of four u32 fields.
-func (g *GPU) uniform(label string, f ...uint32) (*runner.Buffer, error) {
-	u := make([]uint32, 4)
-	copy(u, f)
-	return g.words(label, u)
+// littleEndian reports whether the host stores words as the device does, so
+// that weights can be written without a copy.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+func u32Bytes(v []uint32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	if littleEndian {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+	}
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], x)
+	}
+	return b
 }
 
 func f32Bytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	if littleEndian {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+	}
 	b := make([]byte, 4*len(v))
 	for i, x := range v {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
@@ -140,31 +290,43 @@ func f32Bytes(v []float32) []byte {
 	return b
 }
 
-// kernel compiles k once per distinct source.
+// kernel compiles k once per distinct source; params seen before are not
+// even rendered again (a prefill program has tens of thousands of
+// dispatches).
 func (g *GPU) kernel(k templates.Kernel, bindings []runner.Binding) (*runner.Kernel, error) {
+	params := fmt.Sprintf("%T%+v", k, k)
+	if kern, ok := g.byParams[params]; ok {
+		return kern, nil
+	}
 	src, err := templates.Render(k)
 	if err != nil {
 		return nil, err
 	}
 	key := string(src)
-	if kern, ok := g.kernels[key]; ok {
-		return kern, nil
+	kern, ok := g.kernels[key]
+	if !ok {
+		if kern, err = g.dev.Compile(k.Name(), key, bindings, k.WorkgroupSize()); err != nil {
+			return nil, err
+		}
+		g.kernels[key] = kern
 	}
-	kern, err := g.dev.Compile(k.Name(), key, bindings, k.WorkgroupSize())
-	if err != nil {
-		return nil, err
-	}
-	g.kernels[key] = kern
+	g.byParams[params] = kern
 	return kern, nil
 }
 
+// recorder collects the dispatches of a program.
+type recorder struct {
+	g  *GPU
+	ds []runner.Dispatch
+}
+
 // add records one dispatch of k.
-func (g *GPU) add(k templates.Kernel, bindings []runner.Binding, groups [3]uint32, bufs ...*runner.Buffer) error {
-	kern, err := g.kernel(k, bindings)
+func (r *recorder) add(k templates.Kernel, bindings []runner.Binding, groups [3]uint32, bufs ...*runner.Buffer) error {
+	kern, err := r.g.kernel(k, bindings)
 	if err != nil {
 		return err
 	}
-	g.step = append(g.step, runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: groups})
+	r.ds = append(r.ds, runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: groups})
 	return nil
 }
 
@@ -174,86 +336,231 @@ var (
 	rw = runner.ReadWrite
 )
 
-// linear is an uploaded projection y = W x.
-type linear struct {
-	record func(x, y *runner.Buffer) error
+// bindingLimit is the largest buffer a tensor part may have.
+func (g *GPU) bindingLimit() uint64 {
+	if g.opts.maxBinding > 0 {
+		return g.opts.maxBinding
+	}
+	return min(g.dev.Limits.MaxStorageBufferBindingSize, g.dev.Limits.MaxBufferSize)
 }
 
-func (g *GPU) linear(w *Weight, opts GPUOptions) (linear, error) {
-	if f := opts.Quant; f != nil && w.Cols%32 == 0 && w.Cols%f.GroupLen(w.Cols) == 0 {
-		t, err := quant.Quantize(w.Data, w.Rows, w.Cols, *f, quant.RTN)
-		if err != nil {
-			return linear{}, fmt.Errorf("quantizing %s: %w", w.Name, err)
+// linear is an uploaded projection y = W x whose rows may be the
+// concatenation of several weights (Q, K and V; gate and up), split by rows
+// over buffers that fit the device's binding limit.
+type linear struct {
+	name       string
+	rows, cols int
+	f          *quant.Format // nil for f32
+	parts      []linearPart
+	gemv       templates.Gemv // quantized, chosen when first recorded
+	bytes      int64          // what one product reads of the weights
+}
+
+// linearPart is rows offset..offset+rows-1 of a linear.
+type linearPart struct {
+	offset, rows int
+	dims         *runner.Buffer // GEMV uniform {rows, cols, glen, row_offset}
+	w, s, m      *runner.Buffer // codes, scales, mins; f32 values in w
+}
+
+// newLinear uploads the row-wise concatenation of ws, which share Cols.
+// quantize is the format f32 weights are quantized to, or nil.
+func (g *GPU) newLinear(name string, ws []*Weight, quantize *quant.Format) (*linear, error) {
+	l := &linear{name: name, cols: ws[0].Cols}
+	var ts []*quant.Tensor
+	for _, w := range ws {
+		if w.Cols != l.cols {
+			return nil, fmt.Errorf("%s: %s has %d columns, want %d", name, w.Name, w.Cols, l.cols)
 		}
-		k := g.gemvParams(*f, w.Rows, w.Cols, opts.Profile)
-		dims, err := g.uniform(w.Name+".dims", uint32(w.Rows), uint32(w.Cols), uint32(f.GroupLen(w.Cols)), 0)
-		if err != nil {
-			return linear{}, err
+		l.rows += w.Rows
+		switch {
+		case w.Q != nil:
+			if g.opts.Quant != nil && *g.opts.Quant != w.Q.Format {
+				return nil, fmt.Errorf("%s is %s; the model cannot be uploaded as %s", w.Name, w.Q.Format, *g.opts.Quant)
+			}
+			ts = append(ts, w.Q)
+		case quantize != nil && l.cols%32 == 0 && l.cols%quantize.GroupLen(l.cols) == 0:
+			t, err := quant.Quantize(w.Data, w.Rows, w.Cols, *quantize, quant.RTN)
+			if err != nil {
+				return nil, fmt.Errorf("quantizing %s: %w", w.Name, err)
+			}
+			ts = append(ts, t)
 		}
-		words, err := g.words(w.Name, t.Words)
-		if err != nil {
-			return linear{}, err
+	}
+	if len(ts) != 0 && len(ts) != len(ws) || len(ts) > 0 && slices.ContainsFunc(ts, func(t *quant.Tensor) bool { return t.Format != ts[0].Format }) {
+		return nil, fmt.Errorf("%s: weights of different formats cannot share one product", name)
+	}
+	if len(ts) > 0 {
+		f := ts[0].Format
+		l.f = &f
+		return l, g.uploadQuant(l, ts)
+	}
+	return l, g.uploadF32(l, ws)
+}
+
+func (g *GPU) uploadQuant(l *linear, ts []*quant.Tensor) error {
+	f := *l.f
+	wpr, gpr := l.cols*f.Bits/32, l.cols/f.GroupLen(l.cols)
+	per := max(1, int(g.bindingLimit()/uint64(4*wpr)))
+	for off := 0; off < l.rows; off += per {
+		p := linearPart{offset: off, rows: min(per, l.rows-off)}
+		var err error
+		if p.dims, err = g.uniform(l.name+".dims", uint32(p.rows), uint32(l.cols), uint32(f.GroupLen(l.cols)), uint32(off)); err != nil {
+			return err
 		}
-		scales, err := g.floats(w.Name+".scales", t.Scales)
-		if err != nil {
-			return linear{}, err
+		if p.w, err = g.buffer(l.name, 4*p.rows*wpr); err != nil {
+			return err
 		}
-		var mins *runner.Buffer
+		if p.s, err = g.buffer(l.name+".scales", 4*p.rows*gpr); err != nil {
+			return err
+		}
 		if f.Asym {
-			if mins, err = g.floats(w.Name+".mins", t.Mins); err != nil {
-				return linear{}, err
+			if p.m, err = g.buffer(l.name+".mins", 4*p.rows*gpr); err != nil {
+				return err
 			}
 		}
-		g.Quantized++
-		return linear{func(x, y *runner.Buffer) error {
-			bufs := []*runner.Buffer{dims, words, scales, x, y}
-			if f.Asym {
-				bufs = append(bufs, mins)
+		// Copy the rows of each source tensor that fall in this part.
+		r0 := 0
+		for _, t := range ts {
+			a, b := max(off, r0), min(off+p.rows, r0+t.Rows)
+			if a < b {
+				if err := g.write(p.w, 4*(a-off)*wpr, u32Bytes(t.Words[(a-r0)*wpr:(b-r0)*wpr])); err != nil {
+					return err
+				}
+				if err := g.write(p.s, 4*(a-off)*gpr, f32Bytes(t.Scales[(a-r0)*gpr:(b-r0)*gpr])); err != nil {
+					return err
+				}
+				if f.Asym {
+					if err := g.write(p.m, 4*(a-off)*gpr, f32Bytes(t.Mins[(a-r0)*gpr:(b-r0)*gpr])); err != nil {
+						return err
+					}
+				}
 			}
-			return g.add(k, ops.GemvBindingsFor(k), k.Groups(w.Rows), bufs...)
-		}}, nil
+			r0 += t.Rows
+		}
+		l.parts = append(l.parts, p)
 	}
-	dims, err := g.uniform(w.Name+".dims", uint32(w.Rows), uint32(w.Cols))
-	if err != nil {
-		return linear{}, err
+	l.bytes = 4 * int64(l.rows) * int64(wpr+gpr)
+	if f.Asym {
+		l.bytes += 4 * int64(l.rows) * int64(gpr)
 	}
-	data, err := g.floats(w.Name, w.Data)
-	if err != nil {
-		return linear{}, err
+	g.Quantized += len(ts)
+	return nil
+}
+
+func (g *GPU) uploadF32(l *linear, ws []*Weight) error {
+	bytes := 4 * uint64(l.rows) * uint64(l.cols)
+	if bytes > g.bindingLimit() {
+		return fmt.Errorf("f32 matrix %s of %d bytes exceeds the device's binding limit of %d bytes; quantize it", l.name, bytes, g.bindingLimit())
 	}
-	k := templates.MatVec{WG: defaultWG, Rows: 1}
-	return linear{func(x, y *runner.Buffer) error {
-		return g.add(k, []runner.Binding{u, ro, ro, rw}, k.Groups(w.Rows), dims, data, x, y)
-	}}, nil
+	p := linearPart{rows: l.rows}
+	var err error
+	if p.dims, err = g.uniform(l.name+".dims", uint32(l.rows), uint32(l.cols)); err != nil {
+		return err
+	}
+	if p.w, err = g.buffer(l.name, int(bytes)); err != nil {
+		return err
+	}
+	off := 0
+	for _, w := range ws {
+		if err := g.write(p.w, off, f32Bytes(w.Data)); err != nil {
+			return err
+		}
+		off += 4 * len(w.Data)
+	}
+	l.parts = []linearPart{p}
+	l.bytes = int64(bytes)
+	return nil
+}
+
+// decode records y = W x for one token.
+func (l *linear) decode(r *recorder, x, y *runner.Buffer) error {
+	if l.f == nil {
+		k := templates.MatVec{WG: defaultWG, Rows: 1}
+		p := l.parts[0]
+		return r.add(k, []runner.Binding{u, ro, ro, rw}, k.Groups(l.rows), p.dims, p.w, x, y)
+	}
+	if l.gemv.WG == 0 {
+		l.gemv = r.g.gemvParams(*l.f, l.rows, l.cols)
+	}
+	for _, p := range l.parts {
+		bufs := []*runner.Buffer{p.dims, p.w, p.s, x, y}
+		if l.f.Asym {
+			bufs = append(bufs, p.m)
+		}
+		if err := r.add(l.gemv, ops.GemvBindingsFor(l.gemv), l.gemv.Groups(p.rows), bufs...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // gemvParams takes the profile's kernel for the nearest tuned GEMV shape
-// of the format when it fits this matrix, else the default.
-func (g *GPU) gemvParams(f quant.Format, rows, cols int, p *profiles.Profile) templates.Gemv {
+// of the format when it fits this matrix, else the default, and records
+// the choice.
+func (g *GPU) gemvParams(f quant.Format, rows, cols int) templates.Gemv {
 	def := defaultGemv
 	def.Bits, def.Group, def.Asym = f.Bits, f.Group, f.Asym
-	if p == nil {
-		return def
+	c := KernelChoice{Op: "gemv", Dtype: f.String(), Shape: []int{rows, cols}}
+	k, why := def, ""
+	e, exact, err := g.opts.Profile.Lookup("gemv", f.String(), c.Shape)
+	switch {
+	case g.opts.Profile == nil:
+		why = "no profile"
+	case err != nil:
+		why = "no tuned " + f.String() + " GEMV in the profile"
+	default:
+		space := ops.GemvSpace(f, ops.DeviceLimits(g.dev))
+		pt, err := space.Parse(e.ID)
+		if err != nil && !strings.Contains(e.ID, "fold=") {
+			// Profiles tuned before the fold axis existed ran unfolded.
+			pt, err = space.Parse(e.ID + "/fold=false")
+		}
+		if err == nil {
+			err = space.Check(pt)
+		}
+		if err == nil {
+			if p := ops.GemvParams(pt, f); !p.Fits(rows, cols) {
+				err = fmt.Errorf("%s does not fit %dx%d", p, rows, cols)
+			} else {
+				k = p
+			}
+		}
+		if err != nil {
+			why = fmt.Sprintf("the profile's kernel for %s is unusable here (%v)", joinInts(e.Shape, "x"), err)
+		} else if exact {
+			c.Source = "profile (exact shape)"
+		} else {
+			c.Source = "profile (nearest tuned shape " + joinInts(e.Shape, "x") + ")"
+		}
 	}
-	e, _, err := p.Lookup("gemv", f.String(), []int{rows, cols})
-	if err != nil {
-		return def
+	if why != "" {
+		c.Source = "built-in default: " + why
+		g.warn(fmt.Sprintf("gemv %s %dx%d: built-in kernel %s (%s)", f, rows, cols, def, why))
 	}
-	pt, err := ops.GemvSpace(f, ops.DeviceLimits(g.dev)).Parse(e.ID)
-	if err != nil {
-		return def
-	}
-	k := ops.GemvParams(pt, f)
-	if !k.Fits(rows, cols) || k.Check() != nil {
-		return def
-	}
+	c.Params = k.String()
+	g.choose(c)
 	return k
 }
 
-// build uploads the weights and records the step: embed, then per layer
-// attention and MLP with their norms and residuals, the final norm, the
-// classifier and argmax.
-func (g *GPU) build(opts GPUOptions) error {
+// choose records a kernel choice once per op, format and shape.
+func (g *GPU) choose(c KernelChoice) {
+	if !slices.ContainsFunc(g.Kernels, func(k KernelChoice) bool {
+		return k.Op == c.Op && k.Dtype == c.Dtype && slices.Equal(k.Shape, c.Shape)
+	}) {
+		g.Kernels = append(g.Kernels, c)
+	}
+}
+
+func (g *GPU) warn(s string) {
+	if !slices.Contains(g.Warnings, s) {
+		g.Warnings = append(g.Warnings, s)
+	}
+}
+
+// build uploads the weights, allocates the caches and activations and
+// records the decode step.
+func (g *GPU) build() error {
 	m, o := g.m, g.m.Options
 	var err error
 	act := func(label string, n int) *runner.Buffer {
@@ -264,141 +571,283 @@ func (g *GPU) build(opts GPUOptions) error {
 		b, err = g.buffer(label, 4*n)
 		return b
 	}
-	x, xb, xb2 := act("x", o.Dim), act("xb", o.Dim), act("xb2", o.QDim())
-	q, k, v := act("q", o.QDim()), act("k", o.KVDim()), act("v", o.KVDim())
-	hb, hb2 := act("hb", o.HiddenDim), act("hb2", o.HiddenDim)
+	qkvDim := o.QDim() + 2*o.KVDim()
+	g.x, g.y, g.xb = act("x", o.Dim), act("y", o.Dim), act("xb", o.Dim)
+	g.qkv, g.q, g.att = act("qkv", qkvDim), act("q", o.QDim()), act("att", o.QDim())
+	g.gu, g.h = act("gu", 2*o.HiddenDim), act("h", o.HiddenDim)
 	g.logits = act("logits", o.VocabSize)
-	g.tokenIn, g.tokenOut = act("token", 1), act("next", 1)
+	g.tok, g.hist = act("token", 1), act("history", g.ctx+1)
 	if err != nil {
 		return err
 	}
-	norm := func(w *Weight) (*runner.Buffer, error) { return g.floats(w.Name, w.Data) }
 	eps := math.Float32bits(o.RMSEps)
-	normU, err := g.uniform("rmsnorm", uint32(o.Dim), eps, 1)
-	if err != nil {
+	if g.normU, err = g.uniform("rmsnorm", uint32(o.Dim), eps, 1); err != nil {
 		return err
 	}
-	if g.ropeQ, err = g.uniform("rope.q", uint32(o.NumHeads), uint32(o.HeadDim), uint32(o.RopeDim)); err != nil {
+	if g.ropeU, err = g.uniform("qkvrope", uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(o.RopeDim)); err != nil {
 		return err
 	}
-	if g.ropeK, err = g.uniform("rope.k", uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(o.RopeDim)); err != nil {
-		return err
-	}
-	thetaU, err := g.uniform("theta", math.Float32bits(o.RopeTheta))
-	if err != nil {
-		return err
-	}
-	if g.kvU, err = g.uniform("kvstore", uint32(o.KVDim())); err != nil {
+	if g.stepU, err = g.uniform("step", math.Float32bits(o.RopeTheta), 0, 1); err != nil {
 		return err
 	}
 	if g.attU, err = g.uniform("attention", uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), 1); err != nil {
 		return err
 	}
+
+	// The classifier first: a tied quantized embedding looks tokens up in
+	// its buffers.
+	var clsQuant *quant.Format
+	if m.Output.Q != nil {
+		clsQuant = &m.Output.Q.Format
+	}
+	if g.cls, err = g.newLinear("output", []*Weight{m.Output}, clsQuant); err != nil {
+		return err
+	}
+	if err := g.buildEmbed(); err != nil {
+		return err
+	}
+	for l := range m.Layers {
+		ly, err := g.uploadLayer(l)
+		if err != nil {
+			return err
+		}
+		g.layers = append(g.layers, ly)
+		if g.opts.Progress != nil {
+			g.opts.Progress(l+1, len(m.Layers))
+		}
+	}
+	if g.outNorm, err = g.floats("output_norm", m.OutputNorm.Data); err != nil {
+		return err
+	}
+	if err := g.flush(); err != nil {
+		return err
+	}
+	r := &recorder{g: g}
+	if err := g.recordStep(r); err != nil {
+		return err
+	}
+	g.step, err = g.dev.NewProgram(r.ds...)
+	return err
+}
+
+// buildEmbed records the lookup of the token in g.tok into g.x.
+func (g *GPU) buildEmbed() error {
+	m, o := g.m, g.m.Options
 	dimU, err := g.uniform("dim", uint32(o.Dim))
 	if err != nil {
 		return err
 	}
-	hidU, err := g.uniform("hidden", uint32(o.HiddenDim))
-	if err != nil {
-		return err
+	r := &recorder{g: g}
+	e := m.TokenEmbedding
+	if e.Q == nil {
+		table, err := g.floats("token_embd", e.Data)
+		if err != nil {
+			return err
+		}
+		k := templates.Embed{WG: defaultWG}
+		if err := r.add(k, []runner.Binding{u, ro, ro, rw}, k.Groups(o.Dim), dimU, g.tok, table, g.x); err != nil {
+			return err
+		}
+		g.embed = r.ds
+		return nil
 	}
-	vocabU, err := g.uniform("vocab", uint32(o.VocabSize))
-	if err != nil {
-		return err
+	t := g.cls
+	if m.Output != e {
+		if t, err = g.newLinear("token_embd", []*Weight{e}, nil); err != nil {
+			return err
+		}
+		g.embedTable = t
 	}
-	table, err := norm(m.TokenEmbedding)
-	if err != nil {
-		return err
-	}
+	ds, err := g.embedQuant(t, 1, g.tok, g.x)
+	g.embed = ds
+	return err
+}
 
+// embedQuant returns the dispatches that look up rows tokens (in tokens)
+// in the quantized table t, writing rows*Dim floats to out.
+func (g *GPU) embedQuant(t *linear, rows int, tokens, out *runner.Buffer) ([]runner.Dispatch, error) {
+	r := &recorder{g: g}
+	f := *t.f
+	k := templates.EmbedQuant{Bits: f.Bits, Asym: f.Asym, WG: defaultWG}
+	b := []runner.Binding{u, ro, ro, ro, rw}
+	if f.Asym {
+		b = append(b, ro)
+	}
+	for _, p := range t.parts {
+		dims, err := g.uniform(t.name+".embed", uint32(t.cols), uint32(f.GroupLen(t.cols)), uint32(rows), uint32(p.offset), uint32(p.rows))
+		if err != nil {
+			return nil, err
+		}
+		bufs := []*runner.Buffer{dims, tokens, p.w, p.s, out}
+		if f.Asym {
+			bufs = append(bufs, p.m)
+		}
+		if err := r.add(k, b, k.Groups(rows*t.cols), bufs...); err != nil {
+			return nil, err
+		}
+	}
+	return r.ds, nil
+}
+
+func (g *GPU) uploadLayer(i int) (gpuLayer, error) {
+	o, l := g.m.Options, &g.m.Layers[i]
+	var ly gpuLayer
+	var err error
+	if ly.attNorm, err = g.floats(l.AttentionNorm.Name, l.AttentionNorm.Data); err != nil {
+		return ly, err
+	}
+	if ly.mlpNorm, err = g.floats(l.MLPNorm.Name, l.MLPNorm.Data); err != nil {
+		return ly, err
+	}
+	a, f := l.Attention, l.MLP
+	n := func(s string) string { return fmt.Sprintf("blk.%d.%s", i, s) }
+	q := g.opts.Quant
+	if ly.qkv, err = g.newLinear(n("attn_qkv"), []*Weight{a.Query, a.Key, a.Value}, q); err != nil {
+		return ly, err
+	}
+	if ly.out, err = g.newLinear(n("attn_output"), []*Weight{a.Output}, q); err != nil {
+		return ly, err
+	}
+	if ly.gateUp, err = g.newLinear(n("ffn_gate_up"), []*Weight{f.Gate, f.Up}, q); err != nil {
+		return ly, err
+	}
+	if ly.down, err = g.newLinear(n("ffn_down"), []*Weight{f.Down}, q); err != nil {
+		return ly, err
+	}
+	if ly.kc, err = g.buffer(n("kcache"), 4*g.ctx*o.KVDim()); err != nil {
+		return ly, err
+	}
+	ly.vc, err = g.buffer(n("vcache"), 4*g.ctx*o.KVDim())
+	return ly, err
+}
+
+// recordStep records one decode step: embed g.tok, the layers, the final
+// norm, the classifier and argmax into g.tok.
+func (g *GPU) recordStep(r *recorder) error {
+	o := g.m.Options
+	r.ds = append(r.ds, g.embed...)
 	rms := templates.RMSNorm{WG: defaultWG}
-	rope := templates.Rope{WG: defaultWG}
+	addNorm := templates.AddRMSNorm{WG: defaultWG}
+	qkvRope := templates.QKVRope{WG: defaultWG}
 	att := templates.Attention{WG: defaultWG, MaxSeq: g.ctx}
-	embed := templates.Embed{WG: defaultWG}
-	if err := g.add(embed, []runner.Binding{u, ro, ro, rw}, embed.Groups(o.Dim), dimU, g.tokenIn, table, x); err != nil {
+	glu := templates.PackedSwiGLU{WG: defaultWG}
+	hidU, err := g.uniform("hidden", uint32(o.HiddenDim), 1)
+	if err != nil {
 		return err
 	}
-	for l := range m.Layers {
-		ly := &m.Layers[l]
-		kc, vc := act(fmt.Sprintf("kcache.%d", l), g.ctx*o.KVDim()), act(fmt.Sprintf("vcache.%d", l), g.ctx*o.KVDim())
-		if err != nil {
-			return err
-		}
-		attNorm, err := norm(ly.AttentionNorm)
-		if err != nil {
-			return err
-		}
-		mlpNorm, err := norm(ly.MLPNorm)
-		if err != nil {
-			return err
-		}
-		var lin [7]linear
-		for i, w := range []*Weight{ly.Attention.Query, ly.Attention.Key, ly.Attention.Value, ly.Attention.Output, ly.MLP.Gate, ly.MLP.Up, ly.MLP.Down} {
-			if lin[i], err = g.linear(w, opts); err != nil {
-				return err
-			}
+	for i, ly := range g.layers {
+		var err error
+		if i == 0 {
+			err = r.add(rms, []runner.Binding{u, ro, ro, rw}, rms.Groups(1), g.normU, g.x, ly.attNorm, g.xb)
+		} else {
+			err = r.add(addNorm, []runner.Binding{u, rw, ro, ro, rw}, addNorm.Groups(1), g.normU, g.x, g.y, ly.attNorm, g.xb)
 		}
 		steps := []func() error{
-			func() error { return g.add(rms, []runner.Binding{u, ro, ro, rw}, rms.Groups(1), normU, x, attNorm, xb) },
-			func() error { return lin[0].record(xb, q) },
-			func() error { return lin[1].record(xb, k) },
-			func() error { return lin[2].record(xb, v) },
+			func() error { return err },
+			func() error { return ly.qkv.decode(r, g.xb, g.qkv) },
 			func() error {
-				return g.add(rope, []runner.Binding{u, u, rw}, rope.Groups(o.NumHeads, o.RopeDim), g.ropeQ, thetaU, q)
+				return r.add(qkvRope, []runner.Binding{u, u, ro, rw, rw, rw}, qkvRope.Groups(1, ly.qkv.rows),
+					g.ropeU, g.stepU, g.qkv, g.q, ly.kc, ly.vc)
 			},
 			func() error {
-				return g.add(rope, []runner.Binding{u, u, rw}, rope.Groups(o.NumKVHeads, o.RopeDim), g.ropeK, thetaU, k)
+				return r.add(att, []runner.Binding{u, ro, ro, ro, rw}, att.Groups(o.NumHeads), g.attU, g.q, ly.kc, ly.vc, g.att)
 			},
+			func() error { return ly.out.decode(r, g.att, g.y) },
 			func() error {
-				ks := templates.KVStore{WG: defaultWG}
-				return g.add(ks, []runner.Binding{u, ro, ro, rw, rw}, ks.Groups(o.KVDim()), g.kvU, k, v, kc, vc)
+				return r.add(addNorm, []runner.Binding{u, rw, ro, ro, rw}, addNorm.Groups(1), g.normU, g.x, g.y, ly.mlpNorm, g.xb)
 			},
-			func() error {
-				return g.add(att, []runner.Binding{u, ro, ro, ro, rw}, att.Groups(o.NumHeads), g.attU, q, kc, vc, xb2)
-			},
-			func() error { return lin[3].record(xb2, xb) },
-			func() error {
-				a := templates.Add{WG: defaultWG}
-				return g.add(a, []runner.Binding{u, rw, ro}, a.Groups(o.Dim), dimU, x, xb)
-			},
-			func() error { return g.add(rms, []runner.Binding{u, ro, ro, rw}, rms.Groups(1), normU, x, mlpNorm, xb) },
-			func() error { return lin[4].record(xb, hb) },
-			func() error { return lin[5].record(xb, hb2) },
-			func() error {
-				s := templates.SwiGLU{WG: defaultWG}
-				return g.add(s, []runner.Binding{u, rw, ro}, s.Groups(o.HiddenDim), hidU, hb, hb2)
-			},
-			func() error { return lin[6].record(hb, xb) },
-			func() error {
-				a := templates.Add{WG: defaultWG}
-				return g.add(a, []runner.Binding{u, rw, ro}, a.Groups(o.Dim), dimU, x, xb)
-			},
+			func() error { return ly.gateUp.decode(r, g.xb, g.gu) },
+			func() error { return r.add(glu, []runner.Binding{u, ro, rw}, glu.Groups(o.HiddenDim), hidU, g.gu, g.h) },
+			func() error { return ly.down.decode(r, g.h, g.y) },
 		}
 		for _, s := range steps {
 			if err := s(); err != nil {
 				return err
 			}
 		}
-		if opts.Progress != nil {
-			opts.Progress(l+1, len(m.Layers))
-		}
 	}
-	final, err := norm(m.OutputNorm)
+	if err := r.add(addNorm, []runner.Binding{u, rw, ro, ro, rw}, addNorm.Groups(1), g.normU, g.x, g.y, g.outNorm, g.xb); err != nil {
+		return err
+	}
+	return g.classify(r, g.xb)
+}
+
+// classify records the classifier on x and argmax into g.tok.
+func (g *GPU) classify(r *recorder, x *runner.Buffer) error {
+	if err := g.cls.decode(r, x, g.logits); err != nil {
+		return err
+	}
+	vocabU, err := g.uniform("vocab", uint32(g.m.VocabSize))
 	if err != nil {
-		return err
-	}
-	if err := g.add(rms, []runner.Binding{u, ro, ro, rw}, rms.Groups(1), normU, x, final, xb); err != nil {
-		return err
-	}
-	cls, err := g.linear(m.Output, GPUOptions{})
-	if err != nil {
-		return err
-	}
-	if err := cls.record(xb, g.logits); err != nil {
 		return err
 	}
 	am := templates.Argmax{WG: 256}
-	return g.add(am, []runner.Binding{u, ro, rw}, am.Groups(), vocabU, g.logits, g.tokenOut)
+	return r.add(am, []runner.Binding{u, ro, rw}, am.Groups(), vocabU, g.logits, g.tok)
+}
+
+// DispatchesPerStep is the number of dispatches of one decode step.
+func (g *GPU) DispatchesPerStep() int { return g.step.Len() }
+
+// WeightBytes is what one decode step reads of the weights: every
+// projection's codes, scales and mins (or f32 values), the classifier, and
+// one row of the embedding.
+func (g *GPU) WeightBytes() int64 {
+	n := g.cls.bytes + g.cls.bytes/int64(g.cls.rows) // the embedding row, as large as a classifier row
+	if e := g.m.TokenEmbedding; e != g.m.Output {
+		n += e.Bytes() / int64(e.Rows)
+	}
+	for _, l := range g.layers {
+		n += l.qkv.bytes + l.out.bytes + l.gateUp.bytes + l.down.bytes
+	}
+	return n
+}
+
+// KVBytes is what the attention of one decode step at position pos reads
+// of the caches: keys and values of positions 0..pos in every layer.
+func (g *GPU) KVBytes(pos int) int64 {
+	o := g.m.Options
+	return 2 * 4 * int64(o.NumLayers) * int64(pos+1) * int64(o.KVDim())
+}
+
+// setStep writes the per-step uniforms for position pos.
+func (g *GPU) setStep(pos int) error {
+	o := g.m.Options
+	if pos < 0 || pos >= g.ctx {
+		return fmt.Errorf("position %d outside the context of %d", pos, g.ctx)
+	}
+	if err := g.stepU.Write(0, u32Bytes([]uint32{math.Float32bits(o.RopeTheta), uint32(pos), 1, 0})); err != nil {
+		return err
+	}
+	return g.attU.Write(0, u32Bytes([]uint32{uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(pos + 1)}))
+}
+
+// setToken makes token the input of the next step.
+func (g *GPU) setToken(token int) error {
+	if token < 0 || token >= g.m.VocabSize {
+		return fmt.Errorf("token %d outside the vocabulary of %d", token, g.m.VocabSize)
+	}
+	return g.tok.Write(0, u32Bytes([]uint32{uint32(token)}))
+}
+
+// submit submits one decode step at pos on the token in g.tok, without
+// waiting; the argmax is copied to hist[pos+1].
+func (g *GPU) submit(pos int) error {
+	if err := g.setStep(pos); err != nil {
+		return err
+	}
+	return g.step.Submit(runner.Copy{Src: g.tok, Dst: g.hist, DstOffset: uint64(4 * (pos + 1)), Size: 4})
+}
+
+// run runs the step on token at pos and waits for it.
+func (g *GPU) run(token, pos int) error {
+	if err := g.setToken(token); err != nil {
+		return err
+	}
+	if err := g.submit(pos); err != nil {
+		return err
+	}
+	g.dev.Wait()
+	return nil
 }
 
 // Step runs the model on token at pos in one submission and returns the
@@ -407,7 +856,7 @@ func (g *GPU) Step(token, pos int) (int, error) {
 	if err := g.run(token, pos); err != nil {
 		return 0, err
 	}
-	out, err := g.tokenOut.Read()
+	out, err := g.tok.Read()
 	if err != nil {
 		return 0, err
 	}
@@ -420,6 +869,10 @@ func (g *GPU) StepLogits(token, pos int) ([]float32, error) {
 	if err := g.run(token, pos); err != nil {
 		return nil, err
 	}
+	return g.readLogits()
+}
+
+func (g *GPU) readLogits() ([]float32, error) {
 	raw, err := g.logits.Read()
 	if err != nil {
 		return nil, err
@@ -431,42 +884,33 @@ func (g *GPU) StepLogits(token, pos int) ([]float32, error) {
 	return out, nil
 }
 
-// run writes the step's token and position and submits the step.
-func (g *GPU) run(token, pos int) error {
-	o := g.m.Options
-	if pos < 0 || pos >= g.ctx {
-		return fmt.Errorf("position %d outside the context of %d", pos, g.ctx)
+// readHistory returns the token ids the steps copied to positions lo..hi-1.
+func (g *GPU) readHistory(lo, hi int) ([]int, error) {
+	raw, err := g.hist.Read()
+	if err != nil {
+		return nil, err
 	}
-	if token < 0 || token >= o.VocabSize {
-		return fmt.Errorf("token %d outside the vocabulary of %d", token, o.VocabSize)
+	ids := make([]int, hi-lo)
+	for i := range ids {
+		ids[i] = int(binary.LittleEndian.Uint32(raw[4*(lo+i):]))
 	}
-	writes := []struct {
-		b *runner.Buffer
-		v []uint32
-	}{
-		{g.tokenIn, []uint32{uint32(token)}},
-		{g.ropeQ, []uint32{uint32(o.NumHeads), uint32(o.HeadDim), uint32(o.RopeDim), uint32(pos)}},
-		{g.ropeK, []uint32{uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(o.RopeDim), uint32(pos)}},
-		{g.kvU, []uint32{uint32(o.KVDim()), uint32(pos)}},
-		{g.attU, []uint32{uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(pos + 1)}},
-	}
-	for _, w := range writes {
-		buf := make([]byte, 4*len(w.v))
-		for i, x := range w.v {
-			binary.LittleEndian.PutUint32(buf[4*i:], x)
-		}
-		if err := w.b.Write(0, buf); err != nil {
-			return err
-		}
-	}
-	return g.dev.Run(g.step...)
+	return ids, nil
 }
 
 // Generate is generation on the GPU with run.c's conventions: the prompt's
 // tokens are forced, generation stops before BOS. A nil sampler or one at
-// temperature 0 takes the argmax on the GPU and reads back only the token;
+// temperature 0 takes the argmax on the GPU and reads back only token ids;
 // otherwise the logits come back and s samples them.
 func (g *GPU) Generate(prompt []int, steps int, s ...*Sampler) (*Generation, error) {
+	if len(prompt) == 0 {
+		return nil, fmt.Errorf("generate: empty prompt")
+	}
+	for _, id := range prompt {
+		if id < 0 || id >= g.m.VocabSize {
+			return nil, fmt.Errorf("generate: prompt token %d outside a vocabulary of %d", id, g.m.VocabSize)
+		}
+	}
+	steps = min(max(steps, 1), g.ctx)
 	if len(s) > 0 && s[0] != nil && s[0].Temperature > 0 {
 		return g.generateSampled(prompt, steps, s[0])
 	}
@@ -474,16 +918,12 @@ func (g *GPU) Generate(prompt []int, steps int, s ...*Sampler) (*Generation, err
 }
 
 func (g *GPU) generateSampled(prompt []int, steps int, s *Sampler) (*Generation, error) {
-	if len(prompt) == 0 {
-		return nil, fmt.Errorf("generate: empty prompt")
-	}
-	steps = min(max(steps, 1), g.ctx)
 	var stepErr error
 	gen := GenerateFunc(func(token, pos int) []float32 {
 		if stepErr != nil {
 			return make([]float32, g.m.VocabSize)
 		}
-		defer g.clock(time.Now(), pos+1 < len(prompt))
+		defer g.clock(time.Now(), 1, pos+1 < len(prompt))
 		logits, err := g.StepLogits(token, pos)
 		if err != nil {
 			stepErr = err
@@ -494,29 +934,106 @@ func (g *GPU) generateSampled(prompt []int, steps int, s *Sampler) (*Generation,
 	return gen, stepErr
 }
 
+// greedyChunk is how many greedy steps are submitted before their tokens
+// are read back to look for BOS; steps after a BOS are wasted, not wrong.
+const greedyChunk = 32
+
+// generateGreedy runs the prompt (batched where the model allows), then
+// submits greedy steps back to back, reading the token ids back a chunk at
+// a time; the Generation is then GenerateTokens' over those ids.
 func (g *GPU) generateGreedy(prompt []int, steps int) (*Generation, error) {
-	if len(prompt) == 0 {
-		return nil, fmt.Errorf("generate: empty prompt")
-	}
-	steps = min(max(steps, 1), g.ctx)
+	// next[p] is the token after position p: forced or the GPU's argmax.
+	next := make([]int, steps)
+	forced := min(len(prompt)-1, steps) // positions whose next token is the prompt's
+	copy(next, prompt[1:1+forced])
 	bos := 1
 	if g.m.Tokenizer != nil {
 		bos = g.m.Tokenizer.BOS
 	}
-	var stepErr error
-	gen := GenerateTokens(func(token, pos int, forced bool) int {
-		if stepErr != nil {
-			return bos // stop
+	pos := 0
+	if forced > 0 {
+		n := forced
+		if n == len(prompt)-1 && n < steps {
+			n++ // the last prompt position samples the first token
 		}
-		defer g.clock(time.Now(), forced)
-		next, err := g.Step(token, pos)
+		if err := g.prepareBatches(n); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		if err := g.runPrompt(prompt[:n]); err != nil {
+			return nil, err
+		}
+		if n > forced {
+			ids, err := g.readHistory(n, n+1)
+			if err != nil {
+				return nil, err
+			}
+			next[n-1] = ids[0]
+		} else {
+			g.dev.Wait()
+		}
+		g.clock(start, n, true)
+		pos = n
+	} else if err := g.setToken(prompt[0]); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	for pos < steps && !slices.Contains(next[forced:pos], bos) {
+		hi := min(steps, pos+greedyChunk)
+		for p := pos; p < hi; p++ {
+			if err := g.submit(p); err != nil {
+				return nil, err
+			}
+		}
+		ids, err := g.readHistory(pos+1, hi+1)
 		if err != nil {
-			stepErr = err
-			return bos
+			return nil, err
 		}
-		return next
-	}, g.m.Tokenizer, prompt, steps)
-	return gen, stepErr
+		copy(next[pos:], ids)
+		g.Decode.Positions += hi - pos
+		pos = hi
+	}
+	g.Decode.Seconds += time.Since(start).Seconds()
+	gen := GenerateTokens(func(token, pos int, _ bool) int { return next[pos] }, g.m.Tokenizer, prompt, steps)
+	return gen, nil
+}
+
+// runPrompt runs the model on tokens at positions 0..len-1, filling the
+// caches and leaving the argmax after the last one in g.tok and in the
+// history at len; batched where the model allows, else one step per
+// position.
+func (g *GPU) runPrompt(tokens []int) error {
+	if g.batchable() {
+		for p := 0; p < len(tokens); p += g.opts.Batch {
+			if err := g.prefill(tokens[p:min(len(tokens), p+g.opts.Batch)], p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for p, t := range tokens {
+		if err := g.setToken(t); err != nil {
+			return err
+		}
+		if err := g.submit(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepareBatches records the prefill programs a prompt of n positions
+// uses, so that recording and compiling are not timed as prefill.
+func (g *GPU) prepareBatches(n int) error {
+	if !g.batchable() {
+		return nil
+	}
+	for p := 0; p < n; p += g.opts.Batch {
+		if _, err := g.prefillProgram(min(n-p, g.opts.Batch)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NLL runs the model over ids and returns the summed negative log
@@ -547,12 +1064,13 @@ func logSoftmax(logits []float32, i int) float64 {
 	return float64(logits[i]) - mx - math.Log(z)
 }
 
-// clock adds the time since start to the prefill or decode total.
-func (g *GPU) clock(start time.Time, prefill bool) {
+// clock adds the time since start of n positions to the prefill or decode
+// total.
+func (g *GPU) clock(start time.Time, n int, prefill bool) {
 	t := &g.Decode
 	if prefill {
 		t = &g.Prefill
 	}
-	t.Positions++
+	t.Positions += n
 	t.Seconds += time.Since(start).Seconds()
 }

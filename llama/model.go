@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/tune-gpu/tune/gguf"
+	"github.com/tune-gpu/tune/quant"
 )
 
 var (
@@ -30,6 +30,11 @@ type Options struct {
 	RopeDim    int     // leading dimensions of each head that RoPE rotates (HeadDim for Llama)
 	RopeTheta  float32 // RoPE base frequency, 10000 unless the file says otherwise
 	RMSEps     float32 // RMSNorm epsilon, 1e-5 unless the file says otherwise
+
+	// Mixture of experts (Llama 4); zero for a dense model.
+	Experts      int // routed experts of an MoE layer
+	ExpertsUsed  int // experts each token is routed to (top-k)
+	ExpertHidden int // inner width of each expert and of the shared expert
 }
 
 // QDim is the width of all query heads together.
@@ -56,27 +61,73 @@ func (o *Options) check() error {
 		return fmt.Errorf("rope dim %d is not even and in 1..head dim %d", o.RopeDim, o.HeadDim)
 	case !(o.RopeTheta > 0) || !(o.RMSEps > 0):
 		return fmt.Errorf("rope theta %g and rms eps %g must be positive", o.RopeTheta, o.RMSEps)
+	case o.Experts < 0 || o.Experts > 0 && (o.ExpertsUsed < 1 || o.ExpertsUsed > o.Experts || o.ExpertHidden < 1):
+		return fmt.Errorf("%d experts, %d used, expert hidden dim %d: want 1 <= used <= experts and a positive width", o.Experts, o.ExpertsUsed, o.ExpertHidden)
 	}
 	return nil
 }
 
-// Weight is one weight tensor in float32, row-major: Rows rows of Cols
-// elements. A projection y = W x has Cols inputs and Rows outputs, as a GGUF
-// tensor of Dims [Cols, Rows]; an RMSNorm weight has Rows 1.
+// Weight is one weight tensor, row-major: Rows rows of Cols elements. A
+// projection y = W x has Cols inputs and Rows outputs, as a GGUF tensor of
+// Dims [Cols, Rows]; an RMSNorm weight has Rows 1. Its values are held in
+// float32 (Data) or, for a model generated quantized, in one of package
+// quant's formats (Q); exactly one of the two is set.
 type Weight struct {
 	Name       string    // GGUF tensor name, e.g. "blk.0.attn_q.weight"
-	Type       gguf.Type // how the file stored it (F32 for llama2.c)
+	Type       gguf.Type // how the file stored it (F32 for llama2.c and quantized weights)
 	Rows, Cols int
 	Data       []float32
+	Q          *quant.Tensor // Rows x Cols, when Data is nil
 }
 
-// Row returns row i of w, sharing its storage.
+// Row returns row i of a float32 weight, sharing its storage; Q must be
+// nil (see RowTo).
 func (w *Weight) Row(i int) []float32 { return w.Data[i*w.Cols : (i+1)*w.Cols] }
 
+// RowTo writes row i of w to dst, which holds at least Cols elements,
+// dequantizing a quantized weight, and returns dst[:Cols].
+func (w *Weight) RowTo(i int, dst []float32) []float32 {
+	dst = dst[:w.Cols]
+	if w.Q != nil {
+		w.Q.DequantizeRow(i, dst)
+	} else {
+		copy(dst, w.Row(i))
+	}
+	return dst
+}
+
+// Bytes is the size of w's values as held: float32, or the quantized codes,
+// scales and mins (scales and mins counted as float32, as the GPU holds
+// them).
+func (w *Weight) Bytes() int64 {
+	if w.Q == nil {
+		return 4 * int64(w.Rows) * int64(w.Cols)
+	}
+	return 4 * int64(len(w.Q.Words)+len(w.Q.Scales)+len(w.Q.Mins))
+}
+
 // Attention is grouped-query self-attention with rotary position embeddings.
+// The zero values of the fields after the weights are Llama 2 and 3; the
+// others are Llama 4's variants.
 type Attention struct {
 	Query, Key, Value, Output *Weight
+	// NoRope marks a NoPE layer: no rotary embedding, and queries scaled by
+	// Llama 4's attention temperature, which grows with the position.
+	NoRope bool
+	// QKNorm RMS-normalises each head of q and k, without a weight, after
+	// RoPE.
+	QKNorm bool
+	// Chunk, if positive, restricts attention to the aligned chunk of Chunk
+	// positions that holds the query (Llama 4's chunked attention).
+	Chunk int
 }
+
+// Llama 4's attention temperature on NoPE layers: queries are scaled by
+// log(floor((pos+1)/floorScale) + 1) * attnScale + 1.
+const (
+	llama4FloorScale = 8192
+	llama4AttnScale  = 0.1
+)
 
 // Forward returns the attention output for x, the normalized residual
 // stream at position pos. It stores this position's key and value in keys
@@ -84,16 +135,33 @@ type Attention struct {
 // causally over positions 0..pos.
 func (a *Attention) Forward(x []float32, pos int, keys, values []float32, o *Options) []float32 {
 	q, k, v := matmul(a.Query, x), matmul(a.Key, x), matmul(a.Value, x)
-	rope(q, pos, o)
-	rope(k, pos, o)
 	kvDim, hd := o.KVDim(), o.HeadDim
+	if !a.NoRope {
+		rope(q, pos, o)
+		rope(k, pos, o)
+	}
+	if a.QKNorm {
+		headNorm(q, hd, o.RMSEps)
+		headNorm(k, hd, o.RMSEps)
+	}
+	if a.NoRope {
+		t := float32(math.Log(math.Floor(float64(pos+1)/llama4FloorScale)+1)*llama4AttnScale + 1)
+		for i := range q {
+			q[i] *= t
+		}
+	}
 	copy(keys[pos*kvDim:], k)
 	copy(values[pos*kvDim:], v)
 
+	first := 0 // the first position attended to
+	if a.Chunk > 0 {
+		first = pos / a.Chunk * a.Chunk
+	}
 	out := make([]float32, o.QDim())
-	scores := make([]float32, pos+1)
+	scores := make([]float32, pos+1-first)
 	scale := float32(math.Sqrt(float64(hd)))
 	group := o.NumHeads / o.NumKVHeads // query heads sharing one kv head
+	keys, values = keys[first*kvDim:], values[first*kvDim:]
 	for h := range o.NumHeads {
 		qh, kv := q[h*hd:(h+1)*hd], (h/group)*hd
 		for t := range scores {
@@ -124,20 +192,27 @@ func (m *MLP) Forward(x []float32) []float32 {
 	return matmul(m.Down, h)
 }
 
-// Layer is one transformer block: pre-norm attention and pre-norm MLP, each
-// added back into the residual stream.
+// Layer is one transformer block: pre-norm attention and a pre-norm
+// feed-forward network, a dense MLP or a mixture of experts, each added back
+// into the residual stream.
 type Layer struct {
 	AttentionNorm *Weight
 	Attention     *Attention
 	MLPNorm       *Weight
-	MLP           *MLP
+	MLP           *MLP // nil in an MoE layer
+	MoE           *MoE // nil in a dense layer
 }
 
 // Forward updates the residual stream x in place for position pos and
 // returns it; keys and values are this layer's cache.
 func (l *Layer) Forward(x []float32, pos int, keys, values []float32, o *Options) []float32 {
 	add(x, l.Attention.Forward(rmsNorm(x, l.AttentionNorm.Data, o.RMSEps), pos, keys, values, o))
-	add(x, l.MLP.Forward(rmsNorm(x, l.MLPNorm.Data, o.RMSEps)))
+	h := rmsNorm(x, l.MLPNorm.Data, o.RMSEps)
+	if l.MoE != nil {
+		add(x, l.MoE.Forward(h))
+	} else {
+		add(x, l.MLP.Forward(h))
+	}
 	return x
 }
 
@@ -152,13 +227,19 @@ type Model struct {
 }
 
 // Weights lists every weight of m once, in GGUF file order: the embedding,
-// each layer's norms and projections, the output norm and, unless it is
-// tied to the embedding, the classifier.
+// each layer's norms and projections (an MoE layer's router, experts and
+// shared expert), the output norm and, unless it is tied to the embedding,
+// the classifier.
 func (m *Model) Weights() []*Weight {
 	ws := []*Weight{m.TokenEmbedding}
 	for _, l := range m.Layers {
-		a, f := l.Attention, l.MLP
-		ws = append(ws, l.AttentionNorm, a.Query, a.Key, a.Value, a.Output, l.MLPNorm, f.Gate, f.Up, f.Down)
+		a := l.Attention
+		ws = append(ws, l.AttentionNorm, a.Query, a.Key, a.Value, a.Output, l.MLPNorm)
+		if l.MoE != nil {
+			ws = append(ws, l.MoE.weights()...)
+		} else {
+			ws = append(ws, l.MLP.Gate, l.MLP.Up, l.MLP.Down)
+		}
 	}
 	ws = append(ws, m.OutputNorm)
 	if m.Output != m.TokenEmbedding {
@@ -194,7 +275,7 @@ func (m *Model) Forward(token, pos int, cache *KVCache) []float32 {
 	if token < 0 || token >= m.VocabSize || pos < 0 || pos >= cache.Len {
 		panic(fmt.Sprintf("llama: Forward(token %d, pos %d) outside vocab %d, cache %d", token, pos, m.VocabSize, cache.Len))
 	}
-	x := slices.Clone(m.TokenEmbedding.Row(token))
+	x := m.TokenEmbedding.RowTo(token, make([]float32, m.Dim))
 	for i := range m.Layers {
 		x = m.Layers[i].Forward(x, pos, cache.Keys[i], cache.Values[i], &m.Options)
 	}

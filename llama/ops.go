@@ -28,15 +28,23 @@ func dot(a, b []float32) float32 {
 // goroutines; each row is still summed in order, so results do not change.
 const parallelWork = 1 << 16
 
-// matmul returns W x: out[i] = dot(row i of W, x).
+// matmul returns W x: out[i] = dot(row i of W, x). A quantized W is
+// dequantized one row at a time.
 func matmul(w *Weight, x []float32) []float32 {
 	if len(x) != w.Cols {
 		panic("llama: matmul width mismatch")
 	}
 	out := make([]float32, w.Rows)
 	rows := func(lo, hi int) {
+		if w.Q == nil {
+			for i := lo; i < hi; i++ {
+				out[i] = dot(w.Row(i), x)
+			}
+			return
+		}
+		row := make([]float32, w.Cols)
 		for i := lo; i < hi; i++ {
-			out[i] = dot(w.Row(i), x)
+			out[i] = dot(w.RowTo(i, row), x)
 		}
 	}
 	n := runtime.GOMAXPROCS(0)

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tune-gpu/tune/llama"
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/reports"
+)
+
+// A synthetic model runs from token ids and prints the ids the CPU
+// reference generates greedily from the same model.
+func TestRunSynthetic(t *testing.T) {
+	var stdout strings.Builder
+	args := []string{"run", "-model", "synthetic:tiny", "-quant", "int4", "-ids", "-temperature", "0", "-steps", "12", "-prompt", "1, 5 9", "-profile", "../../profiles"}
+	if err := run(context.Background(), &stdout, io.Discard, args); err != nil {
+		t.Fatal(err)
+	}
+	m, err := llama.Synthetic("tiny", llama.SyntheticOptions{Format: &quant.Format{Bits: 4, Group: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := m.GenerateIDs([]int{1, 5, 9}, 12, 0, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, id := range gen.IDs {
+		want = append(want, strconv.Itoa(id))
+	}
+	if got := strings.TrimSpace(stdout.String()); got != strings.Join(want, " ") {
+		t.Errorf("tune %s printed %q, want the CPU's %q", strings.Join(args, " "), got, strings.Join(want, " "))
+	}
+}
+
+// The decode benchmark prints a row per context and writes results tune
+// report reads: decode tok/s and B/s per context, prefill, the copy roof.
+func TestRunDecodeBenchmark(t *testing.T) {
+	var stdout strings.Builder
+	path := filepath.Join(t.TempDir(), "decode.txt")
+	args := []string{"run", "-model", "synthetic:tiny", "-quant", "int8", "-context", "16,8", "-steps", "4", "-prefill", "16",
+		"-passes", "2", "-results", path, "-profile", "../../profiles"}
+	if err := run(context.Background(), &stdout, io.Discard, args); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"│ 8 ", "│ 16 ", "prefill 16 positions (batched)"} {
+		if !strings.Contains(stdout.String(), s) {
+			t.Errorf("output has no %q:\n%s", s, stdout.String())
+		}
+	}
+	set, err := reports.ReadResults(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{
+		"Decode/dtype=int8-g32-sym/model=tiny/ctx=8/kernel=llama/steps=4",
+		"Decodebytes/dtype=int8-g32-sym/model=tiny/ctx=16/kernel=llama/steps=4",
+		"Prefill/dtype=int8-g32-sym/model=tiny/M=16/kernel=llama/prefill=batched",
+	} {
+		s := set.Series[name]
+		if s == nil || len(s.Seconds) != 2 || len(s.Rate) != 2 {
+			t.Errorf("results: %s: %+v", name, s)
+		}
+	}
+	if set.Config["model"] != "synthetic:tiny" {
+		t.Errorf("results config %v", set.Config)
+	}
+}
+
+func TestRunSyntheticRejectsBadInput(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-model", "synthetic:tiny"}, "-ids"},
+		{[]string{"-model", "synthetic:tiny", "-ids", "-prompt", "Once upon"}, "token ids"},
+		{[]string{"-model", "synthetic:tiny", "-ids", "-prompt", "1 512"}, "outside"},
+		{[]string{"-model", "synthetic:llama-5", "-ids"}, "unknown synthetic model"},
+		{[]string{"-model", "synthetic:llama-3.2-1b", "-ids"}, "choose int8"},
+		{[]string{"-model", "synthetic:tiny", "-context", "8,x"}, "-context"},
+		{[]string{"-model", "synthetic:tiny", "-context", "4000", "-steps", "200"}, "at most 4096"},
+		{[]string{"-model", "synthetic:tiny", "-context", "8", "-passes", "0"}, "-passes"},
+	} {
+		args := append([]string{"run", "-profile", "../../profiles"}, c.args...)
+		err := run(context.Background(), io.Discard, io.Discard, args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("tune %s: error %v, want one saying %q", strings.Join(args, " "), err, c.want)
+		}
+	}
+}

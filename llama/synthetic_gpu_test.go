@@ -1,0 +1,239 @@
+package llama
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/runner/runnertest"
+)
+
+// maxLogitError is the largest difference between the GPU's and the CPU's
+// logits over a run of positions, relative to the largest CPU logit.
+func compareLogits(t *testing.T, g *GPU, m *Model, ids []int) float64 {
+	t.Helper()
+	cache := m.NewKVCache(len(ids))
+	var worst float64
+	for pos, id := range ids {
+		got, err := g.StepLogits(id, pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := m.Forward(id, pos, cache)
+		var scale, diff float64
+		for i, w := range want {
+			scale = math.Max(scale, math.Abs(float64(w)))
+			if math.IsNaN(float64(got[i])) {
+				t.Fatalf("pos %d: logit %d is NaN", pos, i)
+			}
+			diff = math.Max(diff, math.Abs(float64(got[i]-w)))
+		}
+		worst = math.Max(worst, diff/scale)
+	}
+	return worst
+}
+
+func TestGPUSyntheticMatchesCPU(t *testing.T) {
+	d := runnertest.Device(t)
+	ids := []int{1, 17, 300, 5, 511, 42, 42, 7}
+	for _, f := range []*quant.Format{nil, {Bits: 8, Group: 32}, {Bits: 4, Group: 64}, {Bits: 2, Group: 128}, {Bits: 4, Group: 32, Asym: true}, {Bits: 8, Group: 0}} {
+		name := "f32"
+		if f != nil {
+			name = f.String()
+		}
+		t.Run(name, func(t *testing.T) {
+			m, err := Synthetic("tiny", SyntheticOptions{Format: f, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := NewGPU(d, m, GPUOptions{Context: 32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Release()
+			// 1 embedding, 9 per layer, the final norm, classifier and argmax.
+			if n := g.DispatchesPerStep(); n != 1+9*m.NumLayers+3 {
+				t.Errorf("%d dispatches per step, want %d", n, 1+9*m.NumLayers+3)
+			}
+			if e := compareLogits(t, g, m, ids); e > logitTolerance {
+				t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
+			}
+			agreeGreedy(t, g, m, []int{1, 17, 300}, 24, f == nil)
+		})
+	}
+}
+
+// logitTolerance bounds the GPU's logits against the CPU's, relative to the
+// largest: the summation orders differ (measured 1e-6 on lavapipe); a wrong
+// kernel is off by the order of the logits themselves.
+const logitTolerance = 1e-4
+
+// agreeGreedy compares greedy generation on the GPU with the CPU's; the
+// tokens must agree when must is set, else agreement is logged (the same
+// codes, summed in another order, may break a near tie).
+func agreeGreedy(t *testing.T, g *GPU, m *Model, prompt []int, steps int, must bool) {
+	t.Helper()
+	got, err := g.Generate(prompt, steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.GenerateIDs(prompt, steps, 0, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for n < min(len(got.IDs), len(want.IDs)) && got.IDs[n] == want.IDs[n] {
+		n++
+	}
+	if n == len(want.IDs) && len(got.IDs) == n {
+		return
+	}
+	if must {
+		t.Errorf("greedy GPU ids %v, CPU %v", got.IDs, want.IDs)
+	} else {
+		t.Logf("greedy ids agree for %d of %d positions", n, len(want.IDs))
+	}
+}
+
+// An untied quantized model with a prompt longer than a batch: batched
+// prefill (in chunks of 3 positions) leaves the logits of the last prompt
+// position and caches the CPU agrees with; the same model with tensors
+// split over many small buffers (so no batching) agrees as well.
+func TestGPUSyntheticPrefillAndSplit(t *testing.T) {
+	d := runnertest.Device(t)
+	spec := syntheticSpecs["tiny"]
+	spec.Tied = false
+	f := quant.Format{Bits: 4, Group: 32}
+	m, err := spec.generate("tiny-untied", SyntheticOptions{Format: &f, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := []int{1, 9, 400, 33, 2, 500, 77, 8}
+	t.Run("batched", func(t *testing.T) {
+		g, err := NewGPU(d, m, GPUOptions{Context: 32, Batch: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Release()
+		if !g.Batchable() {
+			t.Fatal("a quantized model is not batchable")
+		}
+		if err := g.runPrompt(prompt); err != nil {
+			t.Fatal(err)
+		}
+		got, err := g.readLogits()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache := m.NewKVCache(32)
+		var want []float32
+		for pos, id := range prompt {
+			want = m.Forward(id, pos, cache)
+		}
+		if e := relError(got, want); e > logitTolerance {
+			t.Errorf("logits after batched prefill: error %.2g of the largest, want <= %g", e, logitTolerance)
+		}
+		// The next position reads the caches the batches wrote.
+		got, err = g.StepLogits(5, len(prompt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := relError(got, m.Forward(5, len(prompt), cache)); e > logitTolerance {
+			t.Errorf("logits after the prompt: error %.2g of the largest, want <= %g", e, logitTolerance)
+		}
+		agreeGreedy(t, g, m, prompt, 20, false)
+		if g.Prefill.Positions == 0 {
+			t.Error("no prefill positions timed")
+		}
+	})
+	t.Run("split", func(t *testing.T) {
+		g, err := NewGPU(d, m, GPUOptions{Context: 32, maxBinding: 1024})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Release()
+		if g.cls.rows/len(g.cls.parts) > 1024/64 || g.Batchable() {
+			t.Fatalf("classifier in %d parts, batchable %v; want parts of at most 16 rows, not batchable", len(g.cls.parts), g.Batchable())
+		}
+		if e := compareLogits(t, g, m, prompt); e > logitTolerance {
+			t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
+		}
+	})
+	t.Run("f32 too large", func(t *testing.T) {
+		m, err := Synthetic("tiny", SyntheticOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewGPU(d, m, GPUOptions{Context: 32, maxBinding: 1024}); err == nil || !strings.Contains(err.Error(), "binding limit") {
+			t.Errorf("f32 matrices over the binding limit: error %v", err)
+		}
+	})
+}
+
+func relError(got, want []float32) float64 {
+	var scale, diff float64
+	for i, w := range want {
+		scale = math.Max(scale, math.Abs(float64(w)))
+		d := math.Abs(float64(got[i] - w))
+		if math.IsNaN(d) {
+			return math.Inf(1)
+		}
+		diff = math.Max(diff, d)
+	}
+	return diff / scale
+}
+
+// With a profile the GEMV and GEMM kernels come from its nearest tuned
+// shapes of the format, and the model still agrees with the CPU; without
+// one, built-in kernels with a warning.
+func TestGPUKernelsFromProfile(t *testing.T) {
+	d := runnertest.Device(t)
+	f := quant.Format{Bits: 4, Group: 32}
+	m, err := Synthetic("tiny", SyntheticOptions{Format: &f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const gemvID, gemmID = "wg=128/rows=4/vec=2/unpack=vec/fold=true", "wgx=8/wgy=8/rm=4/rn=4/tk=16/vec=4/prefetch=true/unroll=false"
+	p := profiles.New(profiles.Adapter{Name: "test"})
+	p.Put(profiles.Entry{Op: "gemv", Dtype: f.String(), Shape: []int{4096, 4096}, Kernel: "gemv", ID: gemvID})
+	p.Put(profiles.Entry{Op: "gemm", Dtype: f.String(), Shape: []int{512, 4096, 4096}, Kernel: "gemm", ID: gemmID})
+	for _, prof := range []*profiles.Profile{p, nil} {
+		g, err := NewGPU(d, m, GPUOptions{Context: 16, Profile: prof})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prompt := []int{1, 2, 3}
+		if err := g.runPrompt(prompt); err != nil { // records the batch's GEMMs
+			t.Fatal(err)
+		}
+		got, err := g.readLogits()
+		g.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache := m.NewKVCache(16)
+		var want []float32
+		for pos, id := range prompt {
+			want = m.Forward(id, pos, cache)
+		}
+		if e := relError(got, want); e > logitTolerance {
+			t.Errorf("profile %v: logits error %.2g of the largest, want <= %g", prof != nil, e, logitTolerance)
+		}
+		// Distinct shapes: QKV 256x128, output 128x128, gate+up 512x128 (the
+		// tied classifier's too), down 128x256; each as a GEMM of 3 rows.
+		if len(g.Kernels) != 8 {
+			t.Errorf("%d kernel choices, want 8: %v", len(g.Kernels), g.Kernels)
+		}
+		for _, k := range g.Kernels {
+			id := map[string]string{"gemv": gemvID, "gemm": gemmID}[k.Op]
+			if fromProfile := strings.HasPrefix(k.Source, "profile (nearest") && k.Params == id; fromProfile != (prof != nil) {
+				t.Errorf("profile %v: %s", prof != nil, k)
+			}
+		}
+		if (len(g.Warnings) == 0) != (prof != nil) {
+			t.Errorf("profile %v: warnings %q", prof != nil, g.Warnings)
+		}
+	}
+}
