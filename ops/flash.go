@@ -211,6 +211,9 @@ func newAttnOperands(d *runner.Device, a Attn, kv8, decode bool, copies int) (*a
 	if err := a.Check(); err != nil {
 		return nil, err
 	}
+	if decode && (a.Split < 1 || a.Splits() > templates.FlashMaxSplits) {
+		return nil, fmt.Errorf("attention: split %d of %d positions: at most %d splits", a.Split, a.QPos+1, templates.FlashMaxSplits)
+	}
 	r := rand.New(rand.NewPCG(uint64(a.QPos+a.QLen)<<20|uint64(a.Heads), uint64(a.HeadDim)))
 	rows := a.QPos + a.QLen
 	o := &attnOperands{dev: d, a: a, kv8: kv8, guard: 256}
@@ -608,6 +611,9 @@ func (e *FlashEvaluator) newTarget(k fmt.Stringer) error {
 // buffers when the new split needs more of them.
 func (o *attnOperands) setSplit(split int) error {
 	old := o.a.Splits()
+	if n := (Attn{QLen: o.a.QLen, QPos: o.a.QPos, Chunk: o.a.Chunk, Split: split}).Splits(); n > templates.FlashMaxSplits {
+		return fmt.Errorf("split %d makes %d splits, more than %d", split, n, templates.FlashMaxSplits)
+	}
 	o.a.Split = split
 	if err := o.dims.Write(0, wordBytes(o.a.Uniform())); err != nil {
 		return err

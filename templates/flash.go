@@ -152,10 +152,15 @@ func (p FlashDecode) view() (string, any) {
 	}
 }
 
+// FlashMaxSplits bounds the splits of one decode: FlashReduce keeps a
+// weight per split in workgroup memory.
+const FlashMaxSplits = 1024
+
 // FlashReduce is the second half of split decode attention: for each query
 // head, the splits' outputs rescaled to a common maximum, summed, and
 // divided by the rescaled sum. It reads the splits count from the uniform
-// as FlashDecode does.
+// as FlashDecode does; at most FlashMaxSplits. Threads share the splits:
+// maxima and sums in trees, outputs in WG/(HD/4) strided groups.
 //
 // Bindings: 0 uniform Attn, 1 opart read, 2 mlpart read, 3 out read_write
 // [heads*HD]. Dispatch Groups(heads).
@@ -175,11 +180,22 @@ func (p FlashReduce) Check() error {
 	return checkBlockWG(p.WG)
 }
 
+// WorkgroupBytes is the workgroup memory: a weight per split, the
+// reductions' scratch and the groups' shares.
+func (p FlashReduce) WorkgroupBytes() int {
+	b := 4*FlashMaxSplits + 4*p.WG
+	if p.WG/(p.HD/4) > 1 {
+		b += 16 * p.WG
+	}
+	return b
+}
+
 // Groups is the dispatch size: one workgroup per query head.
 func (p FlashReduce) Groups(heads int) [3]uint32 { return [3]uint32{uint32(heads), 1, 1} }
 
 func (p FlashReduce) view() (string, any) {
-	return "flash_reduce.wgsl.tmpl", flashView{Header: header(p), WG: p.WG, HD: p.HD, HD4: p.HD / 4}
+	return "flash_reduce.wgsl.tmpl", flashView{Header: header(p), WG: p.WG, HalfWG: p.WG / 2, HD: p.HD, HD4: p.HD / 4,
+		MaxSplits: FlashMaxSplits, Parts: p.WG / (p.HD / 4)}
 }
 
 // KVStore8 quantizes rows of keys and values into int8 caches, one scale
@@ -224,6 +240,8 @@ type flashView struct {
 	BQ, BK, TR, TC int // prefill tiles and threads
 	RQ, RK, RC     int // prefill rows, keys and vec4 columns per thread
 	G, BT, RO      int // decode heads per group, keys per tile, vec4 outputs per thread
+	MaxSplits      int // reduce: splits kept in workgroup memory
+	Parts          int // reduce: thread groups sharing the splits
 	KV8, StageV    bool
 	Out            int // binding of the first output
 }

@@ -15,30 +15,67 @@ struct Attn {
 @group(0) @binding(2) var<storage, read> mlpart: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 
+var<workgroup> ws: array<f32, 1024>;
+var<workgroup> red: array<f32, 64>;
+var<workgroup> share: array<vec4<f32>, 64>;
+
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let lt = lid.x;
   let h = wid.x;
   let pos = dims.q_pos;
   var lo = 0u;
   if (dims.chunk != 0u) {
     lo = (pos / dims.chunk) * dims.chunk;
   }
-  let splits = (pos + 1u - lo + dims.split - 1u) / dims.split;
+  let splits = min((pos + 1u - lo + dims.split - 1u) / dims.split, 1024u);
+
   var mx = -3.4e+38;
-  for (var s = 0u; s < splits; s = s + 1u) {
+  for (var s = lt; s < splits; s = s + 64u) {
     mx = max(mx, mlpart[(s * dims.heads + h) * 2u]);
   }
-  var total = 0.0;
-  for (var s = 0u; s < splits; s = s + 1u) {
-    let at = (s * dims.heads + h) * 2u;
-    total = total + mlpart[at + 1u] * exp(mlpart[at] - mx);
-  }
-  for (var c = lid.x; c < 16u; c = c + 64u) {
-    var o = vec4<f32>(0.0);
-    for (var s = 0u; s < splits; s = s + 1u) {
-      let at = s * dims.heads + h;
-      o = o + opart[at * 16u + c] * exp(mlpart[at * 2u] - mx);
+  red[lt] = mx;
+  workgroupBarrier();
+  for (var k = 32u; k > 0u; k = k >> 1u) {
+    if (lt < k) {
+      red[lt] = max(red[lt], red[lt + k]);
     }
-    out[h * 16u + c] = o / total;
+    workgroupBarrier();
+  }
+  let m = red[0];
+  workgroupBarrier();
+
+  var sum = 0.0;
+  for (var s = lt; s < splits; s = s + 64u) {
+    let at = (s * dims.heads + h) * 2u;
+    let e = exp(mlpart[at] - m);
+    ws[s] = e;
+    sum = sum + mlpart[at + 1u] * e;
+  }
+  red[lt] = sum;
+  workgroupBarrier();
+  for (var k = 32u; k > 0u; k = k >> 1u) {
+    if (lt < k) {
+      red[lt] = red[lt] + red[lt + k];
+    }
+    workgroupBarrier();
+  }
+  let total = red[0];
+
+  let part = lt / 16u;
+  var o = vec4<f32>(0.0);
+  if (part < 4u) {
+    for (var s = part; s < splits; s = s + 4u) {
+      o = o + opart[(s * dims.heads + h) * 16u + lt % 16u] * ws[s];
+    }
+  }
+  share[lt] = o;
+  workgroupBarrier();
+  if (lt < 16u) {
+    var acc = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j = j + 1u) {
+      acc = acc + share[j * 16u + lt];
+    }
+    out[h * 16u + lt] = acc / total;
   }
 }
