@@ -149,7 +149,7 @@ func DecodeSpace(hd, g int, kv8 bool, lim Limits) *search.Space {
 		Axes: []search.Axis{
 			search.Ints("wg", 32, 64, 128, 256),
 			search.Ints("bt", 8, 16, 32, 64),
-			search.Ints("split", 32, 64, 128, 256, 512),
+			search.Ints("split", 16, 32, 64, 128, 256, 512),
 			search.Bools("stagev"),
 		},
 		Constraints: []search.Constraint{
@@ -170,9 +170,20 @@ func DecodeParams(p search.Point, hd, g int, kv8 bool) DecodeKernels {
 	wg := p.Int("wg")
 	return DecodeKernels{
 		Decode: templates.FlashDecode{HD: hd, G: g, WG: wg, BT: p.Int("bt"), KV8: kv8, StageV: p.Bool("stagev")},
-		Reduce: templates.FlashReduce{HD: hd, WG: min(wg, 64)},
+		Reduce: templates.FlashReduce{HD: hd, WG: 128, Cols: reduceCols(hd)},
 		Split:  p.Int("split"),
 	}
+}
+
+// reduceCols is the widest block of at most 8 vec4 columns dividing a
+// head: narrow blocks give the reduce more workgroups.
+func reduceCols(hd int) int {
+	for _, c := range []int{8, 4, 2} {
+		if (hd/4)%c == 0 {
+			return c
+		}
+	}
+	return 1
 }
 
 // DecodeBaseline is one workgroup per 256 positions with small tiles.

@@ -104,9 +104,9 @@ type FlashDecode struct {
 	WG  int  // threads, a power of two in 32..256
 	BT  int  // keys per tile
 	KV8 bool // int8 caches
-	// StageV stages each tile's values in workgroup memory, in the keys'
-	// place, with all threads loading at once, instead of each thread
-	// reading its own from the cache.
+	// StageV stages each tile's values in workgroup memory with its keys,
+	// all threads loading at once, instead of each thread reading its own
+	// from the cache while it sums.
 	StageV bool
 }
 
@@ -137,7 +137,7 @@ func (p FlashDecode) Check() error {
 // WorkgroupBytes is the workgroup memory: the queries, a padded key tile,
 // the scores and two floats per head.
 func (p FlashDecode) WorkgroupBytes() int {
-	return 4*p.G*p.HD + 16*p.BT*(p.HD/4+1) + 4*p.G*p.BT + 8*p.G
+	return 4*p.G*p.HD + 16*p.BT*(p.HD/4+1)*(1+b2i(p.StageV)) + 4*p.G*p.BT + 8*p.G
 }
 
 // Groups is the dispatch size: splits by key/value heads.
@@ -159,43 +159,56 @@ const FlashMaxSplits = 1024
 // FlashReduce is the second half of split decode attention: for each query
 // head, the splits' outputs rescaled to a common maximum, summed, and
 // divided by the rescaled sum. It reads the splits count from the uniform
-// as FlashDecode does; at most FlashMaxSplits. Threads share the splits:
-// maxima and sums in trees, outputs in WG/(HD/4) strided groups.
+// as FlashDecode does; at most FlashMaxSplits. A workgroup takes Cols
+// vec4 columns of one head; its threads share the splits: maxima and sums
+// in trees, outputs in WG/Cols strided groups.
 //
 // Bindings: 0 uniform Attn, 1 opart read, 2 mlpart read, 3 out read_write
 // [heads*HD]. Dispatch Groups(heads).
 type FlashReduce struct {
-	HD int // head dimension, a multiple of 4 in 32..256
-	WG int // threads, a power of two in 32..256
+	HD   int // head dimension, a multiple of 4 in 32..256
+	WG   int // threads, a power of two in 32..256
+	Cols int // vec4 columns per workgroup, dividing HD/4; 0 means all
 }
 
-func (p FlashReduce) Name() string             { return "flash-reduce" }
-func (p FlashReduce) String() string           { return fmt.Sprintf("hd=%d/wg=%d", p.HD, p.WG) }
+func (p FlashReduce) Name() string { return "flash-reduce" }
+func (p FlashReduce) String() string {
+	if p.Cols == 0 {
+		return fmt.Sprintf("hd=%d/wg=%d", p.HD, p.WG)
+	}
+	return fmt.Sprintf("hd=%d/wg=%d/cols=%d", p.HD, p.WG, p.Cols)
+}
+
+func (p FlashReduce) cols() int {
+	if p.Cols == 0 {
+		return p.HD / 4
+	}
+	return p.Cols
+}
 func (p FlashReduce) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
 
 func (p FlashReduce) Check() error {
-	if p.HD < 32 || p.HD > 256 || p.HD%4 != 0 {
+	switch {
+	case p.HD < 32 || p.HD > 256 || p.HD%4 != 0:
 		return fmt.Errorf("%w: head dim %d is not a multiple of 4 in 32..256", errParams, p.HD)
+	case p.Cols < 0 || (p.HD/4)%p.cols() != 0 || p.cols() > p.WG:
+		return fmt.Errorf("%w: %d vec4 columns per workgroup do not divide %d or exceed %d threads", errParams, p.Cols, p.HD/4, p.WG)
 	}
 	return checkBlockWG(p.WG)
 }
 
 // WorkgroupBytes is the workgroup memory: a weight per split, the
 // reductions' scratch and the groups' shares.
-func (p FlashReduce) WorkgroupBytes() int {
-	b := 4*FlashMaxSplits + 4*p.WG
-	if p.WG/(p.HD/4) > 1 {
-		b += 16 * p.WG
-	}
-	return b
-}
+func (p FlashReduce) WorkgroupBytes() int { return 4*FlashMaxSplits + 20*p.WG }
 
-// Groups is the dispatch size: one workgroup per query head.
-func (p FlashReduce) Groups(heads int) [3]uint32 { return [3]uint32{uint32(heads), 1, 1} }
+// Groups is the dispatch size: query heads by column blocks.
+func (p FlashReduce) Groups(heads int) [3]uint32 {
+	return [3]uint32{uint32(heads), uint32(p.HD / 4 / p.cols()), 1}
+}
 
 func (p FlashReduce) view() (string, any) {
 	return "flash_reduce.wgsl.tmpl", flashView{Header: header(p), WG: p.WG, HalfWG: p.WG / 2, HD: p.HD, HD4: p.HD / 4,
-		MaxSplits: FlashMaxSplits, Parts: p.WG / (p.HD / 4)}
+		MaxSplits: FlashMaxSplits, Cols: p.cols(), Parts: p.WG / p.cols()}
 }
 
 // KVStore8 quantizes rows of keys and values into int8 caches, one scale
@@ -241,7 +254,7 @@ type flashView struct {
 	RQ, RK, RC     int // prefill rows, keys and vec4 columns per thread
 	G, BT, RO      int // decode heads per group, keys per tile, vec4 outputs per thread
 	MaxSplits      int // reduce: splits kept in workgroup memory
-	Parts          int // reduce: thread groups sharing the splits
+	Cols, Parts    int // reduce: vec4 columns per workgroup, thread groups sharing the splits
 	KV8, StageV    bool
 	Out            int // binding of the first output
 }

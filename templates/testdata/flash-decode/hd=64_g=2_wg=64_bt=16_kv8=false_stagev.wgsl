@@ -20,6 +20,7 @@ struct Attn {
 
 var<workgroup> qs: array<vec4<f32>, 32>;
 var<workgroup> kt: array<vec4<f32>, 272>;
+var<workgroup> vt: array<vec4<f32>, 272>;
 var<workgroup> st: array<f32, 32>;
 var<workgroup> mw: array<f32, 2>;
 var<workgroup> cw: array<f32, 2>;
@@ -79,9 +80,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let r = i / 16u;
       let c = i % 16u;
       var v = vec4<f32>(0.0);
+      var w = vec4<f32>(0.0);
       if (r < n) {
         v = key(t0 + r, g, c);
+        w = value(t0 + r, g, c);
       }
+      vt[r * 17u + c] = w;
       kt[r * 17u + c] = v;
     }
     workgroupBarrier();
@@ -99,16 +103,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       st[i] = sc;
     }
     workgroupBarrier();
-    // The keys are done with: values take their place.
-    for (var i = lt; i < 256u; i = i + 64u) {
-      let r = i / 16u;
-      let c = i % 16u;
-      var v = vec4<f32>(0.0);
-      if (r < n) {
-        v = value(t0 + r, g, c);
-      }
-      kt[r * 17u + c] = v;
-    }
     if (lt < 2u) {
       var mx = m;
       for (var j = 0u; j < n; j = j + 1u) {
@@ -142,7 +136,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         var a = acc[0] * cw[hh];
         // Past n the weights are 0 and the staged values 0: no bound needed.
         for (var j = 0u; j < 16u; j = j + 1u) {
-          a = a + st[hh * 16u + j] * kt[j * 17u + c];
+          a = a + st[hh * 16u + j] * vt[j * 17u + c];
         }
         acc[0] = a;
       }

@@ -62,12 +62,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   let total = red[0];
 
+  // Columns c of this workgroup's block; Parts groups of threads each take
+  // every Parts-th split, and the shares are added in order.
   let part = lt / 16u;
+  let c = wid.y * 16u + lt % 16u;
   var o = vec4<f32>(0.0);
-  if (part < 4u) {
-    for (var s = part; s < splits; s = s + 4u) {
-      o = o + opart[(s * dims.heads + h) * 16u + lt % 16u] * ws[s];
-    }
+  for (var s = part; s < splits; s = s + 4u) {
+    o = o + opart[(s * dims.heads + h) * 16u + c] * ws[s];
   }
   share[lt] = o;
   workgroupBarrier();
@@ -76,6 +77,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var j = 0u; j < 4u; j = j + 1u) {
       acc = acc + share[j * 16u + lt];
     }
-    out[h * 16u + lt] = acc / total;
+    out[h * 16u + c] = acc / total;
   }
 }
