@@ -40,7 +40,8 @@
 //  6. NewGPU uploads a model (quantizing float32 projections if asked) and
 //     records a decode step as one program of fused dispatches; Generate runs
 //     greedy steps back to back with the sampled token kept on the device,
-//     and a quantized model's prompt in batches whose projections are GEMMs.
+//     and a quantized model's prompt in batches whose projections are GEMMs
+//     and whose attention is flash prefill.
 //     FillCache, DecodeSteps and PrefillTokens time the same loop for
 //     benchmarks.
 //

@@ -51,10 +51,12 @@ type GPUOptions struct {
 //
 // A decode step is, per layer: RMSNorm (fused with the previous residual
 // add), one GEMV over the concatenated Q, K and V rows, QKVRope (RoPE and
-// the KV-cache store), attention, the output GEMV, the residual add fused
-// with the MLP's RMSNorm, one GEMV over the concatenated gate and up rows,
-// SwiGLU, and the down GEMV: nine dispatches, more only where a tensor is
-// split over buffers. Then the final norm, the classifier and argmax.
+// the KV-cache store), attention (split flash decoding and its reduce, or
+// one kernel for heads the flash kernels do not take; see attention.go),
+// the output GEMV, the residual add fused with the MLP's RMSNorm, one GEMV
+// over the concatenated gate and up rows, SwiGLU, and the down GEMV: ten
+// dispatches (nine), more only where a tensor is split over buffers. Then
+// the final norm, the classifier and argmax.
 type GPU struct {
 	m    *Model
 	dev  *runner.Device
@@ -87,7 +89,7 @@ type GPU struct {
 
 	step       *runner.Program
 	stepU      *runner.Buffer // qkvrope step uniform: theta, pos, rows 1
-	attU       *runner.Buffer // attention uniform: len = pos+1
+	attn       decodeAttention
 	tok        *runner.Buffer // the token a step embeds, and the argmax it writes
 	hist       *runner.Buffer // token ids by position, copied from tok after each step
 	logits     *runner.Buffer
@@ -590,7 +592,7 @@ func (g *GPU) build() error {
 	if g.stepU, err = g.uniform("step", math.Float32bits(o.RopeTheta), 0, 1); err != nil {
 		return err
 	}
-	if g.attU, err = g.uniform("attention", uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), 1); err != nil {
+	if g.attn, err = g.newDecodeAttention(); err != nil {
 		return err
 	}
 
@@ -729,7 +731,6 @@ func (g *GPU) recordStep(r *recorder) error {
 	rms := templates.RMSNorm{WG: defaultWG}
 	addNorm := templates.AddRMSNorm{WG: defaultWG}
 	qkvRope := templates.QKVRope{WG: defaultWG}
-	att := templates.Attention{WG: defaultWG, MaxSeq: g.ctx}
 	glu := templates.PackedSwiGLU{WG: defaultWG}
 	hidU, err := g.uniform("hidden", uint32(o.HiddenDim), 1)
 	if err != nil {
@@ -749,9 +750,7 @@ func (g *GPU) recordStep(r *recorder) error {
 				return r.add(qkvRope, []runner.Binding{u, u, ro, rw, rw, rw}, qkvRope.Groups(1, ly.qkv.rows),
 					g.ropeU, g.stepU, g.qkv, g.q, ly.kc, ly.vc)
 			},
-			func() error {
-				return r.add(att, []runner.Binding{u, ro, ro, ro, rw}, att.Groups(o.NumHeads), g.attU, g.q, ly.kc, ly.vc, g.att)
-			},
+			func() error { return g.attn.record(g, r, ly, g.q, g.att) },
 			func() error { return ly.out.decode(r, g.att, g.y) },
 			func() error {
 				return r.add(addNorm, []runner.Binding{u, rw, ro, ro, rw}, addNorm.Groups(1), g.normU, g.x, g.y, ly.mlpNorm, g.xb)
@@ -818,7 +817,7 @@ func (g *GPU) setStep(pos int) error {
 	if err := g.stepU.Write(0, u32Bytes([]uint32{math.Float32bits(o.RopeTheta), uint32(pos), 1, 0})); err != nil {
 		return err
 	}
-	return g.attU.Write(0, u32Bytes([]uint32{uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(pos + 1)}))
+	return g.attn.set(g, pos)
 }
 
 // setToken makes token the input of the next step.

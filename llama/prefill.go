@@ -26,11 +26,12 @@ type prefillBuffers struct {
 
 // prefillProgram is the bound batch for one number of rows.
 type prefillProgram struct {
-	rows  int
-	prog  *runner.Program
-	stepU *runner.Buffer // qkvrope step uniform: theta, first position, rows
-	// Per row: the attention length, and where the row's query and output
-	// are copied from and to.
+	rows   int
+	prog   *runner.Program
+	stepU  *runner.Buffer // qkvrope step uniform: theta, first position, rows
+	flashU *runner.Buffer // flash prefill's uniform: rows from the first position
+	// Without flash prefill, per row: the attention length, and where the
+	// row's query and output are copied from and to.
 	attU, copyIn, copyOut []*runner.Buffer
 }
 
@@ -88,6 +89,11 @@ func (g *GPU) prefill(tokens []int, pos0 int) error {
 	}
 	if err := p.stepU.Write(0, u32Bytes([]uint32{math.Float32bits(o.RopeTheta), uint32(pos0), uint32(rows), 0})); err != nil {
 		return err
+	}
+	if p.flashU != nil {
+		if err := p.flashU.Write(0, u32Bytes(g.attnUniform(rows, pos0, 0))); err != nil {
+			return err
+		}
 	}
 	for r, b := range p.attU {
 		if err := b.Write(0, u32Bytes([]uint32{uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(pos0 + r + 1)})); err != nil {
@@ -222,13 +228,23 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 	return p, nil
 }
 
-// prefillAttention records attention for every row of the batch: until a
-// prefill attention kernel takes all rows at once, each row's query is
-// copied out, the decode kernel attends over positions 0..pos0+r, and the
-// output is copied into the row. The rows' q are in g.pf.q, their keys and
-// values already in the caches; the output goes to g.pf.att.
+// prefillAttention records causal attention for every row of the batch:
+// the rows' q are in g.pf.q, their keys and values already in the caches;
+// the output goes to g.pf.att. With the flash kernels it is one dispatch;
+// otherwise each row's query is copied out, the decode kernel attends over
+// positions 0..pos0+r, and the output is copied into the row.
 func (g *GPU) prefillAttention(r *recorder, p *prefillProgram, ly gpuLayer) error {
 	o := g.m.Options
+	if g.flashAttention() {
+		if p.flashU == nil {
+			var err error
+			if p.flashU, err = g.uniform("batch.attention", g.attnUniform(p.rows, 0, 0)...); err != nil {
+				return err
+			}
+		}
+		k := g.prefillKernel(p.rows)
+		return r.add(k, []runner.Binding{u, ro, ro, ro, rw}, k.Groups(p.rows, o.NumHeads), p.flashU, g.pf.q, ly.kc, ly.vc, g.pf.att)
+	}
 	qdim := o.QDim()
 	att := templates.Attention{WG: defaultWG, MaxSeq: g.ctx}
 	cp := templates.CopyRange{WG: defaultWG}

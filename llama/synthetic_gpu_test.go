@@ -53,15 +53,41 @@ func TestGPUSyntheticMatchesCPU(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer g.Release()
-			// 1 embedding, 9 per layer, the final norm, classifier and argmax.
-			if n := g.DispatchesPerStep(); n != 1+9*m.NumLayers+3 {
-				t.Errorf("%d dispatches per step, want %d", n, 1+9*m.NumLayers+3)
+			// 1 embedding, 10 per layer (attention in two), the final norm,
+			// classifier and argmax.
+			if n := g.DispatchesPerStep(); n != 1+10*m.NumLayers+3 {
+				t.Errorf("%d dispatches per step, want %d", n, 1+10*m.NumLayers+3)
 			}
 			if e := compareLogits(t, g, m, ids); e > logitTolerance {
 				t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
 			}
 			agreeGreedy(t, g, m, []int{1, 17, 300}, 24, f == nil)
 		})
+	}
+}
+
+// Past one split of decode attention (64 positions by default), the
+// splits' partial results combine to the CPU's attention.
+func TestGPUSyntheticLongContext(t *testing.T) {
+	d := runnertest.Device(t)
+	m, err := Synthetic("tiny", SyntheticOptions{Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewGPU(d, m, GPUOptions{Context: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	if g.attn.flash == nil || g.attn.flash.Split >= 150 {
+		t.Fatalf("decode attention %+v: want flash decode with a split below 150", g.attn.flash)
+	}
+	ids := make([]int, 150)
+	for i := range ids {
+		ids[i] = (i*37 + 11) % m.VocabSize
+	}
+	if e := compareLogits(t, g, m, ids); e > logitTolerance {
+		t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
 	}
 }
 
@@ -195,10 +221,25 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const gemvID, gemmID = "wg=128/rows=4/vec=2/unpack=vec/fold=true", "wgx=8/wgy=8/rm=4/rn=4/tk=16/vec=4/prefetch=true/unroll=false"
+	ids := map[string]string{
+		"gemv":              "wg=128/rows=4/vec=2/unpack=vec/fold=true",
+		"gemm":              "wgx=8/wgy=8/rm=4/rn=4/tk=16/vec=4/prefetch=true/unroll=false",
+		"attention-decode":  "wg=64/bt=8/split=32/stagev=true",
+		"attention-prefill": "bq=16/bk=32/tr=8/tc=8",
+	}
+	// What the IDs become for this model (head dim 32, 2 query heads per
+	// key/value head), as the kernels' params print.
+	params := map[string]string{
+		"gemv":              ids["gemv"],
+		"gemm":              ids["gemm"],
+		"attention-decode":  "hd=32/g=2/wg=64/bt=8/kv8=false/stagev/split=32",
+		"attention-prefill": "hd=32/bq=16/bk=32/tr=8/tc=8/kv8=false",
+	}
 	p := profiles.New(profiles.Adapter{Name: "test"})
-	p.Put(profiles.Entry{Op: "gemv", Dtype: f.String(), Shape: []int{4096, 4096}, Kernel: "gemv", ID: gemvID})
-	p.Put(profiles.Entry{Op: "gemm", Dtype: f.String(), Shape: []int{512, 4096, 4096}, Kernel: "gemm", ID: gemmID})
+	p.Put(profiles.Entry{Op: "gemv", Dtype: f.String(), Shape: []int{4096, 4096}, Kernel: "gemv", ID: ids["gemv"]})
+	p.Put(profiles.Entry{Op: "gemm", Dtype: f.String(), Shape: []int{512, 4096, 4096}, Kernel: "gemm", ID: ids["gemm"]})
+	p.Put(profiles.Entry{Op: "attention-decode", Dtype: "f32", Shape: []int{4096, 32, 8, 128}, Kernel: "flash-decode", ID: ids["attention-decode"]})
+	p.Put(profiles.Entry{Op: "attention-prefill", Dtype: "f32", Shape: []int{2048, 32, 8, 128}, Kernel: "flash-prefill", ID: ids["attention-prefill"]})
 	for _, prof := range []*profiles.Profile{p, nil} {
 		g, err := NewGPU(d, m, GPUOptions{Context: 16, Profile: prof})
 		if err != nil {
@@ -222,13 +263,13 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 			t.Errorf("profile %v: logits error %.2g of the largest, want <= %g", prof != nil, e, logitTolerance)
 		}
 		// Distinct shapes: QKV 256x128, output 128x128, gate+up 512x128 (the
-		// tied classifier's too), down 128x256; each as a GEMM of 3 rows.
-		if len(g.Kernels) != 8 {
-			t.Errorf("%d kernel choices, want 8: %v", len(g.Kernels), g.Kernels)
+		// tied classifier's too), down 128x256; each as a GEMM of 3 rows;
+		// decode and prefill attention.
+		if len(g.Kernels) != 10 {
+			t.Errorf("%d kernel choices, want 10: %v", len(g.Kernels), g.Kernels)
 		}
 		for _, k := range g.Kernels {
-			id := map[string]string{"gemv": gemvID, "gemm": gemmID}[k.Op]
-			if fromProfile := strings.HasPrefix(k.Source, "profile (nearest") && k.Params == id; fromProfile != (prof != nil) {
+			if fromProfile := strings.HasPrefix(k.Source, "profile (nearest") && k.Params == params[k.Op]; fromProfile != (prof != nil) {
 				t.Errorf("profile %v: %s", prof != nil, k)
 			}
 		}

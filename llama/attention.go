@@ -1,0 +1,172 @@
+package llama
+
+import (
+	"fmt"
+
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/search"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// Attention on the GPU takes one of two paths. Where the head dimension
+// suits the flash kernels (a multiple of 4 in 32..256), decode is split
+// attention (ops.DecodeKernels: workgroups over position ranges and key/value
+// heads, then a reduce) and a prefill batch is one flash-prefill dispatch per
+// layer, their params from the profile's attention-decode and
+// attention-prefill entries or ops' baselines. Otherwise (stories260K's head
+// dimension is 8) decode is templates.Attention, one workgroup per head in
+// run.c's order, and a prefill batch runs it row by row.
+
+// flashAttention reports whether the flash kernels take this model's heads.
+func (g *GPU) flashAttention() bool {
+	o := g.m.Options
+	return o.HeadDim%4 == 0 && o.HeadDim >= 32 && o.HeadDim <= 256 && o.NumHeads/o.NumKVHeads <= 16
+}
+
+// attnUniform is the flash kernels' uniform for qLen queries from qPos.
+func (g *GPU) attnUniform(qLen, qPos, split int) []uint32 {
+	o := g.m.Options
+	return ops.Attn{Heads: o.NumHeads, KVHeads: o.NumKVHeads, HeadDim: o.HeadDim, QLen: qLen, QPos: qPos, Split: split}.Uniform()
+}
+
+// defaultDecodeSplit is the positions per decode workgroup without a
+// profile entry: a long context then spreads over many workgroups even with
+// few key/value heads.
+const defaultDecodeSplit = 64
+
+// decodeKernels chooses split decode attention for the context.
+func (g *GPU) decodeKernels() ops.DecodeKernels {
+	o := g.m.Options
+	hd, grp := o.HeadDim, o.NumHeads/o.NumKVHeads
+	def := ops.DecodeBaseline(hd, grp, false)
+	def.Split = defaultDecodeSplit
+	shape := []int{g.ctx, o.NumHeads, o.NumKVHeads, hd}
+	k := def
+	c, ok := g.lookup("attention-decode", "f32", shape, ops.DecodeSpace(hd, grp, false, ops.DeviceLimits(g.dev)), def.String(), func(p search.Point) (string, error) {
+		k = ops.DecodeParams(p, hd, grp, false)
+		if k.Split*templates.FlashMaxSplits < g.ctx {
+			return "", fmt.Errorf("split %d leaves more than %d splits", k.Split, templates.FlashMaxSplits)
+		}
+		return k.String(), nil
+	})
+	if !ok {
+		k = def
+	}
+	g.choose(c)
+	return k
+}
+
+// prefillKernel chooses the flash-prefill kernel for batches of rows.
+func (g *GPU) prefillKernel(rows int) templates.FlashPrefill {
+	o := g.m.Options
+	def := ops.PrefillBaseline(o.HeadDim, false)
+	k := def
+	shape := []int{rows, o.NumHeads, o.NumKVHeads, o.HeadDim}
+	c, ok := g.lookup("attention-prefill", "f32", shape, ops.PrefillSpace(o.HeadDim, false, ops.DeviceLimits(g.dev)), def.String(), func(p search.Point) (string, error) {
+		k = ops.PrefillParams(p, o.HeadDim, false)
+		return k.String(), nil
+	})
+	if !ok {
+		k = def
+	}
+	g.choose(c)
+	return k
+}
+
+// lookup finds the profile's entry for the nearest tuned shape of op and
+// dtype, parses it in space and hands the point to use, which returns the
+// params' description or why they do not apply. ok is false when the
+// default (described by def) is to be used; the choice is returned either
+// way, and a default is warned about.
+func (g *GPU) lookup(op, dtype string, shape []int, space *search.Space, def string, use func(search.Point) (string, error)) (KernelChoice, bool) {
+	c := KernelChoice{Op: op, Dtype: dtype, Shape: shape, Params: def}
+	var why string
+	e, exact, err := g.opts.Profile.Lookup(op, dtype, shape)
+	switch {
+	case g.opts.Profile == nil:
+		why = "no profile"
+	case err != nil:
+		why = "no tuned " + op + " in the profile"
+	default:
+		pt, err := space.Parse(e.ID)
+		if err == nil {
+			err = space.Check(pt)
+		}
+		var params string
+		if err == nil {
+			params, err = use(pt)
+		}
+		switch {
+		case err != nil:
+			why = fmt.Sprintf("the profile's kernel for %s is unusable here (%v)", joinInts(e.Shape, "x"), err)
+		case exact:
+			c.Params, c.Source = params, "profile (exact shape)"
+		default:
+			c.Params, c.Source = params, "profile (nearest tuned shape "+joinInts(e.Shape, "x")+")"
+		}
+	}
+	if why != "" {
+		c.Source = "built-in default: " + why
+		g.warn(fmt.Sprintf("%s %s %s: built-in kernel %s (%s)", op, dtype, joinInts(shape, "x"), def, why))
+		return c, false
+	}
+	return c, true
+}
+
+// decodeAttention holds what a decode step's attention binds.
+type decodeAttention struct {
+	flash        *ops.DecodeKernels // nil: templates.Attention
+	u            *runner.Buffer     // the per-step uniform
+	opart, mlart *runner.Buffer     // the splits' partial outputs
+}
+
+// newDecodeAttention chooses the decode attention and allocates its
+// buffers.
+func (g *GPU) newDecodeAttention() (decodeAttention, error) {
+	o := g.m.Options
+	var a decodeAttention
+	var err error
+	if !g.flashAttention() {
+		a.u, err = g.uniform("attention", uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), 1)
+		return a, err
+	}
+	k := g.decodeKernels()
+	a.flash = &k
+	splits := (g.ctx + k.Split - 1) / k.Split
+	if a.u, err = g.uniform("attention", g.attnUniform(1, 0, k.Split)...); err != nil {
+		return a, err
+	}
+	if a.opart, err = g.buffer("attention.parts", 4*splits*o.QDim()); err != nil {
+		return a, err
+	}
+	a.mlart, err = g.buffer("attention.maxsum", 4*splits*o.NumHeads*2)
+	return a, err
+}
+
+// record records attention of the query in q over ly's caches into out.
+// The flash decode dispatch covers the whole context; splits past the
+// step's position find no keys and the reduce, which reads the position
+// from the uniform, ignores them.
+func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner.Buffer) error {
+	o := g.m.Options
+	if a.flash == nil {
+		att := templates.Attention{WG: defaultWG, MaxSeq: g.ctx}
+		return r.add(att, []runner.Binding{u, ro, ro, ro, rw}, att.Groups(o.NumHeads), a.u, q, ly.kc, ly.vc, out)
+	}
+	k := *a.flash
+	splits := (g.ctx + k.Split - 1) / k.Split
+	if err := r.add(k.Decode, []runner.Binding{u, ro, ro, ro, rw, rw}, k.Decode.Groups(splits, o.NumKVHeads), a.u, q, ly.kc, ly.vc, a.opart, a.mlart); err != nil {
+		return err
+	}
+	return r.add(k.Reduce, []runner.Binding{u, ro, ro, rw}, k.Reduce.Groups(o.NumHeads), a.u, a.opart, a.mlart, out)
+}
+
+// set writes the uniform for the query at pos.
+func (a decodeAttention) set(g *GPU, pos int) error {
+	o := g.m.Options
+	if a.flash == nil {
+		return a.u.Write(0, u32Bytes([]uint32{uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(pos + 1)}))
+	}
+	return a.u.Write(0, u32Bytes(g.attnUniform(1, pos, a.flash.Split)))
+}
