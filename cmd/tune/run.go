@@ -96,9 +96,13 @@ format, for tune report.`)
 	} else if len(promptIDs) == 0 {
 		promptIDs = []int{1} // BOS, as GenerateIDs takes it without a tokenizer
 	}
+	warned := len(g.Warnings)
 	gen, err := g.Generate(promptIDs, *steps, llama.NewSampler(float32(*temperature), float32(*topp), *seed))
 	if err != nil {
 		return err
+	}
+	for _, w := range g.Warnings[warned:] { // kernels chosen for the prompt's batches
+		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	if *ids {
 		parts := make([]string, len(gen.IDs))
