@@ -144,18 +144,19 @@ func (g *GPU) newDecodeAttention() (decodeAttention, error) {
 	return a, err
 }
 
-// record records attention of the query in q over ly's caches into out.
-// The flash decode dispatch covers the whole context; splits past the
-// step's position find no keys and the reduce, which reads the position
-// from the uniform, ignores them.
-func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner.Buffer) error {
+// record records attention of the query in q over ly's caches into out,
+// for a query at a position below limit. The flash decode dispatch covers
+// the splits of limit positions; those past the step's position find no
+// keys and the reduce, which reads the position from the uniform, ignores
+// them.
+func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner.Buffer, limit int) error {
 	o := g.m.Options
 	if a.flash == nil {
 		att := templates.Attention{WG: defaultWG, MaxSeq: g.ctx}
 		return r.add(att, []runner.Binding{u, ro, ro, ro, rw}, att.Groups(o.NumHeads), a.u, q, ly.kc, ly.vc, out)
 	}
 	k := *a.flash
-	splits := (g.ctx + k.Split - 1) / k.Split
+	splits := (limit + k.Split - 1) / k.Split
 	if err := r.add(k.Decode, []runner.Binding{u, ro, ro, ro, rw, rw}, k.Decode.Groups(splits, o.NumKVHeads), a.u, q, ly.kc, ly.vc, a.opart, a.mlart); err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ type GPU struct {
 	normU      *runner.Buffer // rmsnorm/addrmsnorm uniform, one row
 	ropeU      *runner.Buffer // qkvrope's constant uniform
 
-	step       *runner.Program
+	steps      []stepProgram  // by the positions they attend over, ascending
 	stepU      *runner.Buffer // qkvrope step uniform: theta, pos, rows 1
 	attn       decodeAttention
 	tok        *runner.Buffer // the token a step embeds, and the argmax it writes
@@ -187,10 +187,12 @@ func (g *GPU) Context() int { return g.ctx }
 
 // Release frees every buffer, program and kernel.
 func (g *GPU) Release() {
-	if g.step != nil {
+	if g.steps != nil {
 		g.dev.Wait()
-		g.step.Release()
-		g.step = nil
+		for _, s := range g.steps {
+			s.prog.Release()
+		}
+		g.steps = nil
 	}
 	for _, p := range g.batches {
 		p.prog.Release()
@@ -624,12 +626,39 @@ func (g *GPU) build() error {
 	if err := g.flush(); err != nil {
 		return err
 	}
-	r := &recorder{g: g}
-	if err := g.recordStep(r); err != nil {
-		return err
+	for _, n := range g.stepTiers() {
+		r := &recorder{g: g}
+		if err := g.recordStep(r, n); err != nil {
+			return err
+		}
+		prog, err := g.dev.NewProgram(r.ds...)
+		if err != nil {
+			return err
+		}
+		g.steps = append(g.steps, stepProgram{n, prog})
 	}
-	g.step, err = g.dev.NewProgram(r.ds...)
-	return err
+	return nil
+}
+
+// stepProgram is the decode step for positions below limit.
+type stepProgram struct {
+	limit int
+	prog  *runner.Program
+}
+
+// stepTiers are the context lengths decode steps are recorded for. Split
+// decode attention dispatches workgroups for every split of the positions
+// a program covers, and the ones past a step's position start only to
+// find no keys: a step at a short position takes the program of the
+// smallest tier above it. Without split attention one program serves all.
+func (g *GPU) stepTiers() []int {
+	var tiers []int
+	if g.attn.flash != nil {
+		for n := 256; n < g.ctx; n *= 2 {
+			tiers = append(tiers, n)
+		}
+	}
+	return append(tiers, g.ctx)
 }
 
 // buildEmbed records the lookup of the token in g.tok into g.x.
@@ -723,9 +752,9 @@ func (g *GPU) uploadLayer(i int) (gpuLayer, error) {
 	return ly, err
 }
 
-// recordStep records one decode step: embed g.tok, the layers, the final
-// norm, the classifier and argmax into g.tok.
-func (g *GPU) recordStep(r *recorder) error {
+// recordStep records one decode step for positions below limit: embed
+// g.tok, the layers, the final norm, the classifier and argmax into g.tok.
+func (g *GPU) recordStep(r *recorder, limit int) error {
 	o := g.m.Options
 	r.ds = append(r.ds, g.embed...)
 	rms := templates.RMSNorm{WG: defaultWG}
@@ -750,7 +779,7 @@ func (g *GPU) recordStep(r *recorder) error {
 				return r.add(qkvRope, []runner.Binding{u, u, ro, rw, rw, rw}, qkvRope.Groups(1, ly.qkv.rows),
 					g.ropeU, g.stepU, g.qkv, g.q, ly.kc, ly.vc)
 			},
-			func() error { return g.attn.record(g, r, ly, g.q, g.att) },
+			func() error { return g.attn.record(g, r, ly, g.q, g.att, limit) },
 			func() error { return ly.out.decode(r, g.att, g.y) },
 			func() error {
 				return r.add(addNorm, []runner.Binding{u, rw, ro, ro, rw}, addNorm.Groups(1), g.normU, g.x, g.y, ly.mlpNorm, g.xb)
@@ -785,7 +814,7 @@ func (g *GPU) classify(r *recorder, x *runner.Buffer) error {
 }
 
 // DispatchesPerStep is the number of dispatches of one decode step.
-func (g *GPU) DispatchesPerStep() int { return g.step.Len() }
+func (g *GPU) DispatchesPerStep() int { return g.steps[0].prog.Len() }
 
 // WeightBytes is what one decode step reads of the weights: every
 // projection's codes, scales and mins (or f32 values), the classifier, and
@@ -834,7 +863,11 @@ func (g *GPU) submit(pos int) error {
 	if err := g.setStep(pos); err != nil {
 		return err
 	}
-	return g.step.Submit(runner.Copy{Src: g.tok, Dst: g.hist, DstOffset: uint64(4 * (pos + 1)), Size: 4})
+	i := 0
+	for g.steps[i].limit <= pos {
+		i++
+	}
+	return g.steps[i].prog.Submit(runner.Copy{Src: g.tok, Dst: g.hist, DstOffset: uint64(4 * (pos + 1)), Size: 4})
 }
 
 // run runs the step on token at pos and waits for it.

@@ -67,14 +67,17 @@ func TestGPUSyntheticMatchesCPU(t *testing.T) {
 }
 
 // Past one split of decode attention (64 positions by default), the
-// splits' partial results combine to the CPU's attention.
+// splits' partial results combine to the CPU's attention, and past the
+// first tier of step programs (256 positions) the next takes over.
 func TestGPUSyntheticLongContext(t *testing.T) {
 	d := runnertest.Device(t)
-	m, err := Synthetic("tiny", SyntheticOptions{Seed: 4})
+	spec := syntheticSpecs["tiny"]
+	spec.SeqLen = 1024
+	m, err := spec.generate("tiny", SyntheticOptions{Seed: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := NewGPU(d, m, GPUOptions{Context: 200})
+	g, err := NewGPU(d, m, GPUOptions{Context: 600})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +85,10 @@ func TestGPUSyntheticLongContext(t *testing.T) {
 	if g.attn.flash == nil || g.attn.flash.Split >= 150 {
 		t.Fatalf("decode attention %+v: want flash decode with a split below 150", g.attn.flash)
 	}
-	ids := make([]int, 150)
+	if len(g.steps) != 3 || g.steps[0].limit != 256 || g.steps[2].limit != 600 {
+		t.Fatalf("step programs for %v positions; want 256, 512, 600", g.steps)
+	}
+	ids := make([]int, 300)
 	for i := range ids {
 		ids[i] = (i*37 + 11) % m.VocabSize
 	}
