@@ -40,6 +40,8 @@ func bindingsOf(k templates.Kernel) []runner.Binding {
 		return fmaBindings
 	case templates.FlashPrefill, templates.FlashDecode, templates.FlashReduce, templates.KVStore8:
 		return ops.FlashBindings(k)
+	case templates.QKVRope, templates.AddRMSNorm, templates.PackedSwiGLU, templates.EmbedQuant, templates.CopyRange:
+		return ops.FusedBindings(k)
 	}
 	return ops.BlockBindings(k)
 }
@@ -51,6 +53,8 @@ func label(k templates.Kernel) string {
 	case templates.Gemv:
 		return k.Name() + "/" + k.Format() + "/" + k.String()
 	case templates.Gemm:
+		return k.Name() + "/" + k.Format() + "/" + k.String()
+	case templates.EmbedQ:
 		return k.Name() + "/" + k.Format() + "/" + k.String()
 	}
 	return k.Name() + "/" + k.String()
@@ -133,7 +137,8 @@ func compileAll(t *testing.T, kernels []templates.Kernel) (compiled, overLimits 
 
 // representatives are the params of every kernel family worth keeping
 // apart: the defaults and baselines ops uses, the golden-file variants of
-// package templates, and every unpacking of the GEMV for each code width.
+// package templates, every unpacking of the GEMV for each code width, and
+// every variant of the block and fused kernels at each workgroup size.
 func representatives() []templates.Kernel {
 	ks := []templates.Kernel{
 		ops.DefaultKernel, ops.Baseline, templates.Naive{WGX: 8, WGY: 4},
@@ -159,6 +164,41 @@ func representatives() []templates.Kernel {
 			templates.SwiGLU{WG: wg}, templates.Add{WG: wg}, templates.Embed{WG: wg}, templates.KVStore{WG: wg},
 			templates.Attention{WG: wg, MaxSeq: templates.MaxAttentionSeq}, templates.Attention{WG: wg, MaxSeq: 40},
 			templates.Argmax{WG: wg}, templates.MatVec{WG: wg, Rows: 1}, templates.MatVec{WG: wg, Rows: 3}, templates.MatVec{WG: wg, Rows: 16})
+		ks = append(ks, blockRepresentatives(wg)...)
+		ks = append(ks, fusedRepresentatives(wg)...)
+	}
+	return ks
+}
+
+// embedqFormats are the table formats the quantized embedding is checked
+// in: every code width, one scale per group of each length or per row,
+// with and without a min.
+var embedqFormats = []quant.Format{{Bits: 8, Group: 32}, {Bits: 4, Group: 32}, {Bits: 4, Group: 128, Asym: true}, {Bits: 2, Group: 64}, {Bits: 2, Asym: true}, {Bits: 8, Asym: true}}
+
+// blockRepresentatives are the variants of the block kernels that ops
+// checks with BlockCases beyond the decode block's (RMSNorm without
+// weight, RoPE with frequency factors, the quantized embedding, softmax,
+// top-p, the router), at workgroup size wg.
+func blockRepresentatives(wg int) []templates.Kernel {
+	ks := []templates.Kernel{
+		templates.RMSNorm{WG: wg, NoWeight: true},
+		templates.Rope{WG: wg, Freqs: true}, templates.Rope{WG: wg, Half: true, Freqs: true},
+		templates.Softmax{WG: wg}, templates.Router{WG: wg},
+		templates.TopP{WG: wg, Chunk: 128}, templates.TopP{WG: wg, Chunk: 1024},
+	}
+	for _, f := range embedqFormats {
+		ks = append(ks, templates.EmbedQ{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: wg})
+	}
+	return ks
+}
+
+// fusedRepresentatives are the fused kernels of the decode and prefill
+// loops at workgroup size wg: the quantized embedding for every code
+// width, with and without a min.
+func fusedRepresentatives(wg int) []templates.Kernel {
+	ks := []templates.Kernel{templates.QKVRope{WG: wg}, templates.AddRMSNorm{WG: wg}, templates.PackedSwiGLU{WG: wg}, templates.CopyRange{WG: wg}}
+	for _, bits := range []int{8, 4, 2} {
+		ks = append(ks, templates.EmbedQuant{Bits: bits, WG: wg}, templates.EmbedQuant{Bits: bits, Asym: true, WG: wg})
 	}
 	return ks
 }
@@ -270,7 +310,8 @@ func TestTintCompilesEveryFamily(t *testing.T) {
 		seen[k.Name()] = true
 	}
 	for _, fam := range []string{"matmul", "matmul_naive", "gemv", "gemm", "copy", "fma", "rmsnorm", "rope", "swiglu", "add", "embed", "kvstore", "attention", "argmax", "matvec",
-		"flash-prefill", "flash-decode", "flash-reduce", "kvstore8"} {
+		"flash-prefill", "flash-decode", "flash-reduce", "kvstore8", "embedq", "softmax", "topp", "router",
+		"qkvrope", "addrmsnorm", "packedswiglu", "embedquant", "copyrange"} {
 		if !seen[fam] {
 			t.Errorf("no representative of %s", fam)
 		}
@@ -377,5 +418,23 @@ func TestTintCompilesSpaces(t *testing.T) {
 		}
 		compiled, over := compileAll(t, ks)
 		t.Logf("attention: %d sampled, %d compiled, %d over Dawn's limits", len(ks), compiled, over)
+	})
+	// The block ops' spaces are a few points each (workgroup size, and the
+	// chunk or rows where an op has them): every point of every variant.
+	t.Run("block", func(t *testing.T) {
+		var ks []templates.Kernel
+		for _, op := range ops.BlockOps {
+			for _, dtype := range op.Dtypes {
+				for _, p := range op.Space(looseLimits).Legal() {
+					k, err := op.Kernel(p, dtype)
+					if err != nil {
+						t.Fatalf("%s %s %s: %v", op.Name, dtype, p.ID(), err)
+					}
+					ks = append(ks, k)
+				}
+			}
+		}
+		compiled, over := compileAll(t, ks)
+		t.Logf("block: %d points over %d ops, %d compiled, %d over Dawn's limits", len(ks), len(ops.BlockOps), compiled, over)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,25 +20,27 @@ import (
 // ops.GemvValidationShapes, ops.GemmValidationShapes), CPU references
 // (a float64 triple loop, quant's DequantizeRow, ops.RMSNormRef and the
 // other block references), the same tolerances (ops.Tolerance, and the
-// block tolerances of ops/block_test.go, whose derivations are there), and
-// written outputs that start as ops.Sentinel with a guard band after them
-// that must stay untouched. The attention kernels' cases are in
+// block tolerances, whose derivations are in ops), and written outputs
+// that start as ops.Sentinel with a guard band after them that must stay
+// untouched. The block and fused kernels run ops' own checked runs
+// (ops.BlockCases, ops.FusedCases); the attention kernels' cases are in
 // flash_test.go.
 
 // buffer is one binding of a checked run.
 type buffer struct {
 	name string
 	data []uint32 // contents before the run
-	// A written buffer has exact words, or f32 values ref within tol
-	// (where tol is 0, the word must be float32(ref) exactly).
-	exact    []uint32
+	// A written buffer has the words want, or the values ref rounded to
+	// f32: each exactly, or as an f32 within tol where tol is given and not
+	// 0, as ops.CheckBlock compares.
+	want     []uint32
 	ref, tol []float64
 	guard    int // sentinel words after data that must stay untouched
 	// verified marks a written buffer left to the case's verify hook.
 	verified bool
 }
 
-func (b buffer) written() bool { return b.exact != nil || b.ref != nil || b.verified }
+func (b buffer) written() bool { return b.want != nil || b.ref != nil || b.verified }
 
 // runCase is one dispatch of a kernel on one input.
 type runCase struct {
@@ -110,30 +113,33 @@ func (c runCase) check(r dawn.Result) error {
 		}
 		for j := 0; j < n; j++ {
 			got := word(j)
-			if b.exact != nil {
-				if got != b.exact[j] {
-					if got == ops.Sentinel {
-						return fmt.Errorf("%s[%d] never written", b.name, j)
-					}
-					return fmt.Errorf("%s[%d] = %#08x (f32 %g), want %#08x (f32 %g) exactly", b.name, j, got, math.Float32frombits(got), b.exact[j], math.Float32frombits(b.exact[j]))
-				}
+			var want uint32
+			var ref, tol float64
+			if b.want != nil {
+				want = b.want[j]
+				ref = float64(math.Float32frombits(want))
+			} else {
+				ref = b.ref[j]
+				want = math.Float32bits(float32(ref))
+			}
+			if b.tol != nil {
+				tol = b.tol[j]
+			}
+			if got == want {
 				continue
 			}
-			if got == ops.Sentinel && math.Float32bits(float32(b.ref[j])) != ops.Sentinel {
+			if got == ops.Sentinel {
 				return fmt.Errorf("%s[%d] never written", b.name, j)
 			}
 			g := float64(math.Float32frombits(got))
-			if b.tol[j] == 0 {
-				if want := math.Float32bits(float32(b.ref[j])); got != want {
-					return fmt.Errorf("%s[%d] = %g, want %g exactly", b.name, j, g, b.ref[j])
-				}
-				continue
+			if tol == 0 {
+				return fmt.Errorf("%s[%d] = %#08x (u32 %d, f32 %g), want %#08x (u32 %d, f32 %g) exactly", b.name, j, got, got, g, want, want, math.Float32frombits(want))
 			}
 			if math.IsNaN(g) || math.IsInf(g, 0) {
 				return fmt.Errorf("%s[%d] = %v", b.name, j, g)
 			}
-			if math.Abs(g-b.ref[j]) > b.tol[j] {
-				return fmt.Errorf("%s[%d] = %g, want %g within %.3g", b.name, j, g, b.ref[j], b.tol[j])
+			if math.Abs(g-ref) > tol {
+				return fmt.Errorf("%s[%d] = %g, want %g within %.3g", b.name, j, g, ref, tol)
 			}
 		}
 	}
@@ -159,18 +165,18 @@ func TestDawnRunsMatchReferences(t *testing.T) {
 	}
 	cases = append(cases, roofCases()...)
 	for _, wg := range []int{32, 256} {
-		cases = append(cases, rmsnormCases(templates.RMSNorm{WG: wg})...)
-		cases = append(cases, ropeCases(templates.Rope{WG: wg})...)
-		cases = append(cases, ropeCases(templates.Rope{WG: wg, Half: true})...)
-		cases = append(cases, swigluCases(templates.SwiGLU{WG: wg})...)
-		cases = append(cases, addCases(templates.Add{WG: wg})...)
-		cases = append(cases, embedCases(templates.Embed{WG: wg})...)
+		ks := []templates.Kernel{
+			templates.RMSNorm{WG: wg}, templates.Rope{WG: wg}, templates.Rope{WG: wg, Half: true},
+			templates.SwiGLU{WG: wg}, templates.Add{WG: wg}, templates.Embed{WG: wg}, templates.Argmax{WG: wg},
+			templates.MatVec{WG: wg, Rows: 1}, templates.MatVec{WG: wg, Rows: 3}, templates.MatVec{WG: wg, Rows: 16},
+		}
+		ks = append(ks, blockRepresentatives(wg)...)
+		ks = append(ks, fusedRepresentatives(wg)...)
+		for _, k := range ks {
+			cases = append(cases, checkedRuns(t, k)...)
+		}
 		cases = append(cases, kvstoreCases(templates.KVStore{WG: wg})...)
 		cases = append(cases, attentionCases(templates.Attention{WG: wg, MaxSeq: 300})...)
-		cases = append(cases, argmaxCases(templates.Argmax{WG: wg})...)
-		for _, rows := range []int{1, 3, 16} {
-			cases = append(cases, matvecCases(templates.MatVec{WG: wg, Rows: rows})...)
-		}
 	}
 	cases = append(cases, flashCases()...)
 	var batch []dawn.Kernel
@@ -201,6 +207,64 @@ func TestDawnRunsMatchReferences(t *testing.T) {
 	t.Logf("%d of %d runs match the references", len(kept)-failed, len(kept))
 }
 
+// The check fails broken kernels for the right reason: each mutation of a
+// block or fused kernel is one plausible bug, and some run of the kernel's
+// checked runs must fail with the reason given (a tolerance, an exact
+// word, an element never written, a write past the end).
+func TestDawnCatchesBrokenKernels(t *testing.T) {
+	requireDawn(t)
+	muts := []struct {
+		name     string
+		k        templates.Kernel
+		old, new string
+		reason   string
+	}{
+		{"embedq offset one too small", templates.EmbedQ{Bits: 4, Group: 32, WG: 32}, "- 8i)", "- 7i)", "exactly"},
+		{"softmax without the temperature", templates.Softmax{WG: 64}, "x[base + i] / temp - m", "x[base + i] - m", "within"},
+		{"top-p ties go to the higher index", templates.TopP{WG: 32, Chunk: 128}, "ib < ia", "ib > ia", "exactly"},
+		{"router scores sigmoid(-logit)", templates.Router{WG: 64}, "exp(-pv)", "exp(pv)", "within"},
+		{"qkvrope leaves half of q unwritten", templates.QKVRope{WG: 32}, "q[r * qdim + e + 1u] = y1;", "", "never written"},
+		{"addrmsnorm skips eps", templates.AddRMSNorm{WG: 256}, "scale = scale + bitcast<f32>(dims.eps);", "", "within"},
+		{"copyrange copies one too many", templates.CopyRange{WG: 32}, "i < dims.n", "i <= dims.n", "out of bounds"},
+	}
+	var batch []dawn.Kernel
+	var runs [][]runCase
+	for _, m := range muts {
+		cs := checkedRuns(t, m.k)
+		for _, c := range cs {
+			dk := c.kernel(t)
+			if !strings.Contains(dk.WGSL, m.old) {
+				t.Fatalf("%s: the template no longer has %q", m.name, m.old)
+			}
+			dk.WGSL = strings.Replace(dk.WGSL, m.old, m.new, 1)
+			batch = append(batch, dk)
+		}
+		runs = append(runs, cs)
+	}
+	res, err := dawn.Run(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range muts {
+		t.Run(m.name, func(t *testing.T) {
+			var errs []string
+			for _, c := range runs[i] {
+				r := res[0]
+				res = res[1:]
+				if err := c.check(r); err != nil {
+					errs = append(errs, err.Error())
+				}
+			}
+			if len(errs) > 0 {
+				t.Logf("%d of %d runs fail, the first with %s", len(errs), len(runs[i]), errs[0])
+			}
+			if !strings.Contains(strings.Join(errs, "\n"), m.reason) {
+				t.Errorf("%d of %d runs failed, none for %q: %q", len(errs), len(runs[i]), m.reason, errs)
+			}
+		})
+	}
+}
+
 // matmulKernels are the matmul representatives: tuned kernels with vec
 // 1, 2 and 4, staged or not, with and without prefetch and unrolling, and
 // the naive baseline.
@@ -224,14 +288,6 @@ func wordBytes(w []uint32) []byte {
 		binary.LittleEndian.PutUint32(b[4*i:], v)
 	}
 	return b
-}
-
-func f64s(v []float32) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
 }
 
 func uniformRand(r *rand.Rand, n int, scale float32) []float32 {
@@ -416,7 +472,7 @@ func roofCases() []runCase {
 	return []runCase{
 		{k: ck, shape: fmt.Sprintf("n=%d", n), groups: grid((n + ck.WG - 1) / ck.WG), bufs: []buffer{
 			{name: "src", data: src},
-			{name: "dst", data: make([]uint32, 4*n), exact: src},
+			{name: "dst", data: make([]uint32, 4*n), want: src},
 		}},
 		{k: fk, shape: fmt.Sprintf("threads=%d", threads), groups: grid(threads / fk.WG), bufs: []buffer{
 			{name: "out", data: ops.SentinelWords(threads), ref: ref, tol: tol, guard: 256},
@@ -424,138 +480,58 @@ func roofCases() []runCase {
 	}
 }
 
-// The block kernels' cases follow ops/block_test.go: the same shapes and
-// tolerances, u = 2^-24 the f32 unit roundoff.
+// checkedRuns are ops' checked runs of a block or fused kernel
+// (ops.BlockCases, ops.FusedCases) as runCases, each written buffer with
+// ops.GuardWords of guard band as ops.CheckBlock gives it, and for Argmax
+// and MatVec a few runs more: infinities and Llama 3's vocabulary, and a
+// grid folded into two dimensions.
+func checkedRuns(t *testing.T, k templates.Kernel) []runCase {
+	t.Helper()
+	var cs []ops.BlockCase
+	var err error
+	switch k := k.(type) {
+	case templates.QKVRope, templates.AddRMSNorm, templates.PackedSwiGLU, templates.EmbedQuant, templates.CopyRange:
+		cs, err = ops.FusedCases(k)
+	case templates.Argmax:
+		cs, err = ops.BlockCases(k)
+		r := newRand()
+		x := uniformRand(r, 300, 1)
+		for i := range x {
+			x[i] = -float32(math.Inf(1))
+		}
+		x[299] = -float32(math.MaxFloat32)
+		vocab := uniformRand(r, 128256, 10)
+		vocab[128255] = 11
+		cs = append(cs, ops.ArgmaxCase(k, "infinities/n=300", x), ops.ArgmaxCase(k, "vocab/n=128256", vocab))
+	case templates.MatVec:
+		cs, err = ops.BlockCases(k)
+		if k.Rows == 1 {
+			cs = append(cs, ops.MatVecCase(k, 40000, 3))
+		}
+	default:
+		cs, err = ops.BlockCases(k)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", label(k), err)
+	}
+	runs := make([]runCase, len(cs))
+	for i, c := range cs {
+		runs[i] = runCase{k: k, shape: c.Name, groups: c.Groups}
+		for _, b := range c.Bufs {
+			buf := buffer{name: b.Name, data: b.Data}
+			if b.Want != nil {
+				buf.want, buf.tol, buf.guard = b.Want, b.Tol, ops.GuardWords
+			}
+			runs[i].bufs = append(runs[i].bufs, buf)
+		}
+	}
+	return runs
+}
 
-const blockU = 1.0 / (1 << 24)
-
-// blockOut is a written block buffer: f32 values want within tol (tol nil:
+// blockOut is a written buffer: f32 values want within tol (tol nil:
 // exact), with ops.GuardWords of guard band.
 func blockOut(name string, data []uint32, want []float32, tol []float64) buffer {
-	b := buffer{name: name, data: data, guard: ops.GuardWords}
-	if tol == nil {
-		b.exact = ops.F32Words(want)
-		return b
-	}
-	b.ref, b.tol = f64s(want), tol
-	return b
-}
-
-func rmsnormCases(k templates.RMSNorm) []runCase {
-	var cases []runCase
-	for _, s := range []struct {
-		n, rows int
-		scale   float32
-	}{{172, 3, 2}, {1, 1, 2}, {600, 2, 2}, {172, 2, 0.003}} {
-		r := newRand()
-		x := uniformRand(r, s.n*s.rows, s.scale)
-		w := uniformRand(r, s.n, 1.5)
-		const eps = 1e-5
-		want := make([]float32, len(x))
-		ops.RMSNormRef(want, x, w, eps)
-		tol := make([]float64, len(want))
-		for i, v := range want {
-			tol[i] = math.Abs(float64(v)) * float64(2*s.n+32) * blockU
-		}
-		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("n=%d/rows=%d/scale=%g", s.n, s.rows, s.scale), groups: k.Groups(s.rows), bufs: []buffer{
-			{name: "dims", data: ops.UniformWords(uint32(s.n), math.Float32bits(eps), uint32(s.rows))},
-			{name: "x", data: ops.F32Words(x)},
-			{name: "weight", data: ops.F32Words(w)},
-			blockOut("out", ops.SentinelWords(len(x)), want, tol),
-		}})
-	}
-	return cases
-}
-
-// ropeSinCos is ops' allowance for cos and sin of angles up to a few
-// thousand radians.
-const ropeSinCos = 1.0 / (1 << 19)
-
-func ropeCases(k templates.Rope) []runCase {
-	var cases []runCase
-	for _, s := range []struct {
-		heads, headDim, ropeDim, pos int
-		theta                        float32
-	}{{8, 8, 8, 5, 10000}, {4, 64, 32, 300, 10000}, {3, 64, 64, 4095, 500000}, {1, 128, 128, 0, 10000}} {
-		r := newRand()
-		v := uniformRand(r, s.heads*s.headDim, 1)
-		want := append([]float32(nil), v...)
-		ops.RopeRef(want, s.heads, s.headDim, s.ropeDim, s.pos, s.theta, k.Half)
-		tol := make([]float64, len(v)) // 0: untouched dimensions match exactly
-		for h := 0; h < s.heads; h++ {
-			for i := 0; i < s.ropeDim/2; i++ {
-				i0, i1 := h*s.headDim+2*i, h*s.headDim+2*i+1
-				if k.Half {
-					i0, i1 = h*s.headDim+i, h*s.headDim+i+s.ropeDim/2
-				}
-				e := float64(2*i) / float64(s.ropeDim)
-				angle := float64(s.pos) * math.Pow(float64(s.theta), -e)
-				angleErr := angle * (2*(3+2*e*math.Log2(float64(s.theta))) + 4) * blockU
-				mag := math.Abs(float64(v[i0])) + math.Abs(float64(v[i1]))
-				tol[i0] = mag*(angleErr+2*ropeSinCos) + 8*blockU*mag
-				tol[i1] = tol[i0]
-			}
-		}
-		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("heads=%d/hd=%d/rope=%d/pos=%d", s.heads, s.headDim, s.ropeDim, s.pos), groups: k.Groups(s.heads, s.ropeDim), bufs: []buffer{
-			{name: "dims", data: ops.UniformWords(uint32(s.heads), uint32(s.headDim), uint32(s.ropeDim), uint32(s.pos))},
-			{name: "theta", data: ops.UniformWords(math.Float32bits(s.theta))},
-			{name: "v", data: ops.F32Words(v), ref: f64s(want), tol: tol, guard: ops.GuardWords},
-		}})
-	}
-	return cases
-}
-
-func swigluCases(k templates.SwiGLU) []runCase {
-	var cases []runCase
-	for _, n := range []int{172, 1, 1000} {
-		r := newRand()
-		gate, up := uniformRand(r, n, 8), uniformRand(r, n, 2)
-		want := append([]float32(nil), gate...)
-		ops.SwiGLURef(want, up)
-		tol := make([]float64, n)
-		for i, g := range gate {
-			tol[i] = math.Abs(float64(want[i])) * (3 + 2*math.Abs(float64(g)) + 8) * blockU
-		}
-		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("n=%d", n), groups: k.Groups(n), bufs: []buffer{
-			{name: "dims", data: ops.UniformWords(uint32(n))},
-			{name: "gate", data: ops.F32Words(gate), ref: f64s(want), tol: tol, guard: ops.GuardWords},
-			{name: "up", data: ops.F32Words(up)},
-		}})
-	}
-	return cases
-}
-
-func addCases(k templates.Add) []runCase {
-	var cases []runCase
-	for _, n := range []int{172, 1, 1000} {
-		r := newRand()
-		x, y := uniformRand(r, n, 4), uniformRand(r, n, 4)
-		want := append([]float32(nil), x...)
-		ops.AddRef(want, y)
-		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("n=%d", n), groups: k.Groups(n), bufs: []buffer{
-			{name: "dims", data: ops.UniformWords(uint32(n))},
-			blockOut("x", ops.F32Words(x), want, nil),
-			{name: "y", data: ops.F32Words(y)},
-		}})
-	}
-	return cases
-}
-
-func embedCases(k templates.Embed) []runCase {
-	var cases []runCase
-	for _, s := range []struct{ vocab, dim, token int }{{512, 64, 317}, {37, 100, 36}, {5, 1, 0}} {
-		r := newRand()
-		table := uniformRand(r, s.vocab*s.dim, 1)
-		want := make([]float32, s.dim)
-		ops.EmbedRef(want, table, s.token)
-		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("vocab=%d/dim=%d/token=%d", s.vocab, s.dim, s.token), groups: k.Groups(s.dim), bufs: []buffer{
-			{name: "dims", data: ops.UniformWords(uint32(s.dim))},
-			{name: "token", data: []uint32{uint32(s.token)}},
-			{name: "table", data: ops.F32Words(table)},
-			blockOut("out", ops.SentinelWords(s.dim), want, nil),
-		}})
-	}
-	return cases
+	return buffer{name: name, data: data, want: ops.F32Words(want), tol: tol, guard: ops.GuardWords}
 }
 
 func kvstoreCases(k templates.KVStore) []runCase {
@@ -575,8 +551,8 @@ func kvstoreCases(k templates.KVStore) []runCase {
 			{name: "dims", data: ops.UniformWords(uint32(s.kvDim), uint32(s.pos))},
 			{name: "k", data: ops.F32Words(kv)},
 			{name: "v", data: ops.F32Words(vv)},
-			{name: "kcache", data: kc, exact: wantK, guard: ops.GuardWords},
-			{name: "vcache", data: vc, exact: wantV, guard: ops.GuardWords},
+			{name: "kcache", data: kc, want: wantK, guard: ops.GuardWords},
+			{name: "vcache", data: vc, want: wantV, guard: ops.GuardWords},
 		}})
 	}
 	return cases
@@ -610,65 +586,6 @@ func attentionCases(k templates.Attention) []runCase {
 			{name: "kcache", data: ops.F32Words(kc)},
 			{name: "vcache", data: ops.F32Words(vc)},
 			blockOut("out", ops.SentinelWords(len(q)), want, ops.AttentionTolerance(q, kc, vc, s.heads, s.kvHeads, s.headDim, s.length)),
-		}})
-	}
-	return cases
-}
-
-func argmaxCases(k templates.Argmax) []runCase {
-	var cases []runCase
-	add := func(name string, x []float32) {
-		cases = append(cases, runCase{k: k, shape: name, groups: k.Groups(), bufs: []buffer{
-			{name: "dims", data: ops.UniformWords(uint32(len(x)))},
-			{name: "x", data: ops.F32Words(x)},
-			{name: "out", data: ops.SentinelWords(1), exact: []uint32{uint32(ops.ArgmaxRef(x))}, guard: ops.GuardWords},
-		}})
-	}
-	r := newRand()
-	x := uniformRand(r, 172, 1)
-	x[150], x[37] = 5, 5 // a tie: the first index wins
-	add("tie/n=172", x)
-	x = uniformRand(r, 1000, 1)
-	x[999], x[0] = 3, 3
-	add("tie-first-last/n=1000", x)
-	add("all-equal/n=300", make([]float32, 300))
-	x = uniformRand(r, 300, 1)
-	for i := range x {
-		x[i] = -float32(math.Inf(1))
-	}
-	x[299] = -float32(math.MaxFloat32)
-	add("infinities/n=300", x)
-	add("n=1", []float32{-7})
-	x = uniformRand(r, 128256, 10) // Llama 3's vocabulary
-	x[128255] = 11
-	add("vocab/n=128256", x)
-	return cases
-}
-
-func matvecCases(k templates.MatVec) []runCase {
-	var cases []runCase
-	shapes := []struct{ rows, cols int }{{67, 172}, {1, 1}, {5, 1025}}
-	if k.Rows == 1 {
-		shapes = append(shapes, struct{ rows, cols int }{40000, 3}) // a grid folded into two dimensions
-	}
-	for _, s := range shapes {
-		r := newRand()
-		w, x := uniformRand(r, s.rows*s.cols, 1), uniformRand(r, s.cols, 1)
-		want := make([]float32, s.rows)
-		ops.MatVecRef(want, w, x)
-		tol := make([]float64, s.rows)
-		for i := range tol {
-			var mag float64
-			for c, xv := range x {
-				mag += math.Abs(float64(w[i*s.cols+c]) * float64(xv))
-			}
-			tol[i] = ops.Tolerance(s.cols, mag)
-		}
-		cases = append(cases, runCase{k: k, shape: fmt.Sprintf("%dx%d", s.rows, s.cols), groups: k.Groups(s.rows), bufs: []buffer{
-			{name: "dims", data: ops.UniformWords(uint32(s.rows), uint32(s.cols))},
-			{name: "w", data: ops.F32Words(w)},
-			{name: "x", data: ops.F32Words(x)},
-			blockOut("y", ops.SentinelWords(s.rows), want, tol),
 		}})
 	}
 	return cases

@@ -1,0 +1,302 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/runner"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// The fused kernels of the decode and prefill loops (templates/decode.go:
+// QKVRope, AddRMSNorm, PackedSwiGLU, EmbedQuant, CopyRange) are stated here
+// by the block references they fuse, and checked on runs built like
+// BlockCases': fixed seeds, ragged shapes for every workgroup size, exact
+// words where the arithmetic is the same and the block kernels' tolerances
+// where it is not.
+
+// FusedBindings lists a fused kernel's bindings in order, as its doc
+// comment in package templates states them. It panics on a kernel of
+// another family.
+func FusedBindings(k templates.Kernel) []runner.Binding {
+	u, r, w := runner.Uniform, runner.ReadOnly, runner.ReadWrite
+	switch k := k.(type) {
+	case templates.QKVRope:
+		return []runner.Binding{u, u, r, w, w, w}
+	case templates.AddRMSNorm:
+		return []runner.Binding{u, w, r, r, w}
+	case templates.PackedSwiGLU, templates.CopyRange:
+		return []runner.Binding{u, r, w}
+	case templates.EmbedQuant:
+		if k.Asym {
+			return []runner.Binding{u, r, r, r, w, r}
+		}
+		return []runner.Binding{u, r, r, r, w}
+	}
+	panic(fmt.Sprintf("ops: %s is not a fused kernel", k.Name()))
+}
+
+// FusedCases are the checked runs of a fused kernel (see BlockCase.Check,
+// with the kernel compiled with FusedBindings).
+func FusedCases(k templates.Kernel) ([]BlockCase, error) {
+	var cs []BlockCase
+	switch k := k.(type) {
+	case templates.QKVRope:
+		for _, s := range []struct {
+			heads, kvHeads, headDim, ropeDim, rows, pos, seq int
+			theta                                            float32
+		}{
+			{4, 2, 12, 8, 3, 5, 10, 10000},     // partial rotary, grouped kv heads, a batch
+			{8, 8, 64, 64, 1, 300, 302, 10000}, // one token late in the sequence
+			{6, 2, 32, 32, 5, 0, 7, 500000},    // a prompt from position 0
+			{1, 1, 2, 2, 1, 0, 1, 10000},       // one pair of each
+		} {
+			cs = append(cs, QKVRopeCase(k, s.heads, s.kvHeads, s.headDim, s.ropeDim, s.rows, s.pos, s.seq, s.theta))
+		}
+	case templates.AddRMSNorm:
+		for _, s := range []struct {
+			rows, n int
+			scale   float32
+		}{{3, 100, 2}, {1, 1, 2}, {2, 600, 2}, {2, 172, 0.003}} {
+			cs = append(cs, AddRMSNormCase(k, s.rows, s.n, s.scale))
+		}
+	case templates.PackedSwiGLU:
+		for _, s := range []struct{ rows, n int }{{3, 70}, {1, 1}, {2, 1000}} {
+			cs = append(cs, PackedSwiGLUCase(k, s.rows, s.n))
+		}
+	case templates.EmbedQuant:
+		tokens := []int{7, 0, 9, 5, 6}
+		for _, g := range []int{32, 128, 0} {
+			f := quant.Format{Bits: k.Bits, Group: g, Asym: k.Asym}
+			// A table split in two parts: each writes only its tokens' rows.
+			for _, part := range [][2]int{{0, 6}, {6, 10}} {
+				c, err := EmbedQuantCase(k, f, 10, 128, tokens, part[0], part[1])
+				if err != nil {
+					return nil, err
+				}
+				cs = append(cs, c)
+			}
+		}
+		// A token repeated, one group per row.
+		c, err := EmbedQuantCase(k, quant.Format{Bits: k.Bits, Group: 32, Asym: k.Asym}, 3, 32, []int{2, 2, 0}, 0, 3)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	case templates.CopyRange:
+		for _, s := range []struct{ n, src, dst, srcOff, dstOff int }{{37, 64, 50, 11, 5}, {1, 1, 3, 0, 2}, {1000, 1000, 1003, 0, 3}} {
+			cs = append(cs, CopyRangeCase(k, s.n, s.src, s.dst, s.srcOff, s.dstOff))
+		}
+	default:
+		return nil, fmt.Errorf("ops: no fused cases for %s", k.Name())
+	}
+	return cs, nil
+}
+
+// QKVRopeRef splits rows of [q | k | v] (rows of qkv, each q_dim + 2
+// kv_dim wide) as QKVRope does: row r's q and k rotated by RopeRef at
+// position pos+r (adjacent pairs), q to row r of q, k and v to position
+// pos+r of the caches.
+func QKVRopeRef(q, kcache, vcache, qkv []float32, heads, kvHeads, headDim, ropeDim, pos int, theta float32) {
+	qdim, kvdim := heads*headDim, kvHeads*headDim
+	width := qdim + 2*kvdim
+	for r := 0; r+width <= len(qkv); r += width {
+		row, p := qkv[r:r+width], pos+r/width
+		qr, kc := q[r/width*qdim:][:qdim], kcache[p*kvdim:][:kvdim]
+		copy(qr, row[:qdim])
+		copy(kc, row[qdim:qdim+kvdim])
+		copy(vcache[p*kvdim:][:kvdim], row[qdim+kvdim:])
+		RopeRef(qr, heads, headDim, ropeDim, p, theta, false)
+		RopeRef(kc, kvHeads, headDim, ropeDim, p, theta, false)
+	}
+}
+
+// ropePairTol is RopeCase's bound on an element of pair i of ropeDim
+// turned at pos by theta, the pair's elements of magnitudes summing to
+// mag.
+func ropePairTol(i, ropeDim, pos int, theta float32, mag float64) float64 {
+	e := float64(2*i) / float64(ropeDim)
+	angle := float64(pos) * math.Pow(float64(theta), -e)
+	ulps := 2*(3+2*e*math.Log2(float64(theta))) + 4
+	return mag*(angle*ulps*unitRoundoff+2*ropeSinCos) + 8*unitRoundoff*mag
+}
+
+// QKVRopeCase splits rows rows of values in [-1, 1) at positions pos..
+// into caches of seq positions whose earlier positions hold values and
+// later ones the sentinel, both of which must survive. Rotated elements
+// are within RopeCase's bound; the rest are copies, exact.
+func QKVRopeCase(k templates.QKVRope, heads, kvHeads, headDim, ropeDim, rows, pos, seq int, theta float32) BlockCase {
+	r := rand.New(rand.NewPCG(uint64(heads*headDim)<<20|uint64(rows), uint64(pos)))
+	qdim, kvdim := heads*headDim, kvHeads*headDim
+	width := qdim + 2*kvdim
+	qkv := scaled(r, rows*width, 1)
+	kc, vc := SentinelWords(seq*kvdim), SentinelWords(seq*kvdim)
+	copy(kc, F32Words(scaled(r, pos*kvdim, 1)))
+	copy(vc, F32Words(scaled(r, pos*kvdim, 1)))
+	q := make([]float32, rows*qdim)
+	kf, vf := make([]float32, seq*kvdim), make([]float32, seq*kvdim)
+	QKVRopeRef(q, kf, vf, qkv, heads, kvHeads, headDim, ropeDim, pos, theta)
+	wantK, wantV := append([]uint32(nil), kc...), append([]uint32(nil), vc...)
+	copy(wantK[pos*kvdim:], F32Words(kf[pos*kvdim:(pos+rows)*kvdim]))
+	copy(wantV[pos*kvdim:], F32Words(vf[pos*kvdim:(pos+rows)*kvdim]))
+	tolQ, tolK := make([]float64, len(q)), make([]float64, len(kc))
+	for row := range rows {
+		x, p := qkv[row*width:], pos+row
+		for e := 0; e < qdim+kvdim; e += 2 {
+			d := e % headDim
+			if d >= ropeDim {
+				continue
+			}
+			t := ropePairTol(d/2, ropeDim, p, theta, math.Abs(float64(x[e]))+math.Abs(float64(x[e+1])))
+			if e < qdim {
+				tolQ[row*qdim+e], tolQ[row*qdim+e+1] = t, t
+			} else {
+				o := p*kvdim + e - qdim
+				tolK[o], tolK[o+1] = t, t
+			}
+		}
+	}
+	return BlockCase{Name: fmt.Sprintf("heads=%d/kv=%d/hd=%d/rope=%d/rows=%d/pos=%d", heads, kvHeads, headDim, ropeDim, rows, pos),
+		Groups: k.Groups(rows, width), Bufs: []BlockBuffer{
+			{Name: "dims", Data: UniformWords(uint32(heads), uint32(kvHeads), uint32(headDim), uint32(ropeDim))},
+			{Name: "step", Data: UniformWords(math.Float32bits(theta), uint32(pos), uint32(rows))},
+			{Name: "qkv", Data: F32Words(qkv)},
+			{Name: "q", Data: SentinelWords(len(q)), Want: F32Words(q), Tol: tolQ},
+			{Name: "kcache", Data: kc, Want: wantK, Tol: tolK},
+			{Name: "vcache", Data: vc, Want: wantV},
+		}}
+}
+
+// AddRMSNormCase adds rows of n values in [-scale, scale) into as many and
+// normalises the sums with a weight in [-1.5, 1.5): the sums exactly as
+// AddRef, the output as RMSNormRef of them within RMSNormCase's bound.
+func AddRMSNormCase(k templates.AddRMSNorm, rows, n int, scale float32) BlockCase {
+	r := rand.New(rand.NewPCG(uint64(rows)<<32|uint64(n), 67))
+	x, y, w := scaled(r, rows*n, scale), scaled(r, rows*n, scale), scaled(r, n, 1.5)
+	sum := append([]float32(nil), x...)
+	AddRef(sum, y)
+	want := make([]float32, len(x))
+	RMSNormRef(want, sum, w, rmsEps)
+	tol := make([]float64, len(want))
+	for i, v := range want {
+		tol[i] = math.Abs(float64(v)) * float64(2*n+32) * unitRoundoff
+	}
+	return BlockCase{Name: fmt.Sprintf("rows=%d/n=%d/scale=%g", rows, n, scale), Groups: k.Groups(rows), Bufs: []BlockBuffer{
+		{Name: "dims", Data: UniformWords(uint32(n), math.Float32bits(rmsEps), uint32(rows))},
+		{Name: "x", Data: F32Words(x), Want: F32Words(sum)},
+		{Name: "y", Data: F32Words(y)},
+		{Name: "weight", Data: F32Words(w)},
+		{Name: "out", Data: SentinelWords(len(x)), Want: F32Words(want), Tol: tol},
+	}}
+}
+
+// PackedSwiGLURef sets each row of n in out to SwiGLURef of that row of gu
+// ([gate | up], 2n wide).
+func PackedSwiGLURef(out, gu []float32, n int) {
+	for r := 0; 2*r+2*n <= len(gu); r += n {
+		copy(out[r:r+n], gu[2*r:2*r+n])
+		SwiGLURef(out[r:r+n], gu[2*r+n:2*r+2*n])
+	}
+}
+
+// PackedSwiGLUCase gates rows of n values in [-8, 8) by n in [-2, 2):
+// SwiGLUCase's bound.
+func PackedSwiGLUCase(k templates.PackedSwiGLU, rows, n int) BlockCase {
+	r := rand.New(rand.NewPCG(uint64(rows)<<32|uint64(n), 71))
+	gu := make([]float32, 0, 2*rows*n)
+	for range rows {
+		gu = append(append(gu, scaled(r, n, 8)...), scaled(r, n, 2)...)
+	}
+	want := make([]float32, rows*n)
+	PackedSwiGLURef(want, gu, n)
+	tol := make([]float64, len(want))
+	for i := range want {
+		g := gu[i/n*2*n+i%n]
+		tol[i] = math.Abs(float64(want[i])) * (3 + 2*math.Abs(float64(g)) + 8) * unitRoundoff
+	}
+	return BlockCase{Name: fmt.Sprintf("rows=%d/n=%d", rows, n), Groups: k.Groups(rows * n), Bufs: []BlockBuffer{
+		{Name: "dims", Data: UniformWords(uint32(n), uint32(rows))},
+		{Name: "gu", Data: F32Words(gu)},
+		{Name: "out", Data: SentinelWords(len(want)), Want: F32Words(want), Tol: tol},
+	}}
+}
+
+// EmbedQuantRef sets row r of out (rows of t.Cols) to EmbedQRef of
+// tokens[r] for the tokens in lo..hi-1, and leaves the other rows alone:
+// what one part of a table split by rows writes.
+func EmbedQuantRef(out []float32, t *quant.Tensor, tokens []int, lo, hi int) {
+	for r, tok := range tokens {
+		if tok >= lo && tok < hi {
+			EmbedQRef(out[r*t.Cols:(r+1)*t.Cols], t, tok)
+		}
+	}
+}
+
+// EmbedQuantCase looks tokens up in rows lo..hi-1 of a random vocab x dim
+// table in format f, bound as a part of its own: rows of other tokens must
+// stay the sentinel. Tolerance as EmbedQCase's.
+func EmbedQuantCase(k templates.EmbedQuant, f quant.Format, vocab, dim int, tokens []int, lo, hi int) (BlockCase, error) {
+	if f.Bits != k.Bits || f.Asym != k.Asym {
+		return BlockCase{}, fmt.Errorf("ops: format %s for embedquant %s", f, k)
+	}
+	r := rand.New(rand.NewPCG(uint64(vocab)<<32|uint64(dim), uint64(f.Bits)))
+	t, err := randomTensor(r, f, vocab, dim)
+	if err != nil {
+		return BlockCase{}, err
+	}
+	out := make([]float32, len(tokens)*dim)
+	for i := range out {
+		out[i] = math.Float32frombits(Sentinel)
+	}
+	EmbedQuantRef(out, t, tokens, lo, hi)
+	want := F32Words(out)
+	wpr, glen := t.WordsPerRow(), f.GroupLen(dim)
+	gpr := dim / glen
+	var tol []float64
+	if f.Asym {
+		tol = make([]float64, len(want))
+		per := 32 / f.Bits
+		for i, tok := range tokens {
+			if tok < lo || tok >= hi {
+				continue
+			}
+			for c := range dim {
+				u := t.Words[tok*wpr+c/per] >> (c % per * f.Bits) & (1<<f.Bits - 1)
+				s := t.Scales[tok*gpr+c/glen]
+				tol[i*dim+c] = 2 * unitRoundoff * (math.Abs(float64(u)*float64(s)) + math.Abs(float64(out[i*dim+c])))
+			}
+		}
+	}
+	ids := make([]uint32, len(tokens))
+	for i, tok := range tokens {
+		ids[i] = uint32(tok)
+	}
+	bufs := []BlockBuffer{
+		{Name: "dims", Data: []uint32{uint32(dim), uint32(glen), uint32(len(tokens)), uint32(lo), uint32(hi - lo), 0, 0, 0}},
+		{Name: "tokens", Data: ids},
+		{Name: "words", Data: t.Words[lo*wpr : hi*wpr]},
+		{Name: "scales", Data: F32Words(t.Scales[lo*gpr : hi*gpr])},
+		{Name: "out", Data: SentinelWords(len(want)), Want: want, Tol: tol},
+	}
+	if f.Asym {
+		bufs = append(bufs, BlockBuffer{Name: "mins", Data: F32Words(t.Mins[lo*gpr : hi*gpr])})
+	}
+	return BlockCase{Name: fmt.Sprintf("%s/vocab=%d/dim=%d/tokens=%d/part=%d-%d", f, vocab, dim, len(tokens), lo, hi),
+		Groups: k.Groups(len(tokens) * dim), Bufs: bufs}, nil
+}
+
+// CopyRangeCase copies n of src values into dst values at the offsets:
+// exact, and the rest of dst untouched.
+func CopyRangeCase(k templates.CopyRange, n, srcLen, dstLen, srcOff, dstOff int) BlockCase {
+	r := rand.New(rand.NewPCG(uint64(n), 73))
+	src, dst := scaled(r, srcLen, 1), scaled(r, dstLen, 1)
+	want := append([]float32(nil), dst...)
+	copy(want[dstOff:dstOff+n], src[srcOff:srcOff+n])
+	return BlockCase{Name: fmt.Sprintf("n=%d/src=%d/dst=%d", n, srcOff, dstOff), Groups: k.Groups(n), Bufs: []BlockBuffer{
+		{Name: "dims", Data: UniformWords(uint32(n), uint32(srcOff), uint32(dstOff))},
+		{Name: "src", Data: F32Words(src)},
+		{Name: "dst", Data: F32Words(dst), Want: F32Words(want)},
+	}}
+}
