@@ -105,8 +105,9 @@ type FlashDecode struct {
 	BT  int  // keys per tile
 	KV8 bool // int8 caches
 	// StageV stages each tile's values in workgroup memory with its keys,
-	// all threads loading at once, instead of each thread reading its own
-	// from the cache while it sums.
+	// all threads loading at once, the next tile's loads issued into
+	// registers before this tile is computed on; without it each thread
+	// reads its own values from the cache while it sums.
 	StageV bool
 }
 
@@ -128,6 +129,8 @@ func (p FlashDecode) Check() error {
 		return fmt.Errorf("%w: %d query heads per key head outside 1..16", errParams, p.G)
 	case p.BT < 1 || p.BT > 256:
 		return fmt.Errorf("%w: tile of %d keys outside 1..256", errParams, p.BT)
+	case ceilDiv(p.BT*p.HD/4, p.WG) > 16:
+		return fmt.Errorf("%w: tile of %d vec4s over %d threads (at most 16 each)", errParams, p.BT*p.HD/4, p.WG)
 	case ceilDiv(p.G*p.HD/4, p.WG) > 8:
 		return fmt.Errorf("%w: %d output vec4s over %d threads (at most 8 each)", errParams, p.G*p.HD/4, p.WG)
 	}
@@ -148,7 +151,7 @@ func (p FlashDecode) Groups(splits, kvHeads int) [3]uint32 {
 func (p FlashDecode) view() (string, any) {
 	return "flash_decode.wgsl.tmpl", flashView{
 		Header: header(p), WG: p.WG, HD: p.HD, HD4: p.HD / 4, Row4: p.HD/4 + 1, G: p.G, BT: p.BT,
-		RO: ceilDiv(p.G*p.HD/4, p.WG), KV8: p.KV8, Out: 4 + 2*b2i(p.KV8), StageV: p.StageV,
+		RO: ceilDiv(p.G*p.HD/4, p.WG), PL: ceilDiv(p.BT*p.HD/4, p.WG), KV8: p.KV8, Out: 4 + 2*b2i(p.KV8), StageV: p.StageV,
 	}
 }
 
@@ -253,6 +256,7 @@ type flashView struct {
 	BQ, BK, TR, TC int // prefill tiles and threads
 	RQ, RK, RC     int // prefill rows, keys and vec4 columns per thread
 	G, BT, RO      int // decode heads per group, keys per tile, vec4 outputs per thread
+	PL             int // decode: vec4s of a tile each thread loads
 	MaxSplits      int // reduce: splits kept in workgroup memory
 	Cols, Parts    int // reduce: vec4 columns per workgroup, thread groups sharing the splits
 	KV8, StageV    bool

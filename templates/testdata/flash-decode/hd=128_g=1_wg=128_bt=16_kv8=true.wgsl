@@ -98,11 +98,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let j = i % 16u;
       var sc = NEG;
       if (j < n) {
-        var d = 0.0;
+        // Four partial sums shorten the chain of dependent adds.
+        var d = vec4<f32>(0.0);
         for (var c = 0u; c < 32u; c = c + 1u) {
-          d = d + dot(qs[hh * 32u + c], kt[j * 33u + c]);
+          d = d + qs[hh * 32u + c] * kt[j * 33u + c];
         }
-        sc = d / scale;
+        sc = (d.x + d.y + d.z + d.w) / scale;
       }
       st[i] = sc;
     }

@@ -72,33 +72,138 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var l = 0.0;
   var acc: array<vec4<f32>, 1>;
   acc[0] = vec4<f32>(0.0);
+  // Thread lt loads vec4s lt + i*WG of a tile; the next tile's are in
+  // flight in registers while this one is computed on.
+  var pk: array<vec4<f32>, 4>;
+  var pv: array<vec4<f32>, 4>;
+  {
+    let idx = lt + 0u * 64u;
+    let r = idx / 16u;
+    pk[0] = vec4<f32>(0.0);
+    pv[0] = vec4<f32>(0.0);
+    if (idx < 256u && start + r < end) {
+      pk[0] = key(start + r, g, idx % 16u);
+      pv[0] = value(start + r, g, idx % 16u);
+    }
+  }
+  {
+    let idx = lt + 1u * 64u;
+    let r = idx / 16u;
+    pk[1] = vec4<f32>(0.0);
+    pv[1] = vec4<f32>(0.0);
+    if (idx < 256u && start + r < end) {
+      pk[1] = key(start + r, g, idx % 16u);
+      pv[1] = value(start + r, g, idx % 16u);
+    }
+  }
+  {
+    let idx = lt + 2u * 64u;
+    let r = idx / 16u;
+    pk[2] = vec4<f32>(0.0);
+    pv[2] = vec4<f32>(0.0);
+    if (idx < 256u && start + r < end) {
+      pk[2] = key(start + r, g, idx % 16u);
+      pv[2] = value(start + r, g, idx % 16u);
+    }
+  }
+  {
+    let idx = lt + 3u * 64u;
+    let r = idx / 16u;
+    pk[3] = vec4<f32>(0.0);
+    pv[3] = vec4<f32>(0.0);
+    if (idx < 256u && start + r < end) {
+      pk[3] = key(start + r, g, idx % 16u);
+      pv[3] = value(start + r, g, idx % 16u);
+    }
+  }
 
   for (var t0 = start; t0 < end; t0 = t0 + 16u) {
     let n = min(16u, end - t0);
     workgroupBarrier();
-    for (var i = lt; i < 256u; i = i + 64u) {
-      let r = i / 16u;
-      let c = i % 16u;
-      var v = vec4<f32>(0.0);
-      var w = vec4<f32>(0.0);
-      if (r < n) {
-        v = key(t0 + r, g, c);
-        w = value(t0 + r, g, c);
+    {
+      let idx = lt + 0u * 64u;
+      if (idx < 256u) {
+        let at = (idx / 16u) * 17u + idx % 16u;
+        kt[at] = pk[0];
+        vt[at] = pv[0];
       }
-      vt[r * 17u + c] = w;
-      kt[r * 17u + c] = v;
+    }
+    {
+      let idx = lt + 1u * 64u;
+      if (idx < 256u) {
+        let at = (idx / 16u) * 17u + idx % 16u;
+        kt[at] = pk[1];
+        vt[at] = pv[1];
+      }
+    }
+    {
+      let idx = lt + 2u * 64u;
+      if (idx < 256u) {
+        let at = (idx / 16u) * 17u + idx % 16u;
+        kt[at] = pk[2];
+        vt[at] = pv[2];
+      }
+    }
+    {
+      let idx = lt + 3u * 64u;
+      if (idx < 256u) {
+        let at = (idx / 16u) * 17u + idx % 16u;
+        kt[at] = pk[3];
+        vt[at] = pv[3];
+      }
     }
     workgroupBarrier();
+    {
+      let idx = lt + 0u * 64u;
+      let p = t0 + 16u + idx / 16u;
+      pk[0] = vec4<f32>(0.0);
+      pv[0] = vec4<f32>(0.0);
+      if (idx < 256u && p < end) {
+        pk[0] = key(p, g, idx % 16u);
+        pv[0] = value(p, g, idx % 16u);
+      }
+    }
+    {
+      let idx = lt + 1u * 64u;
+      let p = t0 + 16u + idx / 16u;
+      pk[1] = vec4<f32>(0.0);
+      pv[1] = vec4<f32>(0.0);
+      if (idx < 256u && p < end) {
+        pk[1] = key(p, g, idx % 16u);
+        pv[1] = value(p, g, idx % 16u);
+      }
+    }
+    {
+      let idx = lt + 2u * 64u;
+      let p = t0 + 16u + idx / 16u;
+      pk[2] = vec4<f32>(0.0);
+      pv[2] = vec4<f32>(0.0);
+      if (idx < 256u && p < end) {
+        pk[2] = key(p, g, idx % 16u);
+        pv[2] = value(p, g, idx % 16u);
+      }
+    }
+    {
+      let idx = lt + 3u * 64u;
+      let p = t0 + 16u + idx / 16u;
+      pk[3] = vec4<f32>(0.0);
+      pv[3] = vec4<f32>(0.0);
+      if (idx < 256u && p < end) {
+        pk[3] = key(p, g, idx % 16u);
+        pv[3] = value(p, g, idx % 16u);
+      }
+    }
     for (var i = lt; i < 32u; i = i + 64u) {
       let hh = i / 16u;
       let j = i % 16u;
       var sc = NEG;
       if (j < n) {
-        var d = 0.0;
+        // Four partial sums shorten the chain of dependent adds.
+        var d = vec4<f32>(0.0);
         for (var c = 0u; c < 16u; c = c + 1u) {
-          d = d + dot(qs[hh * 16u + c], kt[j * 17u + c]);
+          d = d + qs[hh * 16u + c] * kt[j * 17u + c];
         }
-        sc = d / scale;
+        sc = (d.x + d.y + d.z + d.w) / scale;
       }
       st[i] = sc;
     }
