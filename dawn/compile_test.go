@@ -40,7 +40,7 @@ func bindingsOf(k templates.Kernel) []runner.Binding {
 		return fmaBindings
 	case templates.FlashPrefill, templates.FlashDecode, templates.FlashReduce, templates.KVStore8:
 		return ops.FlashBindings(k)
-	case templates.QKVRope, templates.AddRMSNorm, templates.PackedSwiGLU, templates.EmbedQuant, templates.CopyRange:
+	case templates.QKVRope, templates.AddRMSNorm, templates.PackedSwiGLU, templates.EmbedQuant, templates.CopyRange, templates.ArgmaxParts, templates.ArgmaxMerge:
 		return ops.FusedBindings(k)
 	}
 	return ops.BlockBindings(k)
@@ -194,9 +194,11 @@ func blockRepresentatives(wg int) []templates.Kernel {
 
 // fusedRepresentatives are the fused kernels of the decode and prefill
 // loops at workgroup size wg: the quantized embedding for every code
-// width, with and without a min.
+// width, with and without a min; the two-stage argmax at one and several
+// values per thread.
 func fusedRepresentatives(wg int) []templates.Kernel {
-	ks := []templates.Kernel{templates.QKVRope{WG: wg}, templates.AddRMSNorm{WG: wg}, templates.PackedSwiGLU{WG: wg}, templates.CopyRange{WG: wg}}
+	ks := []templates.Kernel{templates.QKVRope{WG: wg}, templates.AddRMSNorm{WG: wg}, templates.PackedSwiGLU{WG: wg}, templates.CopyRange{WG: wg},
+		templates.ArgmaxParts{WG: wg, Per: 1}, templates.ArgmaxParts{WG: wg, Per: 4}, templates.ArgmaxMerge{WG: wg}}
 	for _, bits := range []int{8, 4, 2} {
 		ks = append(ks, templates.EmbedQuant{Bits: bits, WG: wg}, templates.EmbedQuant{Bits: bits, Asym: true, WG: wg})
 	}
@@ -311,7 +313,7 @@ func TestTintCompilesEveryFamily(t *testing.T) {
 	}
 	for _, fam := range []string{"matmul", "matmul_naive", "gemv", "gemm", "copy", "fma", "rmsnorm", "rope", "swiglu", "add", "embed", "kvstore", "attention", "argmax", "matvec",
 		"flash-prefill", "flash-decode", "flash-reduce", "kvstore8", "embedq", "softmax", "topp", "router",
-		"qkvrope", "addrmsnorm", "packedswiglu", "embedquant", "copyrange"} {
+		"qkvrope", "addrmsnorm", "packedswiglu", "embedquant", "copyrange", "argmax-parts", "argmax-merge"} {
 		if !seen[fam] {
 			t.Errorf("no representative of %s", fam)
 		}

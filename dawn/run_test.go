@@ -490,7 +490,7 @@ func checkedRuns(t *testing.T, k templates.Kernel) []runCase {
 	var cs []ops.BlockCase
 	var err error
 	switch k := k.(type) {
-	case templates.QKVRope, templates.AddRMSNorm, templates.PackedSwiGLU, templates.EmbedQuant, templates.CopyRange:
+	case templates.QKVRope, templates.AddRMSNorm, templates.PackedSwiGLU, templates.EmbedQuant, templates.CopyRange, templates.ArgmaxParts, templates.ArgmaxMerge:
 		cs, err = ops.FusedCases(k)
 	case templates.Argmax:
 		cs, err = ops.BlockCases(k)

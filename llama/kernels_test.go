@@ -110,6 +110,15 @@ func TestCopyRangeKernel(t *testing.T) {
 	checkFused(t, func(wg int) []templates.CopyRange { return []templates.CopyRange{{WG: wg}} })
 }
 
+// The two-stage argmax: each chunk's pair and the merged index exactly as
+// ops.ArgmaxRef gives them, at one and several values per thread.
+func TestArgmaxSplitKernels(t *testing.T) {
+	checkFused(t, func(wg int) []templates.ArgmaxParts {
+		return []templates.ArgmaxParts{{WG: wg, Per: 1}, {WG: wg, Per: 4}}
+	})
+	checkFused(t, func(wg int) []templates.ArgmaxMerge { return []templates.ArgmaxMerge{{WG: wg}} })
+}
+
 // Broken variants of the fused kernels fail their cases: each mutation is
 // one plausible bug.
 func TestFusedCasesCatchBrokenKernels(t *testing.T) {
@@ -130,6 +139,9 @@ func TestFusedCasesCatchBrokenKernels(t *testing.T) {
 		{"embedquant drops the min", templates.EmbedQuant{Bits: 4, Asym: true, WG: 64}, "+ mins[g]", "", "want"},
 		{"embedquant offset one too small", templates.EmbedQuant{Bits: 2, WG: 32}, "- 2i)", "- 1i)", "exactly"},
 		{"copyrange copies one short", templates.CopyRange{WG: 32}, "i < dims.n", "i + 1u < dims.n", "exactly"},
+		{"argmax-parts keeps the last of equal values", templates.ArgmaxParts{WG: 64, Per: 4}, "v > bv", "v >= bv", "exactly"},
+		{"argmax-parts writes from idle workgroups", templates.ArgmaxParts{WG: 32, Per: 1}, "t == 0u && base < dims.n", "t == 0u", "out of bounds"},
+		{"argmax-merge ignores indices on ties", templates.ArgmaxMerge{WG: 32}, " || (v == bv && i < bi)", "", "exactly"},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			src := renderFused(t, b.k)

@@ -11,7 +11,8 @@ import (
 )
 
 // The fused kernels of the decode and prefill loops (templates/decode.go:
-// QKVRope, AddRMSNorm, PackedSwiGLU, EmbedQuant, CopyRange) are stated here
+// QKVRope, AddRMSNorm, PackedSwiGLU, EmbedQuant, CopyRange; the two-stage
+// argmax of templates/argmaxsplit.go, in argmaxsplit.go) are stated here
 // by the block references they fuse, and checked on runs built like
 // BlockCases': fixed seeds, ragged shapes for every workgroup size, exact
 // words where the arithmetic is the same and the block kernels' tolerances
@@ -27,7 +28,7 @@ func FusedBindings(k templates.Kernel) []runner.Binding {
 		return []runner.Binding{u, u, r, w, w, w}
 	case templates.AddRMSNorm:
 		return []runner.Binding{u, w, r, r, w}
-	case templates.PackedSwiGLU, templates.CopyRange:
+	case templates.PackedSwiGLU, templates.CopyRange, templates.ArgmaxParts, templates.ArgmaxMerge:
 		return []runner.Binding{u, r, w}
 	case templates.EmbedQuant:
 		if k.Asym {
@@ -89,6 +90,10 @@ func FusedCases(k templates.Kernel) ([]BlockCase, error) {
 		for _, s := range []struct{ n, src, dst, srcOff, dstOff int }{{37, 64, 50, 11, 5}, {1, 1, 3, 0, 2}, {1000, 1000, 1003, 0, 3}} {
 			cs = append(cs, CopyRangeCase(k, s.n, s.src, s.dst, s.srcOff, s.dstOff))
 		}
+	case templates.ArgmaxParts:
+		cs = argmaxPartsCases(k)
+	case templates.ArgmaxMerge:
+		cs = argmaxMergeCases(k)
 	default:
 		return nil, fmt.Errorf("ops: no fused cases for %s", k.Name())
 	}
