@@ -80,8 +80,18 @@ func (g *GPU) prefillKernel(rows int) templates.FlashPrefill {
 // default (described by def) is to be used; the choice is returned either
 // way, and a default is warned about.
 func (g *GPU) lookup(op, dtype string, shape []int, space *search.Space, def string, use func(search.Point) (string, error)) (KernelChoice, bool) {
-	c := KernelChoice{Op: op, Dtype: dtype, Shape: shape, Params: def}
-	var why string
+	c, why := g.lookupEntry(op, dtype, shape, space, def, use)
+	if why != "" {
+		g.warn(fmt.Sprintf("%s %s %s: built-in kernel %s (%s)", op, dtype, joinInts(shape, "x"), def, why))
+		return c, false
+	}
+	return c, true
+}
+
+// lookupEntry is lookup without the warning: why says why the default is
+// used, or is empty.
+func (g *GPU) lookupEntry(op, dtype string, shape []int, space *search.Space, def string, use func(search.Point) (string, error)) (c KernelChoice, why string) {
+	c = KernelChoice{Op: op, Dtype: dtype, Shape: shape, Params: def}
 	e, exact, err := g.opts.Profile.Lookup(op, dtype, shape)
 	switch {
 	case g.opts.Profile == nil:
@@ -108,10 +118,8 @@ func (g *GPU) lookup(op, dtype string, shape []int, space *search.Space, def str
 	}
 	if why != "" {
 		c.Source = "built-in default: " + why
-		g.warn(fmt.Sprintf("%s %s %s: built-in kernel %s (%s)", op, dtype, joinInts(shape, "x"), def, why))
-		return c, false
 	}
-	return c, true
+	return c, why
 }
 
 // decodeAttention holds what a decode step's attention binds.
@@ -149,18 +157,36 @@ func (g *GPU) newDecodeAttention() (decodeAttention, error) {
 // the splits of limit positions; those past the step's position find no
 // keys and the reduce, which reads the position from the uniform, ignores
 // them.
+//
+// The bytes each part moves: q read and the output written once, the keys
+// and values of positions 0..pos, and for split attention each split's
+// partial output, maximum and sum, written by the decode for every split
+// of the program and read by the reduce for those up to pos.
 func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner.Buffer, limit int) error {
 	o := g.m.Options
+	qdim, kvdim, heads := int64(o.QDim()), int64(o.KVDim()), int64(o.NumHeads)
+	kv := func(pos int) int64 { return 8 * int64(pos+1) * kvdim }
 	if a.flash == nil {
 		att := templates.Attention{WG: defaultWG, MaxSeq: g.ctx}
-		return r.add(att, []runner.Binding{u, ro, ro, ro, rw}, att.Groups(o.NumHeads), a.u, q, ly.kc, ly.vc, out)
+		shape := fmt.Sprintf("%dx%dx%d", o.NumHeads, o.NumKVHeads, o.HeadDim)
+		return r.part(shape, "attention", func(pos int) int64 { return 8*qdim + kv(pos) }, func() error {
+			return r.add(att, []runner.Binding{u, ro, ro, ro, rw}, att.Groups(o.NumHeads), a.u, q, ly.kc, ly.vc, out)
+		})
 	}
 	k := *a.flash
 	splits := (limit + k.Split - 1) / k.Split
-	if err := r.add(k.Decode, []runner.Binding{u, ro, ro, ro, rw, rw}, k.Decode.Groups(splits, o.NumKVHeads), a.u, q, ly.kc, ly.vc, a.opart, a.mlart); err != nil {
+	partial := 4*qdim + 8*heads // one split's output, maximum and sum
+	shape := fmt.Sprintf("%dx%dx%dx%d", splits, o.NumHeads, o.NumKVHeads, o.HeadDim)
+	err := r.part(shape, "attention", func(pos int) int64 { return 4*qdim + kv(pos) + int64(splits)*partial }, func() error {
+		return r.add(k.Decode, []runner.Binding{u, ro, ro, ro, rw, rw}, k.Decode.Groups(splits, o.NumKVHeads), a.u, q, ly.kc, ly.vc, a.opart, a.mlart)
+	})
+	if err != nil {
 		return err
 	}
-	return r.add(k.Reduce, []runner.Binding{u, ro, ro, rw}, k.Reduce.Groups(o.NumHeads), a.u, a.opart, a.mlart, out)
+	used := func(pos int) int64 { return int64(pos/k.Split + 1) }
+	return r.part(shape, "attention", func(pos int) int64 { return used(pos)*partial + 4*qdim }, func() error {
+		return r.add(k.Reduce, []runner.Binding{u, ro, ro, rw}, k.Reduce.Groups(o.NumHeads), a.u, a.opart, a.mlart, out)
+	})
 }
 
 // set writes the uniform for the query at pos.

@@ -43,7 +43,10 @@
 //     and a quantized model's prompt in batches whose projections are GEMMs
 //     and whose attention is flash prefill.
 //     FillCache, DecodeSteps and PrefillTokens time the same loop for
-//     benchmarks.
+//     benchmarks, and ProfileStep breaks a step's GPU time down by kernel
+//     and shape. The non-matmul kernels take their workgroup sizes from the
+//     profile's block-op entries (tune sweep -op), the matmuls and
+//     attention their params from its tuned shapes.
 //
 // Errors caused by a malformed file wrap ErrFormat; files that are well
 // formed but describe a variant this package does not implement (another

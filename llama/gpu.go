@@ -56,7 +56,8 @@ type GPUOptions struct {
 // the output GEMV, the residual add fused with the MLP's RMSNorm, one GEMV
 // over the concatenated gate and up rows, SwiGLU, and the down GEMV: ten
 // dispatches (nine), more only where a tensor is split over buffers. Then
-// the final norm, the classifier and argmax.
+// the final norm, the classifier and argmax in two stages (chunks of the
+// vocabulary in many workgroups, then one merging their winners).
 type GPU struct {
 	m    *Model
 	dev  *runner.Device
@@ -87,15 +88,19 @@ type GPU struct {
 	normU      *runner.Buffer // rmsnorm/addrmsnorm uniform, one row
 	ropeU      *runner.Buffer // qkvrope's constant uniform
 
-	steps      []stepProgram  // by the positions they attend over, ascending
-	stepU      *runner.Buffer // qkvrope step uniform: theta, pos, rows 1
-	attn       decodeAttention
-	tok        *runner.Buffer // the token a step embeds, and the argmax it writes
-	hist       *runner.Buffer // token ids by position, copied from tok after each step
-	logits     *runner.Buffer
-	x, y, xb   *runner.Buffer
-	qkv, q     *runner.Buffer
-	att, gu, h *runner.Buffer
+	blk         blockKernels
+	steps       []stepProgram  // by the positions they attend over, ascending
+	stepU       *runner.Buffer // qkvrope step uniform: theta, pos, rows 1
+	attn        decodeAttention
+	tok         *runner.Buffer // the token a step embeds, and the argmax it writes
+	vocabU      *runner.Buffer // argmax-parts' uniform: the vocabulary
+	partsU      *runner.Buffer // argmax-merge's uniform: the chunks
+	argmaxPairs *runner.Buffer // argmax-parts' (value, index) per chunk
+	hist        *runner.Buffer // token ids by position, copied from tok after each step
+	logits      *runner.Buffer
+	x, y, xb    *runner.Buffer
+	qkv, q      *runner.Buffer
+	att, gu, h  *runner.Buffer
 
 	batches map[int]*prefillProgram // by rows
 	pf      *prefillBuffers
@@ -318,10 +323,23 @@ func (g *GPU) kernel(k templates.Kernel, bindings []runner.Binding) (*runner.Ker
 	return kern, nil
 }
 
-// recorder collects the dispatches of a program.
+// recorder collects the dispatches of a program and what each computes.
 type recorder struct {
-	g  *GPU
-	ds []runner.Dispatch
+	g    *GPU
+	ds   []runner.Dispatch
+	info []dispatchInfo // one per dispatch
+}
+
+// dispatchInfo says what a dispatch of a step computes, for the step's
+// breakdown (GPU.ProfileStep).
+type dispatchInfo struct {
+	kernel string // the family, e.g. "gemv"
+	shape  string // what sets its cost, e.g. "3072x2048" (rows x cols)
+	role   string // its place in the model, e.g. "q, k, v"
+	// bytes is what the dispatches of one part of the model (this one and
+	// those recorded with it) move, inputs read and outputs written once,
+	// for a step at a position; nil on all but the part's first dispatch.
+	bytes func(pos int) int64
 }
 
 // add records one dispatch of k.
@@ -331,8 +349,36 @@ func (r *recorder) add(k templates.Kernel, bindings []runner.Binding, groups [3]
 		return err
 	}
 	r.ds = append(r.ds, runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: groups})
+	r.info = append(r.info, dispatchInfo{kernel: k.Name()})
 	return nil
 }
+
+// extend records dispatches recorded before, without a description.
+func (r *recorder) extend(ds []runner.Dispatch) {
+	for _, d := range ds {
+		r.ds = append(r.ds, d)
+		r.info = append(r.info, dispatchInfo{kernel: d.Kernel.Label})
+	}
+}
+
+// part records one part of the model with record and describes the
+// dispatches it added: shape and role, and the bytes they move together.
+func (r *recorder) part(shape, role string, bytes func(pos int) int64, record func() error) error {
+	from := len(r.ds)
+	if err := record(); err != nil {
+		return err
+	}
+	for i := from; i < len(r.info); i++ {
+		r.info[i].shape, r.info[i].role = shape, role
+		if i == from {
+			r.info[i].bytes = bytes
+		}
+	}
+	return nil
+}
+
+// fixed is a part's bytes that do not depend on the position.
+func fixed(n int64) func(int) int64 { return func(int) int64 { return n } }
 
 var (
 	u  = runner.Uniform
@@ -597,6 +643,7 @@ func (g *GPU) build() error {
 	if g.attn, err = g.newDecodeAttention(); err != nil {
 		return err
 	}
+	g.chooseBlocks()
 
 	// The classifier first: a tied quantized embedding looks tokens up in
 	// its buffers.
@@ -635,7 +682,7 @@ func (g *GPU) build() error {
 		if err != nil {
 			return err
 		}
-		g.steps = append(g.steps, stepProgram{n, prog})
+		g.steps = append(g.steps, stepProgram{n, prog, r.info})
 	}
 	return nil
 }
@@ -644,6 +691,7 @@ func (g *GPU) build() error {
 type stepProgram struct {
 	limit int
 	prog  *runner.Program
+	info  []dispatchInfo // per dispatch
 }
 
 // stepTiers are the context lengths decode steps are recorded for. Split
@@ -675,7 +723,7 @@ func (g *GPU) buildEmbed() error {
 		if err != nil {
 			return err
 		}
-		k := templates.Embed{WG: defaultWG}
+		k := templates.Embed{WG: g.blk.embedWG}
 		if err := r.add(k, []runner.Binding{u, ro, ro, rw}, k.Groups(o.Dim), dimU, g.tok, table, g.x); err != nil {
 			return err
 		}
@@ -699,7 +747,7 @@ func (g *GPU) buildEmbed() error {
 func (g *GPU) embedQuant(t *linear, rows int, tokens, out *runner.Buffer) ([]runner.Dispatch, error) {
 	r := &recorder{g: g}
 	f := *t.f
-	k := templates.EmbedQuant{Bits: f.Bits, Asym: f.Asym, WG: defaultWG}
+	k := templates.EmbedQuant{Bits: f.Bits, Asym: f.Asym, WG: g.blk.embedWG}
 	b := []runner.Binding{u, ro, ro, ro, rw}
 	if f.Asym {
 		b = append(b, ro)
@@ -754,39 +802,61 @@ func (g *GPU) uploadLayer(i int) (gpuLayer, error) {
 
 // recordStep records one decode step for positions below limit: embed
 // g.tok, the layers, the final norm, the classifier and argmax into g.tok.
+// Each part is described for the step's breakdown, with the bytes it
+// moves.
 func (g *GPU) recordStep(r *recorder, limit int) error {
 	o := g.m.Options
-	r.ds = append(r.ds, g.embed...)
-	rms := templates.RMSNorm{WG: defaultWG}
-	addNorm := templates.AddRMSNorm{WG: defaultWG}
-	qkvRope := templates.QKVRope{WG: defaultWG}
-	glu := templates.PackedSwiGLU{WG: defaultWG}
+	b := g.blk
+	dim, hid, qkvDim := int64(o.Dim), int64(o.HiddenDim), int64(o.QDim()+2*o.KVDim())
 	hidU, err := g.uniform("hidden", uint32(o.HiddenDim), 1)
 	if err != nil {
 		return err
 	}
+	embedRow := 4 * dim
+	if t := g.embedLinear(); t != nil {
+		embedRow = t.bytes / int64(t.rows)
+	}
+	err = r.part(fmt.Sprint(o.Dim), "embedding", fixed(4+embedRow+4*dim), func() error {
+		r.extend(g.embed)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// addNorm is the residual add and the norm after it: x and y read, x
+	// and out written, the weight read.
+	addNorm := func(role string, weight *runner.Buffer) error {
+		return r.part(fmt.Sprint(o.Dim), role, fixed(20*dim), func() error {
+			return r.add(b.addNorm, []runner.Binding{u, rw, ro, ro, rw}, b.addNorm.Groups(1), g.normU, g.x, g.y, weight, g.xb)
+		})
+	}
 	for i, ly := range g.layers {
-		var err error
-		if i == 0 {
-			err = r.add(rms, []runner.Binding{u, ro, ro, rw}, rms.Groups(1), g.normU, g.x, ly.attNorm, g.xb)
-		} else {
-			err = r.add(addNorm, []runner.Binding{u, rw, ro, ro, rw}, addNorm.Groups(1), g.normU, g.x, g.y, ly.attNorm, g.xb)
-		}
 		steps := []func() error{
-			func() error { return err },
-			func() error { return ly.qkv.decode(r, g.xb, g.qkv) },
 			func() error {
-				return r.add(qkvRope, []runner.Binding{u, u, ro, rw, rw, rw}, qkvRope.Groups(1, ly.qkv.rows),
-					g.ropeU, g.stepU, g.qkv, g.q, ly.kc, ly.vc)
+				if i > 0 {
+					return addNorm("attention norm", ly.attNorm)
+				}
+				return r.part(fmt.Sprint(o.Dim), "attention norm", fixed(12*dim), func() error {
+					return r.add(b.rms, []runner.Binding{u, ro, ro, rw}, b.rms.Groups(1), g.normU, g.x, ly.attNorm, g.xb)
+				})
+			},
+			func() error { return ly.qkv.record(r, "q, k, v", g.xb, g.qkv) },
+			func() error {
+				return r.part(fmt.Sprint(qkvDim), "rope, kv store", fixed(8*qkvDim), func() error {
+					return r.add(b.qkvRope, []runner.Binding{u, u, ro, rw, rw, rw}, b.qkvRope.Groups(1, ly.qkv.rows),
+						g.ropeU, g.stepU, g.qkv, g.q, ly.kc, ly.vc)
+				})
 			},
 			func() error { return g.attn.record(g, r, ly, g.q, g.att, limit) },
-			func() error { return ly.out.decode(r, g.att, g.y) },
+			func() error { return ly.out.record(r, "attention output", g.att, g.y) },
+			func() error { return addNorm("MLP norm", ly.mlpNorm) },
+			func() error { return ly.gateUp.record(r, "gate, up", g.xb, g.gu) },
 			func() error {
-				return r.add(addNorm, []runner.Binding{u, rw, ro, ro, rw}, addNorm.Groups(1), g.normU, g.x, g.y, ly.mlpNorm, g.xb)
+				return r.part(fmt.Sprint(o.HiddenDim), "SwiGLU", fixed(12*hid), func() error {
+					return r.add(b.glu, []runner.Binding{u, ro, rw}, b.glu.Groups(o.HiddenDim), hidU, g.gu, g.h)
+				})
 			},
-			func() error { return ly.gateUp.decode(r, g.xb, g.gu) },
-			func() error { return r.add(glu, []runner.Binding{u, ro, rw}, glu.Groups(o.HiddenDim), hidU, g.gu, g.h) },
-			func() error { return ly.down.decode(r, g.h, g.y) },
+			func() error { return ly.down.record(r, "down", g.h, g.y) },
 		}
 		for _, s := range steps {
 			if err := s(); err != nil {
@@ -794,23 +864,62 @@ func (g *GPU) recordStep(r *recorder, limit int) error {
 			}
 		}
 	}
-	if err := r.add(addNorm, []runner.Binding{u, rw, ro, ro, rw}, addNorm.Groups(1), g.normU, g.x, g.y, g.outNorm, g.xb); err != nil {
+	if err := addNorm("final norm", g.outNorm); err != nil {
 		return err
 	}
 	return g.classify(r, g.xb)
 }
 
-// classify records the classifier on x and argmax into g.tok.
+// embedLinear is the quantized table the embedding looks tokens up in, or
+// nil for a float32 table.
+func (g *GPU) embedLinear() *linear {
+	switch {
+	case g.m.TokenEmbedding.Q == nil:
+		return nil
+	case g.embedTable != nil:
+		return g.embedTable
+	}
+	return g.cls
+}
+
+// record records l.decode as a part of the step: l's shape, and the
+// weights, x and y moved once.
+func (l *linear) record(r *recorder, role string, x, y *runner.Buffer) error {
+	moved := l.bytes + 4*int64(l.rows+l.cols)
+	return r.part(fmt.Sprintf("%dx%d", l.rows, l.cols), role, fixed(moved), func() error { return l.decode(r, x, y) })
+}
+
+// classify records the classifier on x and the two-stage argmax of the
+// logits into g.tok.
 func (g *GPU) classify(r *recorder, x *runner.Buffer) error {
-	if err := g.cls.decode(r, x, g.logits); err != nil {
+	if err := g.cls.record(r, "classifier", x, g.logits); err != nil {
 		return err
 	}
-	vocabU, err := g.uniform("vocab", uint32(g.m.VocabSize))
+	vocab := g.m.VocabSize
+	parts := g.blk.argParts.Parts(vocab)
+	if g.argmaxPairs == nil {
+		var err error
+		if g.vocabU, err = g.uniform("vocab", uint32(vocab)); err != nil {
+			return err
+		}
+		if g.partsU, err = g.uniform("argmax.parts", uint32(parts)); err != nil {
+			return err
+		}
+		if g.argmaxPairs, err = g.buffer("argmax.pairs", 8*parts); err != nil {
+			return err
+		}
+	}
+	ap, am := g.blk.argParts, g.blk.argMerge
+	pairs := 8 * int64(parts)
+	err := r.part(fmt.Sprint(vocab), "argmax", fixed(4*int64(vocab)+pairs), func() error {
+		return r.add(ap, ops.FusedBindings(ap), ap.Groups(vocab), g.vocabU, g.logits, g.argmaxPairs)
+	})
 	if err != nil {
 		return err
 	}
-	am := templates.Argmax{WG: 256}
-	return r.add(am, []runner.Binding{u, ro, rw}, am.Groups(), vocabU, g.logits, g.tok)
+	return r.part(fmt.Sprint(vocab), "argmax", fixed(pairs+4), func() error {
+		return r.add(am, ops.FusedBindings(am), am.Groups(), g.partsU, g.argmaxPairs, g.tok)
+	})
 }
 
 // DispatchesPerStep is the number of dispatches of one decode step.
@@ -863,11 +972,7 @@ func (g *GPU) submit(pos int) error {
 	if err := g.setStep(pos); err != nil {
 		return err
 	}
-	i := 0
-	for g.steps[i].limit <= pos {
-		i++
-	}
-	return g.steps[i].prog.Submit(runner.Copy{Src: g.tok, Dst: g.hist, DstOffset: uint64(4 * (pos + 1)), Size: 4})
+	return g.stepFor(pos).prog.Submit(runner.Copy{Src: g.tok, Dst: g.hist, DstOffset: uint64(4 * (pos + 1)), Size: 4})
 }
 
 // run runs the step on token at pos and waits for it.

@@ -161,12 +161,9 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.ds = append(r.ds, ds...)
+		r.extend(ds)
 	}
-	rms := templates.RMSNorm{WG: defaultWG}
-	addNorm := templates.AddRMSNorm{WG: defaultWG}
-	qkvRope := templates.QKVRope{WG: defaultWG}
-	glu := templates.PackedSwiGLU{WG: defaultWG}
+	rms, addNorm, qkvRope, glu := g.blk.rms, g.blk.addNorm, g.blk.qkvRope, g.blk.glu
 	gemm := func(l *linear, a, c *runner.Buffer) error {
 		k := g.gemmParams(*l.f, rows, l.rows, l.cols)
 		pt := l.parts[0]

@@ -54,9 +54,9 @@ func TestGPUSyntheticMatchesCPU(t *testing.T) {
 			}
 			defer g.Release()
 			// 1 embedding, 10 per layer (attention in two), the final norm,
-			// classifier and argmax.
-			if n := g.DispatchesPerStep(); n != 1+10*m.NumLayers+3 {
-				t.Errorf("%d dispatches per step, want %d", n, 1+10*m.NumLayers+3)
+			// classifier and argmax in two.
+			if n := g.DispatchesPerStep(); n != 1+10*m.NumLayers+4 {
+				t.Errorf("%d dispatches per step, want %d", n, 1+10*m.NumLayers+4)
 			}
 			if e := compareLogits(t, g, m, ids); e > logitTolerance {
 				t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
@@ -218,8 +218,9 @@ func relError(got, want []float32) float64 {
 }
 
 // With a profile the GEMV and GEMM kernels come from its nearest tuned
-// shapes of the format, and the model still agrees with the CPU; without
-// one, built-in kernels with a warning.
+// shapes of the format, the block kernels' workgroups from the block ops'
+// entries, and the model still agrees with the CPU; without one, built-in
+// kernels with a warning (none for the block kernels).
 func TestGPUKernelsFromProfile(t *testing.T) {
 	d := runnertest.Device(t)
 	f := quant.Format{Bits: 4, Group: 32}
@@ -232,6 +233,10 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 		"gemm":              "wgx=8/wgy=8/rm=4/rn=4/tk=16/vec=4/prefetch=true/unroll=false",
 		"attention-decode":  "wg=64/bt=8/split=32/stagev=true",
 		"attention-prefill": "bq=16/bk=32/tr=8/tc=8",
+		"rmsnorm":           "wg=128",
+		"rope":              "wg=32",
+		"swiglu":            "wg=128",
+		"embedq":            "wg=256",
 	}
 	// What the IDs become for this model (head dim 32, 2 query heads per
 	// key/value head), as the kernels' params print.
@@ -240,12 +245,20 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 		"gemm":              ids["gemm"],
 		"attention-decode":  "hd=32/g=2/wg=64/bt=8/kv8=false/stagev/split=32",
 		"attention-prefill": "hd=32/bq=16/bk=32/tr=8/tc=8/kv8=false",
+		"rmsnorm":           "wg=128/noweight=false",
+		"rope":              "wg=32/half=false/freqs=false",
+		"swiglu":            "wg=128",
+		"embedq":            "wg=256",
 	}
 	p := profiles.New(profiles.Adapter{Name: "test"})
 	p.Put(profiles.Entry{Op: "gemv", Dtype: f.String(), Shape: []int{4096, 4096}, Kernel: "gemv", ID: ids["gemv"]})
 	p.Put(profiles.Entry{Op: "gemm", Dtype: f.String(), Shape: []int{512, 4096, 4096}, Kernel: "gemm", ID: ids["gemm"]})
 	p.Put(profiles.Entry{Op: "attention-decode", Dtype: "f32", Shape: []int{4096, 32, 8, 128}, Kernel: "flash-decode", ID: ids["attention-decode"]})
 	p.Put(profiles.Entry{Op: "attention-prefill", Dtype: "f32", Shape: []int{2048, 32, 8, 128}, Kernel: "flash-prefill", ID: ids["attention-prefill"]})
+	p.Put(profiles.Entry{Op: "rmsnorm", Dtype: "f32", Shape: []int{1, 4096}, Kernel: "rmsnorm", ID: ids["rmsnorm"]})
+	p.Put(profiles.Entry{Op: "rope", Dtype: "f32", Shape: []int{32, 128}, Kernel: "rope", ID: ids["rope"]})
+	p.Put(profiles.Entry{Op: "swiglu", Dtype: "f32", Shape: []int{14336}, Kernel: "swiglu", ID: ids["swiglu"]})
+	p.Put(profiles.Entry{Op: "embedq", Dtype: f.String(), Shape: []int{4096}, Kernel: "embedq", ID: ids["embedq"]})
 	for _, prof := range []*profiles.Profile{p, nil} {
 		g, err := NewGPU(d, m, GPUOptions{Context: 16, Profile: prof})
 		if err != nil {
@@ -270,9 +283,17 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 		}
 		// Distinct shapes: QKV 256x128, output 128x128, gate+up 512x128 (the
 		// tied classifier's too), down 128x256; each as a GEMM of 3 rows;
-		// decode and prefill attention.
-		if len(g.Kernels) != 10 {
-			t.Errorf("%d kernel choices, want 10: %v", len(g.Kernels), g.Kernels)
+		// decode and prefill attention; the norms, RoPE, SwiGLU and the
+		// quantized embedding.
+		if len(g.Kernels) != 14 {
+			t.Errorf("%d kernel choices, want 14: %v", len(g.Kernels), g.Kernels)
+		}
+		wantWG := []int{64, 64, 256}
+		if prof != nil {
+			wantWG = []int{32, 128, 128}
+		}
+		if b := g.blk; b.qkvRope.WG != wantWG[0] || b.glu.WG != wantWG[1] || b.addNorm.WG != wantWG[2] || b.rms.WG != wantWG[2] {
+			t.Errorf("profile %v: block kernels %+v, want workgroups %v for rope, swiglu and the norms", prof != nil, b, wantWG)
 		}
 		for _, k := range g.Kernels {
 			if fromProfile := strings.HasPrefix(k.Source, "profile (nearest") && k.Params == params[k.Op]; fromProfile != (prof != nil) {

@@ -21,4 +21,9 @@
 // resolution and the per-dispatch overhead; warm-up passes are discarded and
 // the median with its confidence interval is kept. Adapters without timestamp
 // queries are timed by the wall clock, and the result says so.
+//
+// A Program (dispatches bound once, submitted many times) can also be
+// profiled: each dispatch in a pass of its own with a timestamp after each,
+// the whole in one pass as Submit encodes it, and the host's time to encode
+// and submit it.
 package runner

@@ -74,3 +74,119 @@ func TestProgramSubmitsInOrder(t *testing.T) {
 		}
 	}
 }
+
+// spinWGSL makes each thread run iters dependent fmas (from the uniform)
+// and then doubles src into dst, so a dispatch's cost is set by iters.
+const spinWGSL = `
+struct Dims { iters: u32, pad0: u32, pad1: u32, pad2: u32, }
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  var acc = f32(i);
+  for (var k = 0u; k < dims.iters; k = k + 1u) {
+    acc = fma(acc, 0.999, 0.001);
+  }
+  if (i < 256u) {
+    dst[i] = 2.0 * src[i] + select(0.0, 1.0, acc < -1.0e30);
+  }
+}
+`
+
+// Profile times every dispatch on its own and attributes each interval to
+// the right dispatch (one costs ten times the others), the parts add up to
+// about the one-pass time, and the dispatches still run in order.
+func TestProgramProfile(t *testing.T) {
+	d := runnertest.Device(t)
+	if !d.Timestamps() {
+		t.Skip("no timestamp queries")
+	}
+	u, ro, rw := runner.Uniform, runner.ReadOnly, runner.ReadWrite
+	k, err := d.Compile("spin", spinWGSL, []runner.Binding{u, ro, rw}, [3]uint32{64, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Release()
+	buf := func(label string, data []byte) *runner.Buffer {
+		t.Helper()
+		b, err := d.NewBuffer(label, uint64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.Release)
+		if err := b.Write(0, data); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	in := make([]float32, 256)
+	for i := range in {
+		in[i] = float32(i) - 100
+	}
+	light := buf("light", u32bytes(1000, 0, 0, 0))
+	heavy := buf("heavy", u32bytes(10000, 0, 0, 0))
+	a := buf("a", f32bytes(in))
+	b := buf("b", make([]byte, 4*256))
+	c := buf("c", make([]byte, 4*256))
+	e := buf("e", make([]byte, 4*256))
+	groups := [3]uint32{64, 1, 1}
+	// a -> b -> c -> e, the second dispatch ten times the others' work.
+	p, err := d.NewProgram(
+		runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{light, a, b}, Groups: groups},
+		runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{heavy, b, c}, Groups: groups},
+		runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{light, c, e}, Groups: groups},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release()
+	for _, queries := range []int{4096, 2} { // 2: one dispatch per submission
+		restore := runner.SetProfileQueries(queries)
+		prof, err := p.Profile(3)
+		restore()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(prof.Dispatches) != 3 || len(prof.Pass) != 3 || len(prof.Host) != 3 {
+			t.Fatalf("queries %d: %d, %d, %d runs, want 3 of each", queries, len(prof.Dispatches), len(prof.Pass), len(prof.Host))
+		}
+		for r, row := range prof.Dispatches {
+			if len(row) != 3 {
+				t.Fatalf("queries %d run %d: %d dispatch times, want 3", queries, r, len(row))
+			}
+			sum := row[0] + row[1] + row[2]
+			if row[1] < 3*row[0] || row[1] < 3*row[2] {
+				t.Errorf("queries %d run %d: dispatch times %v; the second does ten times the work", queries, r, row)
+			}
+			if pass := prof.Pass[r]; sum < pass/2 || sum > 3*pass {
+				t.Errorf("queries %d run %d: dispatches add up to %.3gs, the one-pass program takes %.3gs", queries, r, sum, pass)
+			}
+			if prof.Host[r] <= 0 {
+				t.Errorf("queries %d run %d: host time %g", queries, r, prof.Host[r])
+			}
+		}
+		t.Logf("queries %d: %v, one pass %v, host %v, warnings %q", queries, prof.Dispatches, prof.Pass, prof.Host, prof.Warnings)
+	}
+	out, err := e.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range in {
+		if got, want := math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:])), 8*in[i]; got != want {
+			t.Fatalf("e[%d] = %v, want %v", i, got, want)
+		}
+	}
+	if _, err := p.Profile(0); err == nil {
+		t.Error("Profile(0): no error")
+	}
+}
+
+func u32bytes(v ...uint32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], x)
+	}
+	return b
+}

@@ -39,16 +39,20 @@ func TestRunSynthetic(t *testing.T) {
 }
 
 // The decode benchmark prints a row per context and writes results tune
-// report reads: decode tok/s and B/s per context, prefill, the copy roof.
+// report reads: decode tok/s and B/s per context, prefill, the copy roof;
+// with -breakdown, a table per context of the step's kernels and their
+// times in the results.
 func TestRunDecodeBenchmark(t *testing.T) {
 	var stdout strings.Builder
 	path := filepath.Join(t.TempDir(), "decode.txt")
 	args := []string{"run", "-model", "synthetic:tiny", "-quant", "int8", "-context", "16,8", "-steps", "4", "-prefill", "16",
-		"-passes", "2", "-results", path, "-profile", "../../profiles"}
+		"-passes", "2", "-results", path, "-profile", "../../profiles", "-breakdown"}
 	if err := run(context.Background(), &stdout, io.Discard, args); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"│ 8 ", "│ 16 ", "prefill 16 positions (batched)"} {
+	for _, s := range []string{"│ 8 ", "│ 16 ", "prefill 16 positions (batched)", "copy bandwidth", "(best of ",
+		"step breakdown at context 8: 25 dispatches", "step breakdown at context 16", "argmax-parts", "256x128", "q, k, v",
+		"host encode and submit"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("output has no %q:\n%s", s, stdout.String())
 		}
@@ -61,11 +65,24 @@ func TestRunDecodeBenchmark(t *testing.T) {
 		"Decode/dtype=int8-g32-sym/model=tiny/ctx=8/kernel=llama/steps=4",
 		"Decodebytes/dtype=int8-g32-sym/model=tiny/ctx=16/kernel=llama/steps=4",
 		"Prefill/dtype=int8-g32-sym/model=tiny/M=16/kernel=llama/prefill=batched",
+		"Decodekernel/dtype=int8-g32-sym/model=tiny/ctx=16/kernel=llama/op=gemv/shape=256x128",
+		"Decodekernel/dtype=int8-g32-sym/model=tiny/ctx=8/kernel=llama/op=argmax-merge/shape=512",
+		"Decodestep/dtype=int8-g32-sym/model=tiny/ctx=8/kernel=llama/part=pass",
+		"Decodestep/dtype=int8-g32-sym/model=tiny/ctx=16/kernel=llama/part=host",
 	} {
 		s := set.Series[name]
 		if s == nil || len(s.Seconds) != 2 || len(s.Rate) != 2 {
 			t.Errorf("results: %s: %+v", name, s)
 		}
+	}
+	roofs := 0
+	for name, s := range set.Series {
+		if strings.HasPrefix(name, "Roof/dtype=f32/kind=copy/") && len(s.Rate) == 10 {
+			roofs++
+		}
+	}
+	if roofs != 1 {
+		t.Errorf("results: %d copy roofs of 10 samples, want the better of the two measured", roofs)
 	}
 	if set.Config["model"] != "synthetic:tiny" {
 		t.Errorf("results config %v", set.Config)
@@ -85,6 +102,7 @@ func TestRunSyntheticRejectsBadInput(t *testing.T) {
 		{[]string{"-model", "synthetic:tiny", "-context", "8,x"}, "-context"},
 		{[]string{"-model", "synthetic:tiny", "-context", "4000", "-steps", "200"}, "at most 4096"},
 		{[]string{"-model", "synthetic:tiny", "-context", "8", "-passes", "0"}, "-passes"},
+		{[]string{"-model", "synthetic:tiny", "-ids", "-breakdown"}, "-context"},
 	} {
 		args := append([]string{"run", "-profile", "../../profiles"}, c.args...)
 		err := run(context.Background(), io.Discard, io.Discard, args)

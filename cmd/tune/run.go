@@ -29,9 +29,13 @@ With -context, run is a decode benchmark instead of a generation: for each
 context length it fills the KV cache with random keys and values up to it,
 times -passes passes of -steps greedy steps there, and prints tokens per
 second against the bandwidth roofline (weights and KV cache read per token
-over the copy bandwidth measured in the same run), with the batched prefill
-of -prefill positions; the measurements go to -results in the Go benchmark
-format, for tune report.`)
+over the copy bandwidth, measured on the device before the upload and after
+the benchmark, the better kept), with the batched prefill of -prefill
+positions; the measurements go to -results in the Go benchmark format, for
+tune report. With -breakdown, each context also times every dispatch of one
+step on its own (GPU timestamps between passes) and prints and records the
+step's time by kernel and shape, with the bytes each moves, the step run in
+one pass, and the host's time to encode and submit it.`)
 	model := fs.String("model", "", "model: a llama2.c checkpoint (.bin), a GGUF file, or synthetic:NAME, NAME one of "+strings.Join(llama.SyntheticNames(), ", ")+" (required)")
 	tokenizer := fs.String("tokenizer", "", "llama2.c tokenizer.bin (required for .bin models; GGUF files carry theirs)")
 	prompt := fs.String("prompt", "", "prompt text; for a synthetic model, token ids separated by spaces or commas")
@@ -48,6 +52,7 @@ format, for tune report.`)
 	prefill := fs.Int("prefill", 512, "decode benchmark: prompt positions of the timed batched prefill; 0 skips it")
 	passes := fs.Int("passes", 10, "decode benchmark: timed passes per context and of the prefill")
 	results := fs.String("results", "", "decode benchmark: results file (default out/<adapter>.decode.txt)")
+	breakdown := fs.Bool("breakdown", false, "decode benchmark: time each dispatch of a step at each context and print where the step's time goes")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -68,8 +73,11 @@ format, for tune report.`)
 		return err
 	}
 	src := modelSource{path: *model, tokenizer: *tokenizer, format: format, seed: *seed}
+	if *breakdown && *contexts == "" {
+		return fmt.Errorf("parsing -breakdown: it breaks down the steps of the decode benchmark; give -context too")
+	}
 	if *contexts != "" {
-		b := decodeBench{src: src, adapter: *adapter, profile: *profileFlag, steps: *steps, prefill: *prefill, passes: *passes, results: *results}
+		b := decodeBench{src: src, adapter: *adapter, profile: *profileFlag, steps: *steps, prefill: *prefill, passes: *passes, results: *results, breakdown: *breakdown}
 		if b.contexts, err = parseContexts(*contexts); err != nil {
 			return err
 		}
@@ -230,6 +238,12 @@ func openModel(path, tokenizer, adapter, profile string, format *quant.Format, c
 // (0: the default). It reports on stderr the load time, the profile and
 // every kernel that is not the profile's.
 func openGPU(src modelSource, adapter, profile string, context, batch int, stderr io.Writer) (*llama.Model, *llama.GPU, func(), error) {
+	return openGPUWith(src, adapter, profile, context, batch, stderr, nil)
+}
+
+// openGPUWith is openGPU that calls opened, if set, with the device before
+// the model is uploaded.
+func openGPUWith(src modelSource, adapter, profile string, context, batch int, stderr io.Writer, opened func(*runner.Device) error) (*llama.Model, *llama.GPU, func(), error) {
 	start := time.Now()
 	m, err := src.load(stderr)
 	if err != nil {
@@ -241,10 +255,14 @@ func openGPU(src modelSource, adapter, profile string, context, batch int, stder
 		return nil, nil, nil, err
 	}
 	prof, profPath, err := findProfile(profile, profileAdapter(dev.Info), stderr)
+	if err == nil && opened != nil {
+		err = opened(dev)
+	}
 	if err != nil {
 		dev.Close()
 		return nil, nil, nil, err
 	}
+	upload := time.Now()
 	bar := progressBar(stderr, "uploading")
 	g, err := llama.NewGPU(dev, m, llama.GPUOptions{Quant: src.format, Profile: prof, Context: context, Batch: batch,
 		Progress: func(done, total int) { bar(int64(done), int64(total)) }})
@@ -253,7 +271,7 @@ func openGPU(src modelSource, adapter, profile string, context, batch int, stder
 		return nil, nil, nil, err
 	}
 	fmt.Fprintf(stderr, "%d layers, dim %d, vocab %d on %s: loaded in %s, uploaded in %s\n", m.NumLayers, m.Dim, m.VocabSize, dev.Info.Name,
-		loaded.Round(time.Millisecond), (time.Since(start) - loaded).Round(time.Millisecond))
+		loaded.Round(time.Millisecond), time.Since(upload).Round(time.Millisecond))
 	if profPath != "" {
 		fmt.Fprintf(stderr, "profile: %s\n", profPath)
 	} else {

@@ -1,0 +1,116 @@
+package llama
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/tune-gpu/tune/runner"
+)
+
+// StepProfile is where the GPU time of one decode step goes: every dispatch
+// timed alone (runner.Program.Profile), the times added up by kernel and
+// shape. Times are seconds per step, one sample per run.
+type StepProfile struct {
+	Pos        int // the position the step decoded
+	Dispatches int // of the step
+	Kernels    []KernelTime
+	// Sum is the dispatches' times added up: the step as if each dispatch
+	// ran alone, barriers and launches included.
+	Sum []float64
+	// Pass is the step in one compute pass, as the decode loop submits it.
+	Pass []float64
+	// Host is the time the host takes to encode and submit the step; a
+	// decode loop is bound by the larger of Host and Pass.
+	Host     []float64
+	Warnings []string
+}
+
+// KernelTime is the share of a step of the dispatches of one kernel at one
+// shape.
+type KernelTime struct {
+	Kernel string // the family, e.g. "gemv" or "flash-decode"
+	// Shape is what sets the cost: rows x cols of a GEMV; the width of a
+	// norm, the embedding, SwiGLU (hidden) or RoPE (q, k and v); the
+	// vocabulary of argmax; splits x heads x kv heads x head dim of split
+	// attention, heads x kv heads x head dim of one-kernel attention.
+	Shape   string
+	Roles   []string  // the parts of the model they compute, e.g. "q, k, v"
+	Count   int       // dispatches per step
+	Samples []float64 // seconds per step, one per run
+	Median  float64
+	Bytes   int64 // moved per step, inputs read and outputs written once
+}
+
+// Name is the kernel and shape, e.g. "gemv 3072x2048".
+func (k KernelTime) Name() string { return k.Kernel + " " + k.Shape }
+
+// ProfileStep runs the decode step at pos runs times as
+// runner.Program.Profile does (plus one run of each kind to warm up) on
+// the token in g.tok, and adds up its dispatches' times by kernel and
+// shape, longest first. The caches at pos and g.tok change as a step
+// leaves them.
+func (g *GPU) ProfileStep(pos, runs int) (*StepProfile, error) {
+	if err := g.setStep(pos); err != nil {
+		return nil, err
+	}
+	s := g.stepFor(pos)
+	prof, err := s.prog.Profile(runs)
+	if err != nil {
+		return nil, err
+	}
+	sp := &StepProfile{Pos: pos, Dispatches: s.prog.Len(), Pass: prof.Pass, Host: prof.Host, Warnings: prof.Warnings}
+	byName := map[string]*KernelTime{}
+	var order []*KernelTime
+	for i, info := range s.info {
+		name := info.kernel + " " + info.shape
+		k := byName[name]
+		if k == nil {
+			k = &KernelTime{Kernel: info.kernel, Shape: info.shape, Samples: make([]float64, len(prof.Dispatches))}
+			byName[name] = k
+			order = append(order, k)
+		}
+		k.Count++
+		if info.role != "" && !slices.Contains(k.Roles, info.role) {
+			k.Roles = append(k.Roles, info.role)
+		}
+		if info.bytes != nil {
+			k.Bytes += info.bytes(pos)
+		}
+		for r, row := range prof.Dispatches {
+			k.Samples[r] += row[i]
+		}
+	}
+	for _, row := range prof.Dispatches {
+		var sum float64
+		for _, t := range row {
+			sum += t
+		}
+		sp.Sum = append(sp.Sum, sum)
+	}
+	for _, k := range order {
+		k.Median = median(k.Samples)
+		sp.Kernels = append(sp.Kernels, *k)
+	}
+	slices.SortStableFunc(sp.Kernels, func(a, b KernelTime) int { return cmp.Compare(b.Median, a.Median) })
+	return sp, nil
+}
+
+// stepFor is the step program for a step at pos: the smallest tier above
+// it.
+func (g *GPU) stepFor(pos int) stepProgram {
+	i := 0
+	for g.steps[i].limit <= pos {
+		i++
+	}
+	return g.steps[i]
+}
+
+// median is the median of v (v is not changed); 0 for none.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	t := runner.Timing{Samples: v}
+	t.Summarize()
+	return t.Median
+}

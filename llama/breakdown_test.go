@@ -1,0 +1,105 @@
+package llama
+
+import (
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/runner/runnertest"
+)
+
+// A step's breakdown accounts for every dispatch once, by kernel and
+// shape with the parts of the model they compute; the parts add up to the
+// step's total, which is within a sane factor of the step run in one pass;
+// the bytes are the weights' and the caches' up to the position.
+func TestGPUProfileStep(t *testing.T) {
+	d := runnertest.Device(t)
+	if !d.Timestamps() {
+		t.Skip("no timestamp queries")
+	}
+	f := quant.Format{Bits: 4, Group: 32}
+	spec := syntheticSpecs["tiny"]
+	spec.SeqLen = 1024
+	m, err := spec.generate("tiny", SyntheticOptions{Format: &f, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewGPU(d, m, GPUOptions{Context: 600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	const pos, runs = 300, 3
+	if err := g.setToken(7); err != nil {
+		t.Fatal(err)
+	}
+	p, err := g.ProfileStep(pos, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Dispatches != g.DispatchesPerStep() || len(p.Sum) != runs || len(p.Pass) != runs || len(p.Host) != runs {
+		t.Fatalf("%d dispatches (step has %d), %d sums, %d one-pass times, %d host times; want %d runs", p.Dispatches, g.DispatchesPerStep(), len(p.Sum), len(p.Pass), len(p.Host), runs)
+	}
+	o := m.Options
+	L := o.NumLayers
+	// What the tiny model's step is made of at position 300 (the 512
+	// tier: 8 splits of 64), and how many of each.
+	want := map[string]int{
+		"embedquant 128":        1,
+		"rmsnorm 128":           1,
+		"addrmsnorm 128":        2*L - 1 + 1,
+		"gemv 256x128":          L, // q, k, v
+		"qkvrope 256":           L,
+		"flash-decode 8x4x2x32": L,
+		"flash-reduce 8x4x2x32": L,
+		"gemv 128x128":          L,     // attention output
+		"gemv 512x128":          L + 1, // gate and up; the tied classifier
+		"packedswiglu 256":      L,
+		"gemv 128x256":          L, // down
+		"argmax-parts 512":      1,
+		"argmax-merge 512":      1,
+	}
+	count := 0
+	run := make([]float64, runs)
+	for _, k := range p.Kernels {
+		if want[k.Name()] != k.Count {
+			t.Errorf("%s: %d dispatches, want %d", k.Name(), k.Count, want[k.Name()])
+		}
+		delete(want, k.Name())
+		count += k.Count
+		if len(k.Roles) == 0 || k.Bytes <= 0 || k.Median <= 0 || len(k.Samples) != runs {
+			t.Errorf("%s: roles %q, %d bytes, median %g, %d samples", k.Name(), k.Roles, k.Bytes, k.Median, len(k.Samples))
+		}
+		for r, s := range k.Samples {
+			run[r] += s
+		}
+	}
+	for name := range want {
+		t.Errorf("no %s in the breakdown", name)
+	}
+	if count != p.Dispatches {
+		t.Errorf("kernels count %d dispatches of %d", count, p.Dispatches)
+	}
+	for r := range runs {
+		if math.Abs(run[r]-p.Sum[r]) > 1e-9*p.Sum[r]+1e-12 {
+			t.Errorf("run %d: kernels add up to %g, the dispatches to %g", r, run[r], p.Sum[r])
+		}
+		if p.Sum[r] < p.Pass[r]/2 || p.Sum[r] > 5*p.Pass[r] {
+			t.Errorf("run %d: dispatches alone add up to %.3gs, the step in one pass takes %.3gs", r, p.Sum[r], p.Pass[r])
+		}
+	}
+	i := slices.IndexFunc(p.Kernels, func(k KernelTime) bool { return k.Kernel == "flash-decode" })
+	kv := int64(8 * (pos + 1) * o.KVDim() * L)
+	if got := p.Kernels[i].Bytes; got < kv || got > kv+kv/2 {
+		t.Errorf("flash-decode moves %d bytes; the caches up to position %d are %d", got, pos, kv)
+	}
+	i = slices.IndexFunc(p.Kernels, func(k KernelTime) bool { return k.Name() == "gemv 256x128" })
+	if got, w := p.Kernels[i].Bytes, int64(L)*(g.layers[0].qkv.bytes+4*(256+128)); got != w {
+		t.Errorf("q, k, v GEMVs move %d bytes, want %d", got, w)
+	}
+	for _, k := range p.Kernels {
+		t.Logf("%-28s %2d %8.1fus %8d B %q", k.Name(), k.Count, 1e6*k.Median, k.Bytes, k.Roles)
+	}
+	t.Logf("sum %v, one pass %v, host %v", p.Sum, p.Pass, p.Host)
+}
