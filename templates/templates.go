@@ -22,6 +22,7 @@ var parsed = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"add": func(a, b int) int { return a + b },
 	"mul": func(a, b int) int { return a * b },
+	"mod": func(a, b int) int { return a % b },
 	"at":  at,
 	// pair hands a define a view and a name, e.g. the tensor it handles.
 	"pair": func(v any, name string) map[string]any { return map[string]any{"V": v, "T": name} },

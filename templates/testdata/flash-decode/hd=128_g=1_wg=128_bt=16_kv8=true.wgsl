@@ -109,10 +109,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     if (lt < 1u) {
+      // Scores past n are NEG: the whole tile, unrolled, needs no bound.
       var mx = m;
-      for (var j = 0u; j < n; j = j + 1u) {
-        mx = max(mx, st[lt * 16u + j]);
-      }
+      mx = max(mx, st[lt * 16u + 0u]);
+      mx = max(mx, st[lt * 16u + 1u]);
+      mx = max(mx, st[lt * 16u + 2u]);
+      mx = max(mx, st[lt * 16u + 3u]);
+      mx = max(mx, st[lt * 16u + 4u]);
+      mx = max(mx, st[lt * 16u + 5u]);
+      mx = max(mx, st[lt * 16u + 6u]);
+      mx = max(mx, st[lt * 16u + 7u]);
+      mx = max(mx, st[lt * 16u + 8u]);
+      mx = max(mx, st[lt * 16u + 9u]);
+      mx = max(mx, st[lt * 16u + 10u]);
+      mx = max(mx, st[lt * 16u + 11u]);
+      mx = max(mx, st[lt * 16u + 12u]);
+      mx = max(mx, st[lt * 16u + 13u]);
+      mx = max(mx, st[lt * 16u + 14u]);
+      mx = max(mx, st[lt * 16u + 15u]);
       cw[lt] = exp(m - mx);
       mw[lt] = mx;
       m = mx;
@@ -127,11 +141,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     if (lt < 1u) {
-      var sum = 0.0;
-      for (var j = 0u; j < n; j = j + 1u) {
-        sum = sum + st[lt * 16u + j];
-      }
-      l = l * cw[lt] + sum;
+      // Weights past n are 0; four partial sums shorten the chain.
+      var sum = vec4<f32>(0.0);
+      sum[0] = sum[0] + st[lt * 16u + 0u];
+      sum[1] = sum[1] + st[lt * 16u + 1u];
+      sum[2] = sum[2] + st[lt * 16u + 2u];
+      sum[3] = sum[3] + st[lt * 16u + 3u];
+      sum[0] = sum[0] + st[lt * 16u + 4u];
+      sum[1] = sum[1] + st[lt * 16u + 5u];
+      sum[2] = sum[2] + st[lt * 16u + 6u];
+      sum[3] = sum[3] + st[lt * 16u + 7u];
+      sum[0] = sum[0] + st[lt * 16u + 8u];
+      sum[1] = sum[1] + st[lt * 16u + 9u];
+      sum[2] = sum[2] + st[lt * 16u + 10u];
+      sum[3] = sum[3] + st[lt * 16u + 11u];
+      sum[0] = sum[0] + st[lt * 16u + 12u];
+      sum[1] = sum[1] + st[lt * 16u + 13u];
+      sum[2] = sum[2] + st[lt * 16u + 14u];
+      sum[3] = sum[3] + st[lt * 16u + 15u];
+      l = l * cw[lt] + ((sum.x + sum.y) + (sum.z + sum.w));
     }
     {
       let idx = lt + 0u * 128u;

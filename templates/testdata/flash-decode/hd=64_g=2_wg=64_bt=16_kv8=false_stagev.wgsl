@@ -209,10 +209,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     if (lt < 2u) {
+      // Scores past n are NEG: the whole tile, unrolled, needs no bound.
       var mx = m;
-      for (var j = 0u; j < n; j = j + 1u) {
-        mx = max(mx, st[lt * 16u + j]);
-      }
+      mx = max(mx, st[lt * 16u + 0u]);
+      mx = max(mx, st[lt * 16u + 1u]);
+      mx = max(mx, st[lt * 16u + 2u]);
+      mx = max(mx, st[lt * 16u + 3u]);
+      mx = max(mx, st[lt * 16u + 4u]);
+      mx = max(mx, st[lt * 16u + 5u]);
+      mx = max(mx, st[lt * 16u + 6u]);
+      mx = max(mx, st[lt * 16u + 7u]);
+      mx = max(mx, st[lt * 16u + 8u]);
+      mx = max(mx, st[lt * 16u + 9u]);
+      mx = max(mx, st[lt * 16u + 10u]);
+      mx = max(mx, st[lt * 16u + 11u]);
+      mx = max(mx, st[lt * 16u + 12u]);
+      mx = max(mx, st[lt * 16u + 13u]);
+      mx = max(mx, st[lt * 16u + 14u]);
+      mx = max(mx, st[lt * 16u + 15u]);
       cw[lt] = exp(m - mx);
       mw[lt] = mx;
       m = mx;
@@ -227,11 +241,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     if (lt < 2u) {
-      var sum = 0.0;
-      for (var j = 0u; j < n; j = j + 1u) {
-        sum = sum + st[lt * 16u + j];
-      }
-      l = l * cw[lt] + sum;
+      // Weights past n are 0; four partial sums shorten the chain.
+      var sum = vec4<f32>(0.0);
+      sum[0] = sum[0] + st[lt * 16u + 0u];
+      sum[1] = sum[1] + st[lt * 16u + 1u];
+      sum[2] = sum[2] + st[lt * 16u + 2u];
+      sum[3] = sum[3] + st[lt * 16u + 3u];
+      sum[0] = sum[0] + st[lt * 16u + 4u];
+      sum[1] = sum[1] + st[lt * 16u + 5u];
+      sum[2] = sum[2] + st[lt * 16u + 6u];
+      sum[3] = sum[3] + st[lt * 16u + 7u];
+      sum[0] = sum[0] + st[lt * 16u + 8u];
+      sum[1] = sum[1] + st[lt * 16u + 9u];
+      sum[2] = sum[2] + st[lt * 16u + 10u];
+      sum[3] = sum[3] + st[lt * 16u + 11u];
+      sum[0] = sum[0] + st[lt * 16u + 12u];
+      sum[1] = sum[1] + st[lt * 16u + 13u];
+      sum[2] = sum[2] + st[lt * 16u + 14u];
+      sum[3] = sum[3] + st[lt * 16u + 15u];
+      l = l * cw[lt] + ((sum.x + sum.y) + (sum.z + sum.w));
     }
     {
       let idx = lt + 0u * 64u;
@@ -239,10 +267,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         let hh = idx / 16u;
         let c = idx % 16u;
         var a = acc[0] * cw[hh];
-        // Past n the weights are 0 and the staged values 0: no bound needed.
-        for (var j = 0u; j < 16u; j = j + 1u) {
-          a = a + st[hh * 16u + j] * vt[j * 17u + c];
-        }
+        // Past n the weights are 0 and the staged values 0: no bound
+        // needed, and the tile unrolled.
+        a = a + st[hh * 16u + 0u] * vt[0u + c];
+        a = a + st[hh * 16u + 1u] * vt[17u + c];
+        a = a + st[hh * 16u + 2u] * vt[34u + c];
+        a = a + st[hh * 16u + 3u] * vt[51u + c];
+        a = a + st[hh * 16u + 4u] * vt[68u + c];
+        a = a + st[hh * 16u + 5u] * vt[85u + c];
+        a = a + st[hh * 16u + 6u] * vt[102u + c];
+        a = a + st[hh * 16u + 7u] * vt[119u + c];
+        a = a + st[hh * 16u + 8u] * vt[136u + c];
+        a = a + st[hh * 16u + 9u] * vt[153u + c];
+        a = a + st[hh * 16u + 10u] * vt[170u + c];
+        a = a + st[hh * 16u + 11u] * vt[187u + c];
+        a = a + st[hh * 16u + 12u] * vt[204u + c];
+        a = a + st[hh * 16u + 13u] * vt[221u + c];
+        a = a + st[hh * 16u + 14u] * vt[238u + c];
+        a = a + st[hh * 16u + 15u] * vt[255u + c];
         acc[0] = a;
       }
     }

@@ -101,10 +101,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     if (lt < 4u) {
+      // Scores past n are NEG: the whole tile, unrolled, needs no bound.
       var mx = m;
-      for (var j = 0u; j < n; j = j + 1u) {
-        mx = max(mx, st[lt * 32u + j]);
-      }
+      mx = max(mx, st[lt * 32u + 0u]);
+      mx = max(mx, st[lt * 32u + 1u]);
+      mx = max(mx, st[lt * 32u + 2u]);
+      mx = max(mx, st[lt * 32u + 3u]);
+      mx = max(mx, st[lt * 32u + 4u]);
+      mx = max(mx, st[lt * 32u + 5u]);
+      mx = max(mx, st[lt * 32u + 6u]);
+      mx = max(mx, st[lt * 32u + 7u]);
+      mx = max(mx, st[lt * 32u + 8u]);
+      mx = max(mx, st[lt * 32u + 9u]);
+      mx = max(mx, st[lt * 32u + 10u]);
+      mx = max(mx, st[lt * 32u + 11u]);
+      mx = max(mx, st[lt * 32u + 12u]);
+      mx = max(mx, st[lt * 32u + 13u]);
+      mx = max(mx, st[lt * 32u + 14u]);
+      mx = max(mx, st[lt * 32u + 15u]);
+      mx = max(mx, st[lt * 32u + 16u]);
+      mx = max(mx, st[lt * 32u + 17u]);
+      mx = max(mx, st[lt * 32u + 18u]);
+      mx = max(mx, st[lt * 32u + 19u]);
+      mx = max(mx, st[lt * 32u + 20u]);
+      mx = max(mx, st[lt * 32u + 21u]);
+      mx = max(mx, st[lt * 32u + 22u]);
+      mx = max(mx, st[lt * 32u + 23u]);
+      mx = max(mx, st[lt * 32u + 24u]);
+      mx = max(mx, st[lt * 32u + 25u]);
+      mx = max(mx, st[lt * 32u + 26u]);
+      mx = max(mx, st[lt * 32u + 27u]);
+      mx = max(mx, st[lt * 32u + 28u]);
+      mx = max(mx, st[lt * 32u + 29u]);
+      mx = max(mx, st[lt * 32u + 30u]);
+      mx = max(mx, st[lt * 32u + 31u]);
       cw[lt] = exp(m - mx);
       mw[lt] = mx;
       m = mx;
@@ -119,11 +149,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     if (lt < 4u) {
-      var sum = 0.0;
-      for (var j = 0u; j < n; j = j + 1u) {
-        sum = sum + st[lt * 32u + j];
-      }
-      l = l * cw[lt] + sum;
+      // Weights past n are 0; four partial sums shorten the chain.
+      var sum = vec4<f32>(0.0);
+      sum[0] = sum[0] + st[lt * 32u + 0u];
+      sum[1] = sum[1] + st[lt * 32u + 1u];
+      sum[2] = sum[2] + st[lt * 32u + 2u];
+      sum[3] = sum[3] + st[lt * 32u + 3u];
+      sum[0] = sum[0] + st[lt * 32u + 4u];
+      sum[1] = sum[1] + st[lt * 32u + 5u];
+      sum[2] = sum[2] + st[lt * 32u + 6u];
+      sum[3] = sum[3] + st[lt * 32u + 7u];
+      sum[0] = sum[0] + st[lt * 32u + 8u];
+      sum[1] = sum[1] + st[lt * 32u + 9u];
+      sum[2] = sum[2] + st[lt * 32u + 10u];
+      sum[3] = sum[3] + st[lt * 32u + 11u];
+      sum[0] = sum[0] + st[lt * 32u + 12u];
+      sum[1] = sum[1] + st[lt * 32u + 13u];
+      sum[2] = sum[2] + st[lt * 32u + 14u];
+      sum[3] = sum[3] + st[lt * 32u + 15u];
+      sum[0] = sum[0] + st[lt * 32u + 16u];
+      sum[1] = sum[1] + st[lt * 32u + 17u];
+      sum[2] = sum[2] + st[lt * 32u + 18u];
+      sum[3] = sum[3] + st[lt * 32u + 19u];
+      sum[0] = sum[0] + st[lt * 32u + 20u];
+      sum[1] = sum[1] + st[lt * 32u + 21u];
+      sum[2] = sum[2] + st[lt * 32u + 22u];
+      sum[3] = sum[3] + st[lt * 32u + 23u];
+      sum[0] = sum[0] + st[lt * 32u + 24u];
+      sum[1] = sum[1] + st[lt * 32u + 25u];
+      sum[2] = sum[2] + st[lt * 32u + 26u];
+      sum[3] = sum[3] + st[lt * 32u + 27u];
+      sum[0] = sum[0] + st[lt * 32u + 28u];
+      sum[1] = sum[1] + st[lt * 32u + 29u];
+      sum[2] = sum[2] + st[lt * 32u + 30u];
+      sum[3] = sum[3] + st[lt * 32u + 31u];
+      l = l * cw[lt] + ((sum.x + sum.y) + (sum.z + sum.w));
     }
     {
       let idx = lt + 0u * 64u;
