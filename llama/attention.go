@@ -176,15 +176,16 @@ func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner
 	k := *a.flash
 	splits := (limit + k.Split - 1) / k.Split
 	partial := 4*qdim + 8*heads // one split's output, maximum and sum
-	shape := fmt.Sprintf("%dx%dx%dx%d", splits, o.NumHeads, o.NumKVHeads, o.HeadDim)
-	err := r.part(shape, "attention", func(pos int) int64 { return 4*qdim + kv(pos) + int64(splits)*partial }, func() error {
+	shape := fmt.Sprintf("%dx%dx%d", o.NumHeads, o.NumKVHeads, o.HeadDim)
+	role := fmt.Sprintf("attention, %d splits of %d", splits, k.Split)
+	err := r.part(shape, role, func(pos int) int64 { return 4*qdim + kv(pos) + int64(splits)*partial }, func() error {
 		return r.add(k.Decode, []runner.Binding{u, ro, ro, ro, rw, rw}, k.Decode.Groups(splits, o.NumKVHeads), a.u, q, ly.kc, ly.vc, a.opart, a.mlart)
 	})
 	if err != nil {
 		return err
 	}
 	used := func(pos int) int64 { return int64(pos/k.Split + 1) }
-	return r.part(shape, "attention", func(pos int) int64 { return used(pos)*partial + 4*qdim }, func() error {
+	return r.part(shape, role, func(pos int) int64 { return used(pos)*partial + 4*qdim }, func() error {
 		return r.add(k.Reduce, []runner.Binding{u, ro, ro, rw}, k.Reduce.Groups(o.NumHeads), a.u, a.opart, a.mlart, out)
 	})
 }

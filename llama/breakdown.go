@@ -31,8 +31,8 @@ type KernelTime struct {
 	Kernel string // the family, e.g. "gemv" or "flash-decode"
 	// Shape is what sets the cost: rows x cols of a GEMV; the width of a
 	// norm, the embedding, SwiGLU (hidden) or RoPE (q, k and v); the
-	// vocabulary of argmax; splits x heads x kv heads x head dim of split
-	// attention, heads x kv heads x head dim of one-kernel attention.
+	// vocabulary of argmax; heads x kv heads x head dim of attention (the
+	// roles of split attention say how many splits the step dispatches).
 	Shape   string
 	Roles   []string  // the parts of the model they compute, e.g. "q, k, v"
 	Count   int       // dispatches per step

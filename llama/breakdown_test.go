@@ -46,19 +46,19 @@ func TestGPUProfileStep(t *testing.T) {
 	// What the tiny model's step is made of at position 300 (the 512
 	// tier: 8 splits of 64), and how many of each.
 	want := map[string]int{
-		"embedquant 128":        1,
-		"rmsnorm 128":           1,
-		"addrmsnorm 128":        2*L - 1 + 1,
-		"gemv 256x128":          L, // q, k, v
-		"qkvrope 256":           L,
-		"flash-decode 8x4x2x32": L,
-		"flash-reduce 8x4x2x32": L,
-		"gemv 128x128":          L,     // attention output
-		"gemv 512x128":          L + 1, // gate and up; the tied classifier
-		"packedswiglu 256":      L,
-		"gemv 128x256":          L, // down
-		"argmax-parts 512":      1,
-		"argmax-merge 512":      1,
+		"embedquant 128":      1,
+		"rmsnorm 128":         1,
+		"addrmsnorm 128":      2*L - 1 + 1,
+		"gemv 256x128":        L, // q, k, v
+		"qkvrope 256":         L,
+		"flash-decode 4x2x32": L,
+		"flash-reduce 4x2x32": L,
+		"gemv 128x128":        L,     // attention output
+		"gemv 512x128":        L + 1, // gate and up; the tied classifier
+		"packedswiglu 256":    L,
+		"gemv 128x256":        L, // down
+		"argmax-parts 512":    1,
+		"argmax-merge 512":    1,
 	}
 	count := 0
 	run := make([]float64, runs)
@@ -90,6 +90,9 @@ func TestGPUProfileStep(t *testing.T) {
 		}
 	}
 	i := slices.IndexFunc(p.Kernels, func(k KernelTime) bool { return k.Kernel == "flash-decode" })
+	if r := p.Kernels[i].Roles; !slices.Equal(r, []string{"attention, 8 splits of 64"}) {
+		t.Errorf("flash-decode computes %q, want the 512 tier's 8 splits of 64", r)
+	}
 	kv := int64(8 * (pos + 1) * o.KVDim() * L)
 	if got := p.Kernels[i].Bytes; got < kv || got > kv+kv/2 {
 		t.Errorf("flash-decode moves %d bytes; the caches up to position %d are %d", got, pos, kv)
@@ -102,4 +105,40 @@ func TestGPUProfileStep(t *testing.T) {
 		t.Logf("%-28s %2d %8.1fus %8d B %q", k.Name(), k.Count, 1e6*k.Median, k.Bytes, k.Roles)
 	}
 	t.Logf("sum %v, one pass %v, host %v", p.Sum, p.Pass, p.Host)
+}
+
+// Heads too small for the flash kernels: one attention dispatch per
+// layer, still every dispatch accounted for.
+func TestGPUProfileStepOneKernelAttention(t *testing.T) {
+	d := runnertest.Device(t)
+	if !d.Timestamps() {
+		t.Skip("no timestamp queries")
+	}
+	spec := syntheticSpecs["tiny"]
+	spec.NumHeads, spec.NumKVHeads, spec.HeadDim, spec.RopeDim = 16, 8, 8, 8
+	m, err := spec.generate("tiny-heads", SyntheticOptions{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewGPU(d, m, GPUOptions{Context: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	p, err := g.ProfileStep(40, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	for _, k := range p.Kernels {
+		count += k.Count
+		if k.Name() == "attention 16x8x8" {
+			if kv := int64(8 * 41 * 64 * m.NumLayers); k.Count != m.NumLayers || k.Bytes < kv || k.Bytes > kv+kv/2 {
+				t.Errorf("%s: %d dispatches moving %d bytes, want %d moving the caches' %d and a little more", k.Name(), k.Count, k.Bytes, m.NumLayers, kv)
+			}
+		}
+	}
+	if count != g.DispatchesPerStep() || !slices.ContainsFunc(p.Kernels, func(k KernelTime) bool { return k.Name() == "attention 16x8x8" }) {
+		t.Errorf("kernels %v count %d dispatches of %d", p.Kernels, count, g.DispatchesPerStep())
+	}
 }
