@@ -52,6 +52,29 @@ func TestFlashDecodeMatchesReference(t *testing.T) {
 	}
 }
 
+// Long contexts stay within the dispatch limits: 9001 positions in 563
+// splits, and a chunked query late in a 20000-position cache.
+func TestFlashDecodeLongContext(t *testing.T) {
+	d := runnertest.Device(t)
+	k := ops.DecodeKernels{
+		Decode: templates.FlashDecode{HD: 32, G: 2, WG: 32, BT: 16, StageV: true},
+		Reduce: templates.FlashReduce{HD: 32, WG: 128, Cols: 4},
+		Split:  16,
+	}
+	for _, a := range []ops.Attn{
+		{Heads: 2, KVHeads: 1, HeadDim: 32, QLen: 1, QPos: 9000, Split: 16},
+		{Heads: 4, KVHeads: 2, HeadDim: 32, QLen: 1, QPos: 19999, Split: 16, Chunk: 8192, FloorScale: 8192, AttnScale: 0.1},
+	} {
+		if err := ops.CheckAttention(d, k, a, false); err != nil {
+			t.Errorf("%+v: %v", a, err)
+		}
+	}
+	// Beyond the splits one reduce holds: a clear error, not a wrong answer.
+	if err := ops.CheckAttention(d, k, ops.Attn{Heads: 2, KVHeads: 1, HeadDim: 32, QLen: 1, QPos: 16 * 1024, Split: 16}, false); err == nil {
+		t.Error("1025 splits accepted")
+	}
+}
+
 // The evaluators validate, time and report rates for small shapes.
 func TestFlashEvaluators(t *testing.T) {
 	d := runnertest.Device(t)
