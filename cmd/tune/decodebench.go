@@ -71,7 +71,12 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return nil
 	}
 	m, g, closeAll, err := openGPUWith(b.src, b.adapter, b.profile, capacity, max(b.prefill, 1), stderr,
-		func(dev *runner.Device) error { return roof(dev, "before the upload") })
+		func(dev *runner.Device) error {
+			if b.breakdown && !dev.Timestamps() {
+				return fmt.Errorf("parsing -breakdown: %s has no timestamp queries to time single dispatches with", dev.Info.Name)
+			}
+			return roof(dev, "before the upload")
+		})
 	if err != nil {
 		return err
 	}
