@@ -85,9 +85,9 @@ func TestGPUProfileStep(t *testing.T) {
 		if math.Abs(run[r]-p.Sum[r]) > 1e-9*p.Sum[r]+1e-12 {
 			t.Errorf("run %d: kernels add up to %g, the dispatches to %g", r, run[r], p.Sum[r])
 		}
-		if p.Sum[r] < p.Pass[r]/2 || p.Sum[r] > 5*p.Pass[r] {
-			t.Errorf("run %d: dispatches alone add up to %.3gs, the step in one pass takes %.3gs", r, p.Sum[r], p.Pass[r])
-		}
+	}
+	if sum, pass := median(p.Sum), median(p.Pass); sum < pass/2 || sum > 5*pass {
+		t.Errorf("dispatches alone add up to %.3gs, the step in one pass takes %.3gs (medians)", sum, pass)
 	}
 	i := slices.IndexFunc(p.Kernels, func(k KernelTime) bool { return k.Kernel == "flash-decode" })
 	if r := p.Kernels[i].Roles; !slices.Equal(r, []string{"attention, 8 splits of 64"}) {
