@@ -70,6 +70,9 @@ func GemvBindingsFor(k templates.Gemv) []runner.Binding {
 	if k.Asym {
 		b = append(b, runner.ReadOnly)
 	}
+	if k.Norm {
+		b = append(b, runner.ReadOnly)
+	}
 	return b
 }
 
@@ -218,15 +221,19 @@ type gemvPart struct {
 	w, s, m      []*runner.Buffer // one per copy
 }
 
-// gemvOperands hold a random tensor (random codes, scales and mins) and x
-// on the host, and on the device split by rows into bindable parts, each
-// replicated copies times.
+// gemvOperands hold a random tensor (random codes, scales and mins), x and
+// the fusions' inputs on the host, and on the device split by rows into
+// bindable parts, each replicated copies times.
 type gemvOperands struct {
 	dev   *runner.Device
 	shape GemvShape
 	t     *quant.Tensor
 	x     []float32
+	fu    GemvFusion
 	gx    *runner.Buffer
+	gnorm *runner.Buffer // fu.Norm
+	ggu   *runner.Buffer // fu.GU
+	y0    []byte         // fu.Y0, then the guard band's sentinels
 	// gy holds lanes outputs per copy, lane-major: a timed run writes each
 	// once, so no dispatch waits on a barrier for an earlier one's write.
 	gy    []*runner.Buffer
@@ -245,8 +252,16 @@ func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies, lane
 	if err != nil {
 		return nil, err
 	}
-	o := &gemvOperands{dev: d, shape: s, t: t, x: x, guard: 1024, lanes: max(1, lanes)}
+	o := &gemvOperands{dev: d, shape: s, t: t, x: x, fu: GemvFusionInputs(s), guard: 1024, lanes: max(1, lanes)}
 	if o.gx, err = upload(d, "x", o.x); err != nil {
+		return nil, err
+	}
+	if o.gnorm, err = upload(d, "norm", o.fu.Norm); err != nil {
+		o.release()
+		return nil, err
+	}
+	if o.ggu, err = upload(d, "gate_up", o.fu.GU); err != nil {
+		o.release()
 		return nil, err
 	}
 	words := s.Rows + o.guard
@@ -262,6 +277,10 @@ func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies, lane
 	for i := 0; i < words; i++ {
 		binary.LittleEndian.PutUint32(o.clear[4*i:], sentinel)
 	}
+	o.y0 = append([]byte(nil), o.clear...)
+	for i, v := range o.fu.Y0 {
+		binary.LittleEndian.PutUint32(o.y0[4*i:], math.Float32bits(v))
+	}
 	limit := min(d.Limits.MaxBufferSize, d.Limits.MaxStorageBufferBindingSize)
 	rowsPerPart := max(1, int(limit/uint64(4*t.WordsPerRow())))
 	gpr := s.Cols / glen
@@ -269,13 +288,15 @@ func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies, lane
 		n := min(rowsPerPart, s.Rows-off)
 		p := &gemvPart{offset: off, rows: n}
 		o.parts = append(o.parts, p) // released with o from here on
-		if p.dims, err = d.NewBuffer("dims", 16); err != nil {
+		// The fused kernels' uniform; the plain ones read its first half.
+		u := GemvUniform(templates.Gemv{Norm: true}, n, s.Cols, glen, off, o.fu.Eps, 0, s.Cols)
+		if p.dims, err = d.NewBuffer("dims", uint64(4*len(u))); err != nil {
 			o.release()
 			return nil, err
 		}
-		dims := make([]byte, 16)
-		for i, v := range []int{n, s.Cols, glen, off} {
-			binary.LittleEndian.PutUint32(dims[4*i:], uint32(v))
+		dims := make([]byte, 4*len(u))
+		for i, v := range u {
+			binary.LittleEndian.PutUint32(dims[4*i:], v)
 		}
 		if err := p.dims.Write(0, dims); err != nil {
 			o.release()
@@ -338,9 +359,16 @@ func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy in
 				continue
 			}
 			for _, p := range o.parts {
-				bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], o.gx, o.gy[l*copies+c]}
+				x := o.gx
+				if k.GLU {
+					x = o.ggu
+				}
+				bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], x, o.gy[l*copies+c]}
 				if k.Asym {
 					bufs = append(bufs, p.m[c])
+				}
+				if k.Norm {
+					bufs = append(bufs, o.gnorm)
 				}
 				ds = append(ds, runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(p.rows)})
 			}
@@ -358,9 +386,14 @@ func (o *gemvOperands) bytesPerRun() float64 {
 
 // check runs the kernel once over every part and compares y with the CPU
 // reference at the listed rows, or all rows when rows is nil; every row must
-// be written and finite and the guard band untouched.
+// be written (with Acc, added to its Y0) and finite and the guard band
+// untouched.
 func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) error {
-	if err := o.gy[0].Write(0, o.clear); err != nil {
+	clear := o.clear
+	if k.Acc {
+		clear = o.y0
+	}
+	if err := o.gy[0].Write(0, clear); err != nil {
 		return err
 	}
 	if err := o.dev.Run(o.dispatches(kern, k, 0)...); err != nil {
@@ -382,7 +415,7 @@ func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) 
 	}
 	row := make([]float32, o.shape.Cols)
 	for _, r := range rows {
-		want, tol := GemvReference(o.t, o.x, r, row)
+		want, tol := GemvFusedReference(o.t, o.x, o.fu, k, r, row)
 		if got := at(raw, r); math.Abs(got-want) > tol {
 			return fmt.Errorf("%w: y[%d] = %g, want %g within %.3g", errMismatch, r, got, want, tol)
 		}
@@ -391,7 +424,7 @@ func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) 
 }
 
 func (o *gemvOperands) release() {
-	bufs := append([]*runner.Buffer{o.gx}, o.gy...)
+	bufs := append([]*runner.Buffer{o.gx, o.gnorm, o.ggu}, o.gy...)
 	for _, p := range o.parts {
 		bufs = append(append(append(append(bufs, p.dims), p.w...), p.s...), p.m...)
 	}

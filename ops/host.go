@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/templates"
 )
 
 // The host side of the matmul, GEMV and GEMM checks: the operands the
@@ -60,6 +61,85 @@ func GemvReference(t *quant.Tensor, x []float32, row int, scratch []float32) (wa
 		codes += float64(t.Scales[row*(t.Cols/glen)+c/glen]) * float64(int(1)<<t.Bits) * math.Abs(float64(x[c]))
 	}
 	return want, Tolerance(t.Cols, mag+codes)
+}
+
+// GemvFusion holds what a fused GEMV (templates.Gemv Norm, GLU, Acc)
+// reads besides W and x.
+type GemvFusion struct {
+	Norm []float32 // the norm weight, Cols values in [-1.5, 1.5)
+	// GU is the packed gate/up input of GLU: gate (Cols values in [-8, 8))
+	// at 0, then up (Cols values in [-2, 2)) at Cols, SwiGLUCase's ranges.
+	GU []float32
+	Y0 []float32 // y before an accumulating run, Rows values in [-4, 4)
+	// Eps is the norm's epsilon, Llama's.
+	Eps float32
+}
+
+// GemvFusionInputs draws a GemvFusion for shape s from a seed of the
+// shape, so every caller gets the same one.
+func GemvFusionInputs(s GemvShape) GemvFusion {
+	r := rand.New(rand.NewPCG(uint64(s.Rows)<<32|uint64(s.Cols), 19))
+	gu := append(scaled(r, s.Cols, 8), scaled(r, s.Cols, 2)...)
+	return GemvFusion{Norm: scaled(r, s.Cols, 1.5), GU: gu, Y0: scaled(r, s.Rows, 4), Eps: rmsEps}
+}
+
+// GemvUniform is a GEMV's uniform for k: {rows, cols, glen, row_offset},
+// then with Norm or GLU {eps, gate, up, 0}, the gate and up offsets in
+// floats (multiples of 4).
+func GemvUniform(k templates.Gemv, rows, cols, glen, offset int, eps float32, gate, up int) []uint32 {
+	u := []uint32{uint32(rows), uint32(cols), uint32(glen), uint32(offset), math.Float32bits(eps), uint32(gate), uint32(up), 0}
+	return u[:k.UniformWords()]
+}
+
+// GemvFusedReference is GemvReference for k's fusions, the GLU input and
+// the norm computed in float64:
+//
+//	GLU:  x'[c] = silu(gate[c]) * up[c]; each is within (3 + 2|gate| + 8)
+//	      ULP on the device (SwiGLUCase's bound), added per term;
+//	Norm: x'[c] = norm[c] * x[c] and the sum times 1/sqrt(mean(x²) + eps);
+//	      the product adds a rounding per term, the scale (2 cols + 32) ULP
+//	      relative (RMSNormCase's bound) of the sum and its error;
+//	Acc:  Y0[row] plus the sum, one rounding more.
+//
+// The codes term of GemvReference is taken over |x'|. scratch holds at least
+// t.Cols values.
+func GemvFusedReference(t *quant.Tensor, x []float32, fu GemvFusion, k templates.Gemv, row int, scratch []float32) (want, tol float64) {
+	w := scratch[:t.Cols]
+	t.DequantizeRow(row, w)
+	glen := t.GroupLen(t.Cols)
+	n := t.Cols
+	var mag, codes, extra, ss float64
+	for c, v := range w {
+		xc, rel := float64(x[c]), 0.0
+		switch {
+		case k.GLU:
+			g, up := float64(fu.GU[c]), float64(fu.GU[n+c])
+			xc = g / (1 + math.Exp(-g)) * up
+			rel = (3 + 2*math.Abs(g) + 8) * unitRoundoff
+		case k.Norm:
+			ss += xc * xc
+			xc *= float64(fu.Norm[c])
+			rel = unitRoundoff
+		}
+		p := float64(v) * xc
+		want += p
+		mag += math.Abs(p)
+		extra += math.Abs(p) * rel
+		codes += float64(t.Scales[row*(t.Cols/glen)+c/glen]) * float64(int(1)<<t.Bits) * math.Abs(xc)
+	}
+	tol = Tolerance(n, mag+codes) + extra
+	if k.Norm {
+		scale := 1 / math.Sqrt(ss/float64(n)+float64(fu.Eps))
+		want *= scale
+		tol *= scale
+		tol += (math.Abs(want) + tol) * float64(2*n+32) * unitRoundoff
+	}
+	if k.Acc {
+		y0 := float64(fu.Y0[row])
+		tol += (math.Abs(want) + math.Abs(y0) + tol) * unitRoundoff
+		want += y0
+	}
+	return want, tol
 }
 
 // GemmInputs returns W (N output channels x K in format f, random codes,

@@ -26,6 +26,23 @@ type Gemv struct {
 	// as offset times the sum of x, shared by all rows, instead of from
 	// every code.
 	Fold bool
+
+	// The fusions below are chosen by the model, not tuned: a fused GEMV
+	// runs with the tuned params of the plain one. They are not axes of the
+	// search space and profile IDs never carry them; String names them after
+	// the tuned params so that fused kernels render and cache apart.
+
+	// Norm makes the input rmsnorm(x) * norm: each workgroup sums x² over
+	// the chunks it loads, multiplies them by the norm weight (one more
+	// binding, after mins), and scales its rows by 1/sqrt(sum/cols + eps)
+	// at the end; eps is in the uniform.
+	Norm bool
+	// GLU makes the input silu(gate) * up, computed as each chunk loads,
+	// x being the packed gate/up output with the halves at the uniform's
+	// gate and up offsets (in floats, multiples of 4).
+	GLU bool
+	// Acc adds the product into y (y += W x) instead of storing it.
+	Acc bool
 }
 
 // Unpacks lists the unpacking strategies.
@@ -34,7 +51,34 @@ var Unpacks = []string{"shift", "vec", "unorm", "magic", "lut"}
 func (p Gemv) Name() string { return "gemv" }
 
 func (p Gemv) String() string {
+	s := p.TunedID()
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{p.Norm, "norm"}, {p.GLU, "glu"}, {p.Acc, "acc"}} {
+		if f.on {
+			s += "/" + f.name
+		}
+	}
+	return s
+}
+
+// TunedID names the tuned params alone, as search points and profiles
+// do: String without the fusions.
+func (p Gemv) TunedID() string {
 	return fmt.Sprintf("wg=%d/rows=%d/vec=%d/unpack=%s/fold=%t", p.WG, p.Rows, p.Vec, p.Unpack, p.Fold)
+}
+
+// Fused reports whether any fusion is on.
+func (p Gemv) Fused() bool { return p.Norm || p.GLU || p.Acc }
+
+// UniformWords is the size of the kernel's uniform in u32 words: {rows,
+// cols, glen, row_offset}, then {eps, gate, up, pad} with Norm or GLU.
+func (p Gemv) UniformWords() int {
+	if p.Norm || p.GLU {
+		return 8
+	}
+	return 4
 }
 
 // Format names the weight format the way the quant package does.
@@ -57,11 +101,20 @@ func (p Gemv) Elems() int { return p.Vec * 32 / p.Bits }
 
 // WorkgroupBytes is the workgroup memory the kernel declares.
 func (p Gemv) WorkgroupBytes() int {
-	n := 4 * p.WG * p.Rows
+	n := 4 * p.WG * p.redRows()
 	if p.Unpack == "lut" {
 		n += 256 * 16
 	}
 	return n
+}
+
+// redRows is how many values per thread the closing tree reduces: each
+// row's sum, and the sum of squares with Norm.
+func (p Gemv) redRows() int {
+	if p.Norm {
+		return p.Rows + 1
+	}
+	return p.Rows
 }
 
 // Fits reports whether the kernel accepts a rows x cols matrix: whole loads
@@ -95,6 +148,8 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: vec %d", errParams, p.Vec)
 	case p.Fold && p.Asym:
 		return fmt.Errorf("%w: fold is for symmetric formats", errParams)
+	case p.Norm && p.GLU:
+		return fmt.Errorf("%w: norm and glu prologues cannot be combined", errParams)
 	case p.Group != 0 && p.Elems() > p.Group:
 		return fmt.Errorf("%w: a load of %d elements spans groups of %d", errParams, p.Elems(), p.Group)
 	}
@@ -117,12 +172,17 @@ type gemvView struct {
 	Elems, XVecs int
 	Offset       int
 	RedLen, Half int
+	NormBinding  int
 	SumX         string
 	Body         []string // statements accumulating the chunk's dot product into d
 }
 
 func (p Gemv) view() (string, any) {
-	v := gemvView{Gemv: p, Header: header(p) + " " + p.Format(), Elems: p.Elems(), RedLen: p.WG * p.Rows, Half: p.WG / 2}
+	v := gemvView{Gemv: p, Header: header(p) + " " + p.Format(), Elems: p.Elems(), RedLen: p.WG * p.redRows(), Half: p.WG / 2}
+	v.NormBinding = 5
+	if p.Asym {
+		v.NormBinding = 6
+	}
 	v.WT = "u32"
 	if p.Vec > 1 {
 		v.WT = fmt.Sprintf("vec%d<u32>", p.Vec)

@@ -53,6 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
   if (t < 1u && row0 + t < dims.rows) {
-    y[dims.row_offset + row0 + t] = partial[t * 256u];
+    var v = partial[t * 256u];
+    y[dims.row_offset + row0 + t] = v;
   }
 }

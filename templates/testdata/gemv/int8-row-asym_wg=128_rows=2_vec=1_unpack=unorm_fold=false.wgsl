@@ -57,6 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
   if (t < 2u && row0 + t < dims.rows) {
-    y[dims.row_offset + row0 + t] = partial[t * 128u];
+    var v = partial[t * 128u];
+    y[dims.row_offset + row0 + t] = v;
   }
 }
