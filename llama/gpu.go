@@ -49,15 +49,24 @@ type GPUOptions struct {
 // step's embedding lookup reads it, so greedy steps are submitted back to
 // back and only token ids come back.
 //
-// A decode step is, per layer: RMSNorm (fused with the previous residual
-// add), one GEMV over the concatenated Q, K and V rows, QKVRope (RoPE and
-// the KV-cache store), attention (split flash decoding and its reduce, or
-// one kernel for heads the flash kernels do not take; see attention.go),
-// the output GEMV, the residual add fused with the MLP's RMSNorm, one GEMV
-// over the concatenated gate and up rows, SwiGLU, and the down GEMV: ten
-// dispatches (nine), more only where a tensor is split over buffers. Then
-// the final norm, the classifier and argmax in two stages (chunks of the
-// vocabulary in many workgroups, then one merging their winners).
+// A decode step of a model whose projections are all quantized is, per
+// layer: one GEMV over the concatenated Q, K and V rows that normalises its
+// input itself (RMSNorm fused in), QKVRope (RoPE and the KV-cache store),
+// attention (split flash decoding and its reduce, or one kernel for heads
+// the flash kernels do not take; see attention.go), the output GEMV adding
+// into the residual stream, one GEMV over the concatenated gate and up rows
+// normalising its input, and the down GEMV computing SwiGLU as it loads
+// and adding into the residual stream: seven dispatches (six), more only
+// where a tensor is split over buffers. Then the classifier with the final
+// norm fused in (a quantized classifier; else the norm, then the
+// classifier) and argmax in two stages (chunks of the vocabulary in many
+// workgroups, then one merging their winners).
+//
+// Other models run, per layer: RMSNorm (fused with the previous residual
+// add), the Q, K, V product, QKVRope, attention, the output product, the
+// residual add fused with the MLP's RMSNorm, the gate and up product,
+// SwiGLU, and the down product: ten dispatches (nine); then the final norm
+// (with the last residual add), the classifier and argmax.
 type GPU struct {
 	m    *Model
 	dev  *runner.Device
@@ -81,6 +90,7 @@ type GPU struct {
 	pending  uint64 // bytes written since the last flush
 
 	layers     []gpuLayer
+	fused      bool // every layer's projections quantized: the fused step
 	cls        *linear
 	embedTable *linear           // a quantized embedding not tied to the classifier
 	embed      []runner.Dispatch // the embedding lookup of one token from tok
@@ -410,7 +420,10 @@ type linear struct {
 type linearPart struct {
 	offset, rows int
 	dims         *runner.Buffer // GEMV uniform {rows, cols, glen, row_offset}
-	w, s, m      *runner.Buffer // codes, scales, mins; f32 values in w
+	// fdims is the fused GEMVs' uniform, made when first recorded: dims,
+	// then {eps, gate 0, up cols, 0} for a packed [gate | up] input.
+	fdims   *runner.Buffer
+	w, s, m *runner.Buffer // codes, scales, mins; f32 values in w
 }
 
 // newLinear uploads the row-wise concatenation of ws, which share Cols.
@@ -523,9 +536,23 @@ func (g *GPU) uploadF32(l *linear, ws []*Weight) error {
 	return nil
 }
 
-// decode records y = W x for one token.
-func (l *linear) decode(r *recorder, x, y *runner.Buffer) error {
+// gemvFusion is what a quantized product does around y = W x (see
+// templates.Gemv): normalise x by RMSNorm with weight norm, take x as the
+// packed [gate | up] output and feed silu(gate) * up (glu), add into y
+// (acc). The zero value is the plain product.
+type gemvFusion struct {
+	norm     *runner.Buffer
+	glu, acc bool
+}
+
+// decode records y = W x for one token, with fusion fu; only quantized
+// products fuse.
+func (l *linear) decode(r *recorder, x, y *runner.Buffer, fu gemvFusion) error {
+	fused := fu.norm != nil || fu.glu || fu.acc
 	if l.f == nil {
+		if fused {
+			return fmt.Errorf("%s: an f32 product has no fused variant", l.name)
+		}
 		k := templates.MatVec{WG: defaultWG, Rows: 1}
 		p := l.parts[0]
 		return r.add(k, []runner.Binding{u, ro, ro, rw}, k.Groups(l.rows), p.dims, p.w, x, y)
@@ -533,21 +560,57 @@ func (l *linear) decode(r *recorder, x, y *runner.Buffer) error {
 	if l.gemv.WG == 0 {
 		l.gemv = r.g.gemvParams(*l.f, l.rows, l.cols)
 	}
-	for _, p := range l.parts {
-		bufs := []*runner.Buffer{p.dims, p.w, p.s, x, y}
+	k := l.gemv
+	k.Norm, k.GLU, k.Acc = fu.norm != nil, fu.glu, fu.acc
+	if fused {
+		k = r.g.fitGemv(k, l.rows, l.cols)
+	}
+	for i := range l.parts {
+		p := &l.parts[i]
+		dims := p.dims
+		if k.UniformWords() > 4 {
+			if p.fdims == nil {
+				var err error
+				glen := l.f.GroupLen(l.cols)
+				if p.fdims, err = r.g.uniform(l.name+".fdims", ops.GemvUniform(k, p.rows, l.cols, glen, p.offset, r.g.m.Options.RMSEps, 0, l.cols)...); err != nil {
+					return err
+				}
+			}
+			dims = p.fdims
+		}
+		bufs := []*runner.Buffer{dims, p.w, p.s, x, y}
 		if l.f.Asym {
 			bufs = append(bufs, p.m)
 		}
-		if err := r.add(l.gemv, ops.GemvBindingsFor(l.gemv), l.gemv.Groups(p.rows), bufs...); err != nil {
+		if fu.norm != nil {
+			bufs = append(bufs, fu.norm)
+		}
+		if err := r.add(k, ops.GemvBindingsFor(k), k.Groups(p.rows), bufs...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// fitGemv fits a fused variant of tuned params to the device: the norm's
+// sum of squares takes workgroup memory the tuned kernel may not have
+// left, so its rows per workgroup halve until it fits.
+func (g *GPU) fitGemv(k templates.Gemv, rows, cols int) templates.Gemv {
+	lim := ops.DeviceLimits(g.dev).WorkgroupBytes
+	tuned := k
+	for k.WorkgroupBytes() > lim && k.Rows > 1 {
+		k.Rows /= 2
+	}
+	if k.Rows != tuned.Rows {
+		g.warn(fmt.Sprintf("gemv %s %dx%d: %s runs with %d rows per workgroup to fit %d B of workgroup memory", k.Format(), rows, cols, tuned, k.Rows, lim))
+	}
+	return k
+}
+
 // gemvParams takes the profile's kernel for the nearest tuned GEMV shape
 // of the format when it fits this matrix, else the default, and records
-// the choice.
+// the choice. Profiles hold plain GEMVs only: the fused variants of the
+// decode step run with these params (see fitGemv).
 func (g *GPU) gemvParams(f quant.Format, rows, cols int) templates.Gemv {
 	def := defaultGemv
 	def.Bits, def.Group, def.Asym = f.Bits, f.Group, f.Asym
@@ -670,6 +733,9 @@ func (g *GPU) build() error {
 	if g.outNorm, err = g.floats("output_norm", m.OutputNorm.Data); err != nil {
 		return err
 	}
+	g.fused = !slices.ContainsFunc(g.layers, func(ly gpuLayer) bool {
+		return ly.qkv.f == nil || ly.out.f == nil || ly.gateUp.f == nil || ly.down.f == nil
+	})
 	if err := g.flush(); err != nil {
 		return err
 	}
@@ -830,6 +896,9 @@ func (g *GPU) recordStep(r *recorder, limit int) error {
 			return r.add(b.addNorm, []runner.Binding{u, rw, ro, ro, rw}, b.addNorm.Groups(1), g.normU, g.x, g.y, weight, g.xb)
 		})
 	}
+	if g.fused {
+		return g.recordFusedLayers(r, limit)
+	}
 	for i, ly := range g.layers {
 		steps := []func() error{
 			func() error {
@@ -840,7 +909,7 @@ func (g *GPU) recordStep(r *recorder, limit int) error {
 					return r.add(b.rms, []runner.Binding{u, ro, ro, rw}, b.rms.Groups(1), g.normU, g.x, ly.attNorm, g.xb)
 				})
 			},
-			func() error { return ly.qkv.record(r, "q, k, v", g.xb, g.qkv) },
+			func() error { return ly.qkv.record(r, "q, k, v", g.xb, g.qkv, gemvFusion{}) },
 			func() error {
 				return r.part(fmt.Sprint(qkvDim), "rope, kv store", fixed(8*qkvDim), func() error {
 					return r.add(b.qkvRope, []runner.Binding{u, u, ro, rw, rw, rw}, b.qkvRope.Groups(1, ly.qkv.rows),
@@ -848,15 +917,15 @@ func (g *GPU) recordStep(r *recorder, limit int) error {
 				})
 			},
 			func() error { return g.attn.record(g, r, ly, g.q, g.att, limit) },
-			func() error { return ly.out.record(r, "attention output", g.att, g.y) },
+			func() error { return ly.out.record(r, "attention output", g.att, g.y, gemvFusion{}) },
 			func() error { return addNorm("MLP norm", ly.mlpNorm) },
-			func() error { return ly.gateUp.record(r, "gate, up", g.xb, g.gu) },
+			func() error { return ly.gateUp.record(r, "gate, up", g.xb, g.gu, gemvFusion{}) },
 			func() error {
 				return r.part(fmt.Sprint(o.HiddenDim), "SwiGLU", fixed(12*hid), func() error {
 					return r.add(b.glu, []runner.Binding{u, ro, rw}, b.glu.Groups(o.HiddenDim), hidU, g.gu, g.h)
 				})
 			},
-			func() error { return ly.down.record(r, "down", g.h, g.y) },
+			func() error { return ly.down.record(r, "down", g.h, g.y, gemvFusion{}) },
 		}
 		for _, s := range steps {
 			if err := s(); err != nil {
@@ -867,7 +936,56 @@ func (g *GPU) recordStep(r *recorder, limit int) error {
 	if err := addNorm("final norm", g.outNorm); err != nil {
 		return err
 	}
-	return g.classify(r, g.xb)
+	return g.classify(r, g.xb, nil)
+}
+
+// recordFusedLayers records the layers of a step whose projections are all
+// quantized, the norms, residual adds and SwiGLU fused into the GEMVs
+// around them: the residual stream stays in g.x, which the norming GEMVs
+// read and the output and down GEMVs add into. Then the final norm (fused
+// into a quantized classifier) and the classifier.
+func (g *GPU) recordFusedLayers(r *recorder, limit int) error {
+	o := g.m.Options
+	qkvDim := int64(o.QDim() + 2*o.KVDim())
+	for _, ly := range g.layers {
+		steps := []func() error{
+			func() error {
+				return ly.qkv.record(r, "norm; q, k, v", g.x, g.qkv, gemvFusion{norm: ly.attNorm})
+			},
+			func() error {
+				return r.part(fmt.Sprint(qkvDim), "rope, kv store", fixed(8*qkvDim), func() error {
+					return r.add(g.blk.qkvRope, []runner.Binding{u, u, ro, rw, rw, rw}, g.blk.qkvRope.Groups(1, ly.qkv.rows),
+						g.ropeU, g.stepU, g.qkv, g.q, ly.kc, ly.vc)
+				})
+			},
+			func() error { return g.attn.record(g, r, ly, g.q, g.att, limit) },
+			func() error {
+				return ly.out.record(r, "attention output; residual add", g.att, g.x, gemvFusion{acc: true})
+			},
+			func() error {
+				return ly.gateUp.record(r, "norm; gate, up", g.x, g.gu, gemvFusion{norm: ly.mlpNorm})
+			},
+			func() error {
+				return ly.down.record(r, "SwiGLU; down; residual add", g.gu, g.x, gemvFusion{glu: true, acc: true})
+			},
+		}
+		for _, s := range steps {
+			if err := s(); err != nil {
+				return err
+			}
+		}
+	}
+	if g.cls.f != nil {
+		return g.classify(r, g.x, g.outNorm)
+	}
+	dim := int64(o.Dim)
+	err := r.part(fmt.Sprint(o.Dim), "final norm", fixed(12*dim), func() error {
+		return r.add(g.blk.rms, []runner.Binding{u, ro, ro, rw}, g.blk.rms.Groups(1), g.normU, g.x, g.outNorm, g.xb)
+	})
+	if err != nil {
+		return err
+	}
+	return g.classify(r, g.xb, nil)
 }
 
 // embedLinear is the quantized table the embedding looks tokens up in, or
@@ -883,16 +1001,28 @@ func (g *GPU) embedLinear() *linear {
 }
 
 // record records l.decode as a part of the step: l's shape, and the
-// weights, x and y moved once.
-func (l *linear) record(r *recorder, role string, x, y *runner.Buffer) error {
+// weights, x and y moved once, with what the fusion adds: the norm weight,
+// the up half of a packed input, y read as well as written.
+func (l *linear) record(r *recorder, role string, x, y *runner.Buffer, fu gemvFusion) error {
 	moved := l.bytes + 4*int64(l.rows+l.cols)
-	return r.part(fmt.Sprintf("%dx%d", l.rows, l.cols), role, fixed(moved), func() error { return l.decode(r, x, y) })
+	if fu.norm != nil || fu.glu {
+		moved += 4 * int64(l.cols)
+	}
+	if fu.acc {
+		moved += 4 * int64(l.rows)
+	}
+	return r.part(fmt.Sprintf("%dx%d", l.rows, l.cols), role, fixed(moved), func() error { return l.decode(r, x, y, fu) })
 }
 
-// classify records the classifier on x and the two-stage argmax of the
-// logits into g.tok.
-func (g *GPU) classify(r *recorder, x *runner.Buffer) error {
-	if err := g.cls.record(r, "classifier", x, g.logits); err != nil {
+// classify records the classifier on x, normalised with weight norm in
+// the product if norm is set (a quantized classifier), and the two-stage
+// argmax of the logits into g.tok.
+func (g *GPU) classify(r *recorder, x, norm *runner.Buffer) error {
+	role := "classifier"
+	if norm != nil {
+		role = "final norm; classifier"
+	}
+	if err := g.cls.record(r, role, x, g.logits, gemvFusion{norm: norm}); err != nil {
 		return err
 	}
 	vocab := g.m.VocabSize

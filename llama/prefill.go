@@ -215,7 +215,7 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 	if err := r.add(cp, []runner.Binding{u, ro, rw}, cp.Groups(o.Dim), lastU, pf.xb, g.xb); err != nil {
 		return nil, err
 	}
-	if err := g.classify(r, g.xb); err != nil {
+	if err := g.classify(r, g.xb, nil); err != nil {
 		return nil, err
 	}
 	if p.prog, err = g.dev.NewProgram(r.ds...); err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tune-gpu/tune/gguf"
 	"github.com/tune-gpu/tune/profiles"
 	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/runner/runnertest"
@@ -54,9 +55,15 @@ func TestGPUSyntheticMatchesCPU(t *testing.T) {
 			}
 			defer g.Release()
 			// 1 embedding, 10 per layer (attention in two), the final norm,
-			// classifier and argmax in two.
-			if n := g.DispatchesPerStep(); n != 1+10*m.NumLayers+4 {
-				t.Errorf("%d dispatches per step, want %d", n, 1+10*m.NumLayers+4)
+			// classifier and argmax in two; quantized, 7 per layer with the
+			// norms, residual adds and SwiGLU in the GEMVs, the final norm
+			// in the classifier.
+			want := 1 + 10*m.NumLayers + 4
+			if f != nil {
+				want = 1 + 7*m.NumLayers + 3
+			}
+			if n := g.DispatchesPerStep(); n != want || g.fused != (f != nil) {
+				t.Errorf("%d dispatches per step (fused %t), want %d", n, g.fused, want)
 			}
 			if e := compareLogits(t, g, m, ids); e > logitTolerance {
 				t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
@@ -303,5 +310,33 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 		if (len(g.Warnings) == 0) != (prof != nil) {
 			t.Errorf("profile %v: warnings %q", prof != nil, g.Warnings)
 		}
+	}
+}
+
+// Quantized projections with an f32 classifier: the fused layers, then
+// the final norm as a dispatch of its own before the f32 classifier.
+func TestGPUFusedLayersF32Classifier(t *testing.T) {
+	d := runnertest.Device(t)
+	m, err := Synthetic("tiny", SyntheticOptions{Format: &quant.Format{Bits: 4, Group: 32}, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := m.Output.Q
+	f32 := &Weight{Name: m.Output.Name, Type: gguf.F32, Rows: q.Rows, Cols: q.Cols, Data: q.Dequantize()}
+	if m.TokenEmbedding == m.Output {
+		m.TokenEmbedding = f32
+	}
+	m.Output = f32
+	g, err := NewGPU(d, m, GPUOptions{Context: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	// 1 embedding, 7 per layer, the norm, the classifier, argmax in two.
+	if n, want := g.DispatchesPerStep(), 1+7*m.NumLayers+4; n != want || !g.fused || g.cls.f != nil {
+		t.Errorf("%d dispatches per step (fused %t, classifier %v), want %d, fused, f32", n, g.fused, g.cls.f, want)
+	}
+	if e := compareLogits(t, g, m, []int{1, 17, 300, 5, 511, 42}); e > logitTolerance {
+		t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
 	}
 }
