@@ -232,6 +232,20 @@ func gemvRepresentatives() []templates.Kernel {
 	for _, f := range ops.DefaultFormats {
 		ks = append(ks, ops.GemvBaseline(f))
 	}
+	// The fusions of the decode step on a few of them: with and without a
+	// min, folded or not, one to several rows and words per load.
+	fused := []templates.Gemv{
+		{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 4, Unpack: "magic", Fold: true},
+		{Bits: 8, Asym: true, WG: 128, Rows: 2, Vec: 1, Unpack: "unorm"},
+		{Bits: 2, Group: 64, WG: 32, Rows: 8, Vec: 2, Unpack: "lut"},
+		{Bits: 4, Group: 128, Asym: true, WG: 256, Rows: 1, Vec: 2, Unpack: "vec"},
+	}
+	for _, k := range fused {
+		for _, fu := range []templates.Gemv{{Norm: true}, {Acc: true}, {GLU: true, Acc: true}} {
+			k.Norm, k.GLU, k.Acc = fu.Norm, fu.GLU, fu.Acc
+			ks = append(ks, k)
+		}
+	}
 	return ks
 }
 

@@ -208,7 +208,7 @@ func TestDawnRunsMatchReferences(t *testing.T) {
 }
 
 // The check fails broken kernels for the right reason: each mutation of a
-// block or fused kernel is one plausible bug, and some run of the kernel's
+// block, fused or fused GEMV kernel is one plausible bug, and some run of the kernel's
 // checked runs must fail with the reason given (a tolerance, an exact
 // word, an element never written, a write past the end).
 func TestDawnCatchesBrokenKernels(t *testing.T) {
@@ -226,11 +226,19 @@ func TestDawnCatchesBrokenKernels(t *testing.T) {
 		{"qkvrope leaves half of q unwritten", templates.QKVRope{WG: 32}, "q[r * qdim + e + 1u] = y1;", "", "never written"},
 		{"addrmsnorm skips eps", templates.AddRMSNorm{WG: 256}, "scale = scale + bitcast<f32>(dims.eps);", "", "within"},
 		{"copyrange copies one too many", templates.CopyRange{WG: 32}, "i < dims.n", "i <= dims.n", "out of bounds"},
+		{"gemv norm without its scale", templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "vec", Norm: true}, "v = v * scale;", "", "within"},
+		{"gemv glu takes gate for up", templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "vec", GLU: true}, "x[dims.up / 4u", "x[dims.gate / 4u", "within"},
+		{"gemv acc overwrites y", templates.Gemv{Bits: 8, Asym: true, WG: 32, Rows: 1, Vec: 1, Unpack: "shift", Acc: true}, "y[dims.row_offset + row0 + t] + v", "v", "within"},
 	}
 	var batch []dawn.Kernel
 	var runs [][]runCase
 	for _, m := range muts {
-		cs := checkedRuns(t, m.k)
+		var cs []runCase
+		if g, ok := m.k.(templates.Gemv); ok {
+			cs = gemvCases(g)
+		} else {
+			cs = checkedRuns(t, m.k)
+		}
 		for _, c := range cs {
 			dk := c.kernel(t)
 			if !strings.Contains(dk.WGSL, m.old) {
@@ -359,40 +367,47 @@ func randomTensor(r *rand.Rand, f quant.Format, rows, cols int) *quant.Tensor {
 	return t
 }
 
-// gemvCases: y = W x for a random quant.Tensor on ops.GemvValidationShapes,
-// against DequantizeRow(r) . x in float64 within ops.Tolerance(cols,
-// sum |w x| + sum scale 2^bits |x|), the second term for unpackings that
-// round a code by an ulp before the offset is taken away, as ops allows.
+// gemvCases: y = W x for ops.GemvInputs on ops.GemvValidationShapes, with
+// k's fusions on ops.GemvFusionInputs, against ops.GemvFusedReference
+// (DequantizeRow(r) . x in float64, the norm and SwiGLU input in float64)
+// within its tolerance: ops.Tolerance(cols, sum |w x| + sum scale 2^bits
+// |x|), the second term for unpackings that round a code by an ulp before
+// the offset is taken away, plus what each fusion adds, as ops allows.
 func gemvCases(k templates.Gemv) []runCase {
 	f := quant.Format{Bits: k.Bits, Group: k.Group, Asym: k.Asym}
 	var cases []runCase
 	for _, s := range ops.GemvValidationShapes(k) {
-		r := rand.New(rand.NewPCG(uint64(s.Rows)<<32|uint64(s.Cols), uint64(f.Bits)))
-		t := randomTensor(r, f, s.Rows, s.Cols)
-		x := uniformRand(r, s.Cols, 1)
+		t, x, err := ops.GemvInputs(s, f)
+		if err != nil {
+			panic(err)
+		}
+		fu := ops.GemvFusionInputs(s)
 		glen := t.GroupLen(s.Cols)
 		ref, tol := make([]float64, s.Rows), make([]float64, s.Rows)
 		row := make([]float32, s.Cols)
 		for i := 0; i < s.Rows; i++ {
-			t.DequantizeRow(i, row)
-			var sum, mag, codes float64
-			for c, v := range row {
-				p := float64(v) * float64(x[c])
-				sum += p
-				mag += math.Abs(p)
-				codes += float64(t.Scales[i*(s.Cols/glen)+c/glen]) * float64(int(1)<<t.Bits) * math.Abs(float64(x[c]))
-			}
-			ref[i], tol[i] = sum, ops.Tolerance(s.Cols, mag+codes)
+			ref[i], tol[i] = ops.GemvFusedReference(t, x, fu, k, i, row)
+		}
+		y := ops.SentinelWords(s.Rows)
+		if k.Acc {
+			y = ops.F32Words(fu.Y0)
+		}
+		in := x
+		if k.GLU {
+			in = fu.GU
 		}
 		bufs := []buffer{
-			{name: "dims", data: ops.UniformWords(uint32(s.Rows), uint32(s.Cols), uint32(glen), 0)},
+			{name: "dims", data: ops.GemvUniform(k, s.Rows, s.Cols, glen, 0, fu.Eps, 0, s.Cols)},
 			{name: "w", data: t.Words},
 			{name: "scales", data: ops.F32Words(t.Scales)},
-			{name: "x", data: ops.F32Words(x)},
-			{name: "y", data: ops.SentinelWords(s.Rows), ref: ref, tol: tol, guard: 1024},
+			{name: "x", data: ops.F32Words(in)},
+			{name: "y", data: y, ref: ref, tol: tol, guard: 1024},
 		}
 		if f.Asym {
 			bufs = append(bufs, buffer{name: "mins", data: ops.F32Words(t.Mins)})
+		}
+		if k.Norm {
+			bufs = append(bufs, buffer{name: "norm", data: ops.F32Words(fu.Norm)})
 		}
 		cases = append(cases, runCase{k: k, shape: s.String(), groups: k.Groups(s.Rows), bufs: bufs})
 	}
