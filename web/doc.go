@@ -3,7 +3,8 @@
 // browser, and it serves that page.
 //
 // Export goes through these steps for each entry of the profile (ops
-// matmul, gemv and gemm):
+// matmul, gemv and gemm; entries of other ops are left out with a note in
+// the manifest's skipped list):
 //
 //  1. The entry's params become template params (package ops's search
 //     spaces read the id), and package templates renders the WGSL, written

@@ -100,10 +100,16 @@ func ExportFile(path, dir string, opts Options) (*Manifest, error) {
 	return Export(p, dir, opts)
 }
 
+// exportableOps are the ops plan handles.
+var exportableOps = []string{"matmul", "gemv", "gemm"}
+
+func exportable(op string) bool { return slices.Contains(exportableOps, op) }
+
 // Export writes the WGSL, inputs and manifest of p's kernels into dir,
-// creating it if needed, and returns the manifest. Every entry must name
-// an op, dtype, shape and params this package can export; the first that
-// does not is an error, before anything is written. Any manifest already
+// creating it if needed, and returns the manifest. Entries of ops this
+// package cannot export are skipped with a note, as are those the options
+// leave out. Every other entry must name a dtype, shape and params of its
+// op; the first that does not is an error, before anything is written. Any manifest already
 // in dir is removed first and the new one written last, so that dir never
 // holds a manifest naming files that are missing or from another export.
 func Export(p *profiles.Profile, dir string, opts Options) (*Manifest, error) {
@@ -125,12 +131,16 @@ func Export(p *profiles.Profile, dir string, opts Options) (*Manifest, error) {
 	}
 	var todo []*job
 	for i, e := range p.Entries {
+		skip := func(reason string) {
+			m.Skipped = append(m.Skipped, Skip{Op: e.Op, Dtype: e.Dtype, Shape: slices.Clone(e.Shape), Reason: reason})
+		}
+		if !exportable(e.Op) {
+			skip(fmt.Sprintf("op %q cannot be exported (%s can)", e.Op, strings.Join(exportableOps, ", ")))
+			continue
+		}
 		j, err := plan(e)
 		if err != nil {
 			return nil, fmt.Errorf("web: export: entry %d (%s %s %s): %w", i, e.Op, e.Dtype, shapeString(e.Shape), err)
-		}
-		skip := func(reason string) {
-			m.Skipped = append(m.Skipped, Skip{Op: e.Op, Dtype: e.Dtype, Shape: slices.Clone(e.Shape), Reason: reason})
 		}
 		if len(wanted) > 0 {
 			if _, ok := wanted[shapeString(e.Shape)]; !ok {
@@ -257,7 +267,7 @@ func plan(e profiles.Entry) (*job, error) {
 	case "gemm":
 		j, err = planGemm(e)
 	default:
-		return nil, fmt.Errorf("op %q cannot be exported (matmul, gemv and gemm can)", e.Op)
+		return nil, fmt.Errorf("op %q cannot be exported (%s can)", e.Op, strings.Join(exportableOps, ", "))
 	}
 	if err != nil {
 		return nil, err

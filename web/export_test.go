@@ -425,6 +425,31 @@ func TestExportOptions(t *testing.T) {
 	}
 }
 
+// An entry of an op export does not handle is left out with a note, and
+// the rest of the profile exports.
+func TestExportSkipsOtherOps(t *testing.T) {
+	p := loadProfile(t)
+	e := p.Entries[2]
+	e.Op, e.Kernel = "conv", "conv"
+	p.Entries = append(p.Entries, e)
+	m, err := Export(p, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Kernels) != len(p.Entries)-1 || len(m.Skipped) != 1 {
+		t.Fatalf("%d kernels, skipped %v; want %d kernels and conv skipped", len(m.Kernels), m.Skipped, len(p.Entries)-1)
+	}
+	if s := m.Skipped[0]; s.Op != "conv" || !slices.Equal(s.Shape, e.Shape) || !strings.Contains(s.Reason, `op "conv" cannot be exported`) {
+		t.Errorf("skipped %+v", s)
+	}
+	// A profile of such entries only is an error, as when every entry is
+	// skipped for another reason.
+	p.Entries = p.Entries[len(p.Entries)-1:]
+	if _, err := Export(p, t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), "every entry was skipped") {
+		t.Errorf("error %v, want every entry skipped", err)
+	}
+}
+
 // A bad entry is an error naming it, and nothing is written.
 func TestExportRejectsBadProfiles(t *testing.T) {
 	for _, tc := range []struct {
@@ -432,7 +457,6 @@ func TestExportRejectsBadProfiles(t *testing.T) {
 		change func(e *profiles.Entry)
 		err    string
 	}{
-		{"unknown op", func(e *profiles.Entry) { e.Op = "conv" }, `op "conv" cannot be exported`},
 		{"bad format", func(e *profiles.Entry) { e.Dtype = "int5-g32-sym" }, "int5"},
 		{"matmul dtype", func(e *profiles.Entry) { e.Op, e.Dtype = "matmul", "f16" }, `dtype "f16"`},
 		{"id and params disagree", func(e *profiles.Entry) { e.Params = maps.Clone(e.Params); e.Params["wg"] = "64" }, "disagree"},
