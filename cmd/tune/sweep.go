@@ -46,7 +46,7 @@ func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 against a CPU reference, then timed; the winners per shape go into the profile,
 every timed pass into a results file in Go benchmark format.`)
 	var f sweepFlags
-	fs.StringVar(&f.op, "op", "matmul", "kernel family: matmul (f32), gemv (quantized decode), gemm (quantized prefill), attention-prefill (flash), attention-decode (split), or a block kernel: "+strings.Join(ops.BlockOpNames(), ", "))
+	fs.StringVar(&f.op, "op", "matmul", "kernel family: matmul (f32), gemv (quantized decode), gemv-a8 (integer decode GEMV, int8 activations), gemm (quantized prefill), attention-prefill (flash), attention-decode (split), or a block kernel: "+strings.Join(ops.BlockOpNames(), ", "))
 	fs.StringVar(&f.formats, "formats", "", "gemv/gemm weight formats, e.g. int4-g32-sym,int2-g64-asym (default int8-g32-sym,int4-g32-sym,int2-g64-sym); attention KV cache formats f32,kv-int8 (default f32); a block kernel's variants, e.g. f32-noweight (rmsnorm), f32-half-freqs (rope) or a weight format (embedq) (default all)")
 	fs.StringVar(&f.adapter, "adapter", "auto", "adapter: auto, an index or a name substring (see tune adapters)")
 	fs.StringVar(&f.shapes, "shapes", "", "comma-separated shapes: MxNxK for matmul, NxK for gemv, SEQxHEADSxKVHEADSxHEADDIM for attention, a block kernel's dims joined by x, e.g. 1x4096 for rmsnorm's rows x n (default: Llama-style shapes sized to the adapter)")
@@ -78,8 +78,8 @@ every timed pass into a results file in Go benchmark format.`)
 	}
 	attention := f.op == "attention-prefill" || f.op == "attention-decode"
 	blockOp, _ := ops.LookupBlockOp(f.op)
-	if f.op != "matmul" && f.op != "gemv" && f.op != "gemm" && !attention && blockOp == nil {
-		return fmt.Errorf("parsing -op: %q is not matmul, gemv, gemm, attention-prefill, attention-decode or a block kernel (%s)", f.op, strings.Join(ops.BlockOpNames(), ", "))
+	if f.op != "matmul" && f.op != "gemv" && f.op != "gemv-a8" && f.op != "gemm" && !attention && blockOp == nil {
+		return fmt.Errorf("parsing -op: %q is not matmul, gemv, gemv-a8, gemm, attention-prefill, attention-decode or a block kernel (%s)", f.op, strings.Join(ops.BlockOpNames(), ", "))
 	}
 	formats := ops.DefaultFormats
 	if attention {
@@ -119,7 +119,7 @@ every timed pass into a results file in Go benchmark format.`)
 			gemmShapes, err = ops.ParseGemmShapes(f.shapes)
 		case "attention-prefill", "attention-decode":
 			attnShapes, err = parseAttnShapes(f.shapes, f.formats)
-		case "gemv":
+		case "gemv", "gemv-a8":
 			gemvShapes, err = ops.ParseGemvShapes(f.shapes)
 		default:
 			blockShapes, err = blockOp.ParseShapes(f.shapes)
@@ -222,6 +222,10 @@ every timed pass into a results file in Go benchmark format.`)
 	switch f.op {
 	case "gemv":
 		workloads = ops.GemvWorkloads(dev, formats, gemvShapes, timing)
+	case "gemv-a8":
+		if workloads, err = ops.GemvA8Workloads(dev, formats, gemvShapes, timing); err != nil {
+			return fmt.Errorf("parsing -formats: %w", err)
+		}
 	case "gemm":
 		workloads = ops.GemmWorkloads(dev, formats, gemmShapes, timing)
 	case "attention-prefill", "attention-decode":
@@ -235,6 +239,9 @@ every timed pass into a results file in Go benchmark format.`)
 	}
 	for _, w := range workloads {
 		if ge, ok := w.Eval.(*ops.GemvEvaluator); ok {
+			ge.Lanes = f.lanes
+		}
+		if ge, ok := w.Eval.(*ops.GemvA8Evaluator); ok {
 			ge.Lanes = f.lanes
 		}
 		if err := restrict(w.Space, f.where); err != nil {

@@ -1,0 +1,219 @@
+package ops_test
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/runner/runnertest"
+	"github.com/tune-gpu/tune/search"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// The CPU quantizer rounds half to even, clamps symmetric and gives zero
+// codes for zero activations; worked by hand.
+func TestQuantizeActivations(t *testing.T) {
+	codes, scale := ops.QuantizeActivations([]float32{127, 0.5, 1.5, 2.5, -0.5, -2.5, -127, 3.49}, 0)
+	if scale != 1 {
+		t.Fatalf("scale %g, want 1", scale)
+	}
+	if want := []int8{127, 0, 2, 2, 0, -2, -127, 3}; !equalCodes(codes, want) {
+		t.Errorf("codes %v, want %v", codes, want)
+	}
+	codes, scale = ops.QuantizeActivations([]float32{0, 0, 0, 0}, 0)
+	if scale != 0 || !equalCodes(codes, []int8{0, 0, 0, 0}) {
+		t.Errorf("zeros: scale %g codes %v", scale, codes)
+	}
+	codes, _ = ops.QuantizeActivations([]float32{-1000, 1000, -64.25, 0.25}, 0.5)
+	if want := []int8{-127, 127, -127, 0}; !equalCodes(codes, want) {
+		t.Errorf("static: codes %v, want %v", codes, want)
+	}
+	if got := ops.UnpackCodes(ops.PackCodes([]int8{-127, 5, -1, 127}), 4); !equalCodes(got, []int8{-127, 5, -1, 127}) {
+		t.Errorf("pack round trip: %v", got)
+	}
+}
+
+func equalCodes(a, b []int8) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// GemvA8Reference agrees with the dequantized weights times the
+// dequantized activations in float64.
+func TestGemvA8ReferenceMatchesDequantized(t *testing.T) {
+	for _, f := range []quant.Format{{Bits: 8, Group: 32}, {Bits: 4, Group: 64}, {Bits: 2}} {
+		s := ops.GemvShape{Rows: 3, Cols: 256}
+		w, x, err := ops.GemvInputs(s, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes, xs := ops.QuantizeActivations(x, 0)
+		row := make([]float32, s.Cols)
+		for r := 0; r < s.Rows; r++ {
+			w.DequantizeRow(r, row)
+			var want, mag float64
+			for c, v := range row {
+				p := float64(v) * float64(codes[c]) * float64(xs)
+				want += p
+				mag += math.Abs(p)
+			}
+			// The dequantized weights are rounded to f32: 2^-23 of mag.
+			got, tol := ops.GemvA8Reference(w, codes, xs, r)
+			if math.Abs(got-want) > mag/(1<<23) || tol <= 0 {
+				t.Errorf("%s row %d: reference %g, dequantized %g (tol %g)", f, r, got, want, tol)
+			}
+		}
+	}
+}
+
+// The quantizer's edge cases on lavapipe: zero activations, exact ties at
+// .5 (a scale of 1 or 1/2 makes them exact on the device too), negative
+// extremes and clamping, and a long random token.
+func TestQuantActEdgeCases(t *testing.T) {
+	d := runnertest.Device(t)
+	long := make([]float32, 4100)
+	for i := range long {
+		long[i] = float32(math.Sin(float64(i)*0.37)) * 3
+	}
+	long[17] = -3.5
+	cases := []struct {
+		name   string
+		x      []float32
+		static float32
+	}{
+		{"zeros", make([]float32, 64), 0},
+		{"ties dynamic", []float32{127, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5}, 0},
+		{"ties static", []float32{1.25, 0.75, -0.25, -1.25, 0.25, 63.25, -63.25, 0}, 0.5},
+		{"negative extreme", []float32{-3, 1, 2, -1.5, 0, 3e-8, -2.99, 1.5}, 0},
+		{"clamped", []float32{-1000, 1000, -127.5, 127.5, -128, 0.4, -0.6, 5}, 1},
+		{"zeros static", make([]float32, 8), 0.25},
+		{"long", long, 0},
+		{"long static", long, 0.01},
+	}
+	for _, static := range []bool{false, true} {
+		k := ops.QuantAct(static)
+		src, err := templates.Render(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kern, err := d.Compile(k.Name(), string(src), ops.QuantActBindings, k.WorkgroupSize())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer kern.Release()
+		for _, c := range cases {
+			if (c.static > 0) != static {
+				continue
+			}
+			if err := ops.CheckQuantAct(d, kern, c.x, c.static); err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+		}
+	}
+}
+
+// Integer GEMVs validate against the reference for W8A8, W4A8 and W2A8,
+// group-wise and per row, with dynamic and static activation scales.
+func TestGemvA8Validates(t *testing.T) {
+	d := runnertest.Device(t)
+	for _, f := range []quant.Format{{Bits: 8, Group: 32}, {Bits: 4, Group: 32}, {Bits: 2, Group: 64}, {Bits: 8}} {
+		for _, static := range []float32{0, 0.006} {
+			e := &ops.GemvA8Evaluator{Dev: d, Shape: ops.GemvShape{Rows: 67, Cols: 512}, Format: f, Timing: quick, StaticScale: static}
+			for _, k := range []templates.GemvA8{ops.GemvA8Baseline(f),
+				{Bits: f.Bits, Group: f.Group, WG: 32, Rows: 4, Vec: 2},
+				{Bits: f.Bits, Group: f.Group, WG: 128, Rows: 8, Vec: 4}} {
+				if k.Check() != nil {
+					continue
+				}
+				res := e.EvaluateKernel(context.Background(), k)
+				if res.Status != search.OK {
+					t.Errorf("%s static=%g %s: rejected: %s", f, static, k, res.Reason)
+				} else if res.Score <= 0 {
+					t.Errorf("%s %s: rate %g", f, k, res.Score)
+				}
+			}
+			e.Close()
+		}
+	}
+}
+
+// Asymmetric formats are refused with a reason.
+func TestGemvA8RefusesAsym(t *testing.T) {
+	if ops.CheckA8Format(quant.Format{Bits: 4, Group: 32, Asym: true}) == nil {
+		t.Fatal("asymmetric format accepted")
+	}
+	if _, err := ops.GemvA8Workloads(nil, []quant.Format{{Bits: 4, Group: 32, Asym: true}}, nil, quick); err == nil {
+		t.Fatal("workloads for an asymmetric format")
+	}
+}
+
+// Every legal point of the space compiles.
+func TestGemvA8SpaceCompiles(t *testing.T) {
+	d := runnertest.Device(t)
+	f := quant.Format{Bits: 4, Group: 32}
+	legal := ops.GemvA8Space(f, ops.DeviceLimits(d)).Legal()
+	if len(legal) < 20 {
+		t.Fatalf("only %d legal points", len(legal))
+	}
+	for _, p := range legal {
+		k := ops.GemvA8Params(p, f)
+		src, err := templates.Render(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kern, err := d.Compile(k.Name(), string(src), ops.GemvA8Bindings, k.WorkgroupSize())
+		if err != nil {
+			t.Errorf("%s: %v", p.ID(), err)
+			continue
+		}
+		kern.Release()
+	}
+}
+
+// Broken kernels fail validation: wrong rounding, scale, code offset,
+// sign extension or activation scale.
+func TestGemvA8BrokenKernelsAreRejected(t *testing.T) {
+	d := runnertest.Device(t)
+	for _, c := range []struct {
+		name     string
+		f        quant.Format
+		static   float32
+		old, new string
+	}{
+		{"quantizer truncates", quant.Format{Bits: 8, Group: 32}, 0, "round(x[base + j] * inv)", "trunc(x[base + j] * inv)"},
+		{"quantizer scale /128", quant.Format{Bits: 8, Group: 32}, 0, "partial[0] / 127.0", "partial[0] / 128.0"},
+		{"static scale ignored", quant.Format{Bits: 8, Group: 32}, 0.006, "let s = scale[0];", "let s = 0.01;"},
+		{"int4 offset", quant.Format{Bits: 4, Group: 32}, 0, "vec4<i32>(8i)", "vec4<i32>(7i)"},
+		{"no sign extension", quant.Format{Bits: 8, Group: 32}, 0, "let a0 = bitcast<vec4<i32>>(vec4<u32>(xq[x0 + 0u]) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u);", "let a0 = (bitcast<vec4<i32>>(vec4<u32>(xq[x0 + 0u]) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u)) & vec4<i32>(0xff);"},
+		{"activation scale", quant.Format{Bits: 4, Group: 32}, 0, "partial[t * 64u] * xscale[0]", "partial[t * 64u]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := func(k templates.Kernel) ([]byte, error) {
+				b, err := templates.Render(k)
+				if err != nil {
+					return nil, err
+				}
+				return []byte(strings.ReplaceAll(string(b), c.old, c.new)), nil
+			}
+			e := &ops.GemvA8Evaluator{Dev: d, Shape: ops.GemvShape{Rows: 9, Cols: 256}, Format: c.f, Timing: quick, StaticScale: c.static, Source: src}
+			defer e.Close()
+			res := e.EvaluateKernel(context.Background(), ops.GemvA8Baseline(c.f))
+			if res.Status == search.OK {
+				t.Fatalf("broken kernel accepted")
+			}
+			if !strings.Contains(res.Reason, "wrong result") {
+				t.Errorf("rejected for another reason: %s", res.Reason)
+			}
+		})
+	}
+}
