@@ -13,7 +13,8 @@ import (
 // ops.CheckKVStore8 check them on lavapipe: the kernels of
 // ops/flash_test.go on ops.PrefillValidation's and ops.DecodeValidation's
 // calls and one more with a chunked mask, against ops.CausalAttentionRef
-// within ops.CausalAttentionTolerance. Dawn runs one dispatch per kernel,
+// within ops.CausalAttentionTolerance (a final decode, one split, as
+// prefill). Dawn runs one dispatch per kernel,
 // so split decode is checked in halves: FlashDecode's partial outputs
 // combined on the CPU by ops.FlashReduceRef must match the reference, and
 // FlashReduce on random partials must match ops.FlashReduceRef within
@@ -29,6 +30,7 @@ func flashCases() []runCase {
 		}
 		for _, k := range decodeKernels(kv8) {
 			cases = append(cases, decodeCases(k)...)
+			cases = append(cases, finalCases(k)...)
 			if !reduces[k.Reduce] {
 				reduces[k.Reduce] = true
 				cases = append(cases, reduceCases(k.Reduce)...)
@@ -113,6 +115,23 @@ func prefillCases(k templates.FlashPrefill) []runCase {
 		bufs := append([]buffer{{name: "dims", data: a.Uniform()}, {name: "q", data: ops.F32Words(in.q)}}, in.caches...)
 		bufs = append(bufs, blockOut("out", ops.SentinelWords(len(want)), want, ops.CausalAttentionTolerance(in.q, in.kc, in.vc, a)))
 		cases = append(cases, runCase{k: k, shape: attnName(a), groups: k.Groups(a.QLen, a.Heads), bufs: bufs})
+	}
+	return cases
+}
+
+// finalCases run k's decode as a final one (Final: one split, normalised
+// in the kernel) on ops.DecodeValidation's calls for it, its output
+// against the reference as prefill's is.
+func finalCases(k ops.DecodeKernels) []runCase {
+	k.Decode.Final = true
+	var cases []runCase
+	for _, a := range ops.DecodeValidation(k) {
+		in := newAttnInputs(a, k.Decode.KV8)
+		want := make([]float32, len(in.q))
+		ops.CausalAttentionRef(want, in.q, in.kc, in.vc, a)
+		bufs := append([]buffer{{name: "dims", data: a.Uniform()}, {name: "q", data: ops.F32Words(in.q)}}, in.caches...)
+		bufs = append(bufs, blockOut("out", ops.SentinelWords(len(want)), want, ops.CausalAttentionTolerance(in.q, in.kc, in.vc, a)))
+		cases = append(cases, runCase{k: k.Decode, shape: attnName(a), groups: k.Decode.Groups(1, a.KVHeads), bufs: bufs})
 	}
 	return cases
 }

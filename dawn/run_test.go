@@ -228,6 +228,7 @@ func TestDawnCatchesBrokenKernels(t *testing.T) {
 		{"copyrange copies one too many", templates.CopyRange{WG: 32}, "i < dims.n", "i <= dims.n", "out of bounds"},
 		{"gemv norm without its scale", templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "vec", Norm: true}, "v = v * scale;", "", "within"},
 		{"gemv glu takes gate for up", templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "vec", GLU: true}, "x[dims.up / 4u", "x[dims.gate / 4u", "within"},
+		{"final flash decode without the division", templates.FlashDecode{HD: 64, G: 2, WG: 64, BT: 16, Final: true}, "acc[0] / mw[idx / 16u]", "acc[0]", "within"},
 		{"gemv acc overwrites y", templates.Gemv{Bits: 8, Asym: true, WG: 32, Rows: 1, Vec: 1, Unpack: "shift", Acc: true}, "y[dims.row_offset + row0 + t] + v", "v", "within"},
 	}
 	var batch []dawn.Kernel
@@ -236,6 +237,8 @@ func TestDawnCatchesBrokenKernels(t *testing.T) {
 		var cs []runCase
 		if g, ok := m.k.(templates.Gemv); ok {
 			cs = gemvCases(g)
+		} else if fd, ok := m.k.(templates.FlashDecode); ok {
+			cs = finalCases(ops.DecodeKernels{Decode: fd, Split: 32})
 		} else {
 			cs = checkedRuns(t, m.k)
 		}

@@ -158,6 +158,9 @@ func (g *GPU) newDecodeAttention() (decodeAttention, error) {
 // keys and the reduce, which reads the position from the uniform, ignores
 // them.
 //
+// Where limit positions are one split, the decode is final: it normalises
+// and writes out itself, and there is no reduce.
+//
 // The bytes each part moves: q read and the output written once, the keys
 // and values of positions 0..pos, and for split attention each split's
 // partial output, maximum and sum, written by the decode for every split
@@ -177,6 +180,14 @@ func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner
 	splits := (limit + k.Split - 1) / k.Split
 	partial := 4*qdim + 8*heads // one split's output, maximum and sum
 	shape := fmt.Sprintf("%dx%dx%d", o.NumHeads, o.NumKVHeads, o.HeadDim)
+	if splits == 1 {
+		fin := k.Decode
+		fin.Final = true
+		role := fmt.Sprintf("attention, one split of %d", k.Split)
+		return r.part(shape, role, func(pos int) int64 { return 8*qdim + kv(pos) }, func() error {
+			return r.add(fin, ops.FlashBindings(fin), fin.Groups(1, o.NumKVHeads), a.u, q, ly.kc, ly.vc, out)
+		})
+	}
 	role := fmt.Sprintf("attention, %d splits of %d", splits, k.Split)
 	err := r.part(shape, role, func(pos int) int64 { return 4*qdim + kv(pos) + int64(splits)*partial }, func() error {
 		return r.add(k.Decode, []runner.Binding{u, ro, ro, ro, rw, rw}, k.Decode.Groups(splits, o.NumKVHeads), a.u, q, ly.kc, ly.vc, a.opart, a.mlart)

@@ -38,8 +38,8 @@ func TestGPUProfileStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Dispatches != g.DispatchesPerStep() || len(p.Sum) != runs || len(p.Pass) != runs || len(p.Host) != runs {
-		t.Fatalf("%d dispatches (step has %d), %d sums, %d one-pass times, %d host times; want %d runs", p.Dispatches, g.DispatchesPerStep(), len(p.Sum), len(p.Pass), len(p.Host), runs)
+	if n := g.stepFor(pos).prog.Len(); p.Dispatches != n || len(p.Sum) != runs || len(p.Pass) != runs || len(p.Host) != runs {
+		t.Fatalf("%d dispatches (step has %d), %d sums, %d one-pass times, %d host times; want %d runs", p.Dispatches, n, len(p.Sum), len(p.Pass), len(p.Host), runs)
 	}
 	o := m.Options
 	L := o.NumLayers
@@ -103,6 +103,23 @@ func TestGPUProfileStep(t *testing.T) {
 		t.Logf("%-28s %2d %8.1fus %8d B %q", k.Name(), k.Count, 1e6*k.Median, k.Bytes, k.Roles)
 	}
 	t.Logf("sum %v, one pass %v, host %v", p.Sum, p.Pass, p.Host)
+
+	// Within the first split: the final decode alone, no reduce.
+	p, err = g.ProfileStep(10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Dispatches != g.DispatchesPerStep() || p.Dispatches != 1+6*L+3 {
+		t.Errorf("%d dispatches at position 10, want %d", p.Dispatches, 1+6*L+3)
+	}
+	for _, k := range p.Kernels {
+		switch {
+		case k.Kernel == "flash-reduce":
+			t.Errorf("%s dispatched within one split", k.Name())
+		case k.Kernel == "flash-decode" && (k.Count != L || !slices.Equal(k.Roles, []string{"attention, one split of 64"})):
+			t.Errorf("%s: %d dispatches computing %q, want %d computing one split of 64", k.Name(), k.Count, k.Roles, L)
+		}
+	}
 }
 
 // Heads too small for the flash kernels: one attention dispatch per

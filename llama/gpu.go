@@ -56,8 +56,9 @@ type GPUOptions struct {
 // the flash kernels do not take; see attention.go), the output GEMV adding
 // into the residual stream, one GEMV over the concatenated gate and up rows
 // normalising its input, and the down GEMV computing SwiGLU as it loads
-// and adding into the residual stream: seven dispatches (six), more only
-// where a tensor is split over buffers. Then the classifier with the final
+// and adding into the residual stream: seven dispatches, six where
+// attention is one (positions within one split, or the one-kernel path),
+// more only where a tensor is split over buffers. Then the classifier with the final
 // norm fused in (a quantized classifier; else the norm, then the
 // classifier) and argmax in two stages (chunks of the vocabulary in many
 // workgroups, then one merging their winners).
@@ -764,10 +765,15 @@ type stepProgram struct {
 // decode attention dispatches workgroups for every split of the positions
 // a program covers, and the ones past a step's position start only to
 // find no keys: a step at a short position takes the program of the
-// smallest tier above it. Without split attention one program serves all.
+// smallest tier above it. The first tier is one split where that is
+// shorter than the next: its attention needs no reduce. Without split
+// attention one program serves all.
 func (g *GPU) stepTiers() []int {
 	var tiers []int
 	if g.attn.flash != nil {
+		if s := g.attn.flash.Split; s < min(256, g.ctx) {
+			tiers = append(tiers, s)
+		}
 		for n := 256; n < g.ctx; n *= 2 {
 			tiers = append(tiers, n)
 		}
@@ -1052,7 +1058,8 @@ func (g *GPU) classify(r *recorder, x, norm *runner.Buffer) error {
 	})
 }
 
-// DispatchesPerStep is the number of dispatches of one decode step.
+// DispatchesPerStep is the number of dispatches of one decode step at the
+// first positions (the shortest tier; later tiers may add a reduce).
 func (g *GPU) DispatchesPerStep() int { return g.steps[0].prog.Len() }
 
 // WeightBytes is what one decode step reads of the weights: every

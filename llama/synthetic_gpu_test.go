@@ -54,13 +54,13 @@ func TestGPUSyntheticMatchesCPU(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer g.Release()
-			// 1 embedding, 10 per layer (attention in two), the final norm,
-			// classifier and argmax in two; quantized, 7 per layer with the
-			// norms, residual adds and SwiGLU in the GEMVs, the final norm
-			// in the classifier.
-			want := 1 + 10*m.NumLayers + 4
+			// 1 embedding, 9 per layer (32 positions are one split of
+			// attention: no reduce), the final norm, classifier and argmax in
+			// two; quantized, 6 per layer with the norms, residual adds and
+			// SwiGLU in the GEMVs, the final norm in the classifier.
+			want := 1 + 9*m.NumLayers + 4
 			if f != nil {
-				want = 1 + 7*m.NumLayers + 3
+				want = 1 + 6*m.NumLayers + 3
 			}
 			if n := g.DispatchesPerStep(); n != want || g.fused != (f != nil) {
 				t.Errorf("%d dispatches per step (fused %t), want %d", n, g.fused, want)
@@ -73,9 +73,10 @@ func TestGPUSyntheticMatchesCPU(t *testing.T) {
 	}
 }
 
-// Past one split of decode attention (64 positions by default), the
-// splits' partial results combine to the CPU's attention, and past the
-// first tier of step programs (256 positions) the next takes over.
+// Within one split of decode attention (64 positions by default) the final
+// decode writes the CPU's attention alone; past it the splits' partial
+// results combine to it, and past each tier of step programs (one split,
+// then 256 positions) the next takes over.
 func TestGPUSyntheticLongContext(t *testing.T) {
 	d := runnertest.Device(t)
 	spec := syntheticSpecs["tiny"]
@@ -92,8 +93,12 @@ func TestGPUSyntheticLongContext(t *testing.T) {
 	if g.attn.flash == nil || g.attn.flash.Split >= 150 {
 		t.Fatalf("decode attention %+v: want flash decode with a split below 150", g.attn.flash)
 	}
-	if len(g.steps) != 3 || g.steps[0].limit != 256 || g.steps[2].limit != 600 {
-		t.Fatalf("step programs for %v positions; want 256, 512, 600", g.steps)
+	split := g.attn.flash.Split
+	if len(g.steps) != 4 || g.steps[0].limit != split || g.steps[1].limit != 256 || g.steps[3].limit != 600 {
+		t.Fatalf("step programs for %v positions; want %d, 256, 512, 600", g.steps, split)
+	}
+	if a, b := g.steps[0].prog.Len(), g.steps[1].prog.Len(); a != b-m.NumLayers {
+		t.Errorf("%d dispatches within one split, %d past it; want one reduce per layer fewer", a, b)
 	}
 	ids := make([]int, 300)
 	for i := range ids {
@@ -332,8 +337,8 @@ func TestGPUFusedLayersF32Classifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Release()
-	// 1 embedding, 7 per layer, the norm, the classifier, argmax in two.
-	if n, want := g.DispatchesPerStep(), 1+7*m.NumLayers+4; n != want || !g.fused || g.cls.f != nil {
+	// 1 embedding, 6 per layer, the norm, the classifier, argmax in two.
+	if n, want := g.DispatchesPerStep(), 1+6*m.NumLayers+4; n != want || !g.fused || g.cls.f != nil {
 		t.Errorf("%d dispatches per step (fused %t, classifier %v), want %d, fused, f32", n, g.fused, g.cls.f, want)
 	}
 	if e := compareLogits(t, g, m, []int{1, 17, 300, 5, 511, 42}); e > logitTolerance {

@@ -271,6 +271,9 @@ func FlashBindings(k templates.Kernel) []runner.Binding {
 	case templates.FlashPrefill:
 		return append(append([]runner.Binding{u, r}, caches(k.KV8)...), w)
 	case templates.FlashDecode:
+		if k.Final {
+			return append(append([]runner.Binding{u, r}, caches(k.KV8)...), w)
+		}
 		return append(append([]runner.Binding{u, r}, caches(k.KV8)...), w, w)
 	case templates.FlashReduce:
 		return []runner.Binding{u, r, r, w}

@@ -121,7 +121,8 @@ func PrefillBaseline(hd int, kv8 bool) templates.FlashPrefill {
 }
 
 // DecodeKernels are the two dispatches of split decode attention and the
-// positions each workgroup of the first takes.
+// positions each workgroup of the first takes; with Decode.Final, one
+// dispatch for a query that sees one split's positions, Reduce unused.
 type DecodeKernels struct {
 	Decode templates.FlashDecode
 	Reduce templates.FlashReduce
@@ -139,7 +140,18 @@ func (k DecodeKernels) Check() error {
 	if err := k.Decode.Check(); err != nil {
 		return err
 	}
+	if k.Decode.Final {
+		return nil
+	}
 	return k.Reduce.Check()
+}
+
+// fits reports a call the kernels cannot compute: Final takes one split.
+func (k DecodeKernels) fits(a Attn) error {
+	if k.Decode.Final && a.Splits() != 1 {
+		return fmt.Errorf("attention: final decode takes one split; position %d with split %d has %d", a.QPos+a.QLen-1, a.Split, a.Splits())
+	}
+	return nil
 }
 
 // DecodeSpace is the flash-decode search space for head dim hd and g query
@@ -351,6 +363,11 @@ func (o *attnOperands) decode(dec, red *runner.Kernel, k DecodeKernels, copy int
 		if copy >= 0 && c != copy {
 			continue
 		}
+		if k.Decode.Final {
+			bufs := append(append([]*runner.Buffer{o.dims, o.gq}, o.caches[c]...), o.out[c])
+			ds = append(ds, runner.Dispatch{Kernel: dec, Buffers: bufs, Groups: k.Decode.Groups(1, o.a.KVHeads)})
+			continue
+		}
 		bufs := append(append([]*runner.Buffer{o.dims, o.gq}, o.caches[c]...), o.opart[c], o.mlpart[c])
 		ds = append(ds,
 			runner.Dispatch{Kernel: dec, Buffers: bufs, Groups: k.Decode.Groups(o.a.Splits(), o.a.KVHeads)},
@@ -426,9 +443,18 @@ func PrefillValidation(k templates.FlashPrefill) []Attn {
 
 // DecodeValidation are small calls every decode candidate must compute:
 // several splits with a partial last one and tile, a single position,
-// chunks and temperature scaling.
+// chunks and temperature scaling; for Final, one split: full, with a
+// partial tile, a single position, and a chunk of a split's length.
 func DecodeValidation(k DecodeKernels) []Attn {
 	g, hd, s := k.Decode.G, k.Decode.HD, k.Split
+	if k.Decode.Final {
+		return []Attn{
+			{Heads: 2 * g, KVHeads: 2, HeadDim: hd, QLen: 1, QPos: s - 1, Split: s},
+			{Heads: g, KVHeads: 1, HeadDim: hd, QLen: 1, QPos: min(s-1, k.Decode.BT+k.Decode.BT/2), Split: s},
+			{Heads: g, KVHeads: 1, HeadDim: hd, QLen: 1, QPos: 0, Split: s},
+			{Heads: g, KVHeads: 1, HeadDim: hd, QLen: 1, QPos: 3*s + 5, Chunk: s, FloorScale: 4, AttnScale: 0.1, Split: s},
+		}
+	}
 	return []Attn{
 		{Heads: 2 * g, KVHeads: 2, HeadDim: hd, QLen: 1, QPos: 2*s + k.Decode.BT/2 + 1, Split: s},
 		{Heads: g, KVHeads: 1, HeadDim: hd, QLen: 1, QPos: 0, Split: s},
@@ -526,6 +552,9 @@ func (e *FlashEvaluator) compile(k fmt.Stringer) (func(o *attnOperands, copy int
 		if dec == nil {
 			return nil, nil, why
 		}
+		if k.Decode.Final {
+			return func(o *attnOperands, copy int) []runner.Dispatch { return o.decode(dec, nil, k, copy) }, dec.Release, ""
+		}
 		red, why := build(e.Dev, nil, k.Reduce, FlashBindings(k.Reduce))
 		if red == nil {
 			dec.Release()
@@ -551,6 +580,11 @@ func (e *FlashEvaluator) evaluate(ctx context.Context, k fmt.Stringer) search.Re
 		checks = DecodeValidation(k)
 	}
 	if r := validate(ctx, attnStrings(checks), func(a attnString) error {
+		if dk, ok := k.(DecodeKernels); ok {
+			if err := dk.fits(Attn(a)); err != nil {
+				return err
+			}
+		}
 		o, err := newAttnOperands(e.Dev, Attn(a), e.Shape.KV8, e.Decode, 1)
 		if err != nil {
 			return err
@@ -568,6 +602,11 @@ func (e *FlashEvaluator) evaluate(ctx context.Context, k fmt.Stringer) search.Re
 		// The split is a uniform: the same caches serve every candidate.
 		if err := e.target.setSplit(dk.Split); err != nil {
 			return reject("%v", err)
+		}
+	}
+	if dk, ok := k.(DecodeKernels); ok {
+		if err := dk.fits(e.target.a); err != nil {
+			return reject("shape %s: %v", e.Shape, err)
 		}
 	}
 	if err := e.target.check(ds(e.target, 0), SampleRows(e.target.a.QLen, 8)); err != nil {
@@ -693,10 +732,16 @@ func (e *FlashEvaluator) Close() {
 
 // CheckAttention compiles k (a templates.FlashPrefill or DecodeKernels)
 // and checks it on random queries and caches for the call a against
-// CausalAttentionRef, every query and element.
+// CausalAttentionRef, every query and element. A final decode (one
+// dispatch, no reduce) is checked the same way, on a call of one split.
 func CheckAttention(d *runner.Device, k fmt.Stringer, a Attn, kv8 bool) error {
 	e := &FlashEvaluator{Dev: d}
-	_, decode := k.(DecodeKernels)
+	dk, decode := k.(DecodeKernels)
+	if decode {
+		if err := dk.fits(a); err != nil {
+			return err
+		}
+	}
 	ds, release, why := e.compile(k)
 	if ds == nil {
 		return fmt.Errorf("%s: %s", k, why)

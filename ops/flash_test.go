@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,32 @@ func TestFlashDecodeMatchesReference(t *testing.T) {
 			if err := ops.CheckAttention(d, k, a, k.Decode.KV8); err != nil {
 				t.Errorf("%s on %+v: %v", k, a, err)
 			}
+		}
+	}
+}
+
+// The final decode (one split, normalised in the kernel, no reduce)
+// matches the reference on its validation calls and a split of 200, and a
+// call of two splits is an error, not a wrong answer.
+func TestFlashDecodeFinal(t *testing.T) {
+	d := runnertest.Device(t)
+	for _, k := range []ops.DecodeKernels{
+		{Decode: templates.FlashDecode{HD: 64, G: 4, WG: 64, BT: 16, Final: true}, Split: 32},
+		{Decode: templates.FlashDecode{HD: 128, G: 1, WG: 32, BT: 8, KV8: true, Final: true}, Split: 16},
+		{Decode: templates.FlashDecode{HD: 32, G: 5, WG: 128, BT: 32, Final: true}, Split: 64},
+		{Decode: templates.FlashDecode{HD: 64, G: 2, WG: 64, BT: 16, StageV: true, Final: true}, Split: 48},
+		{Decode: templates.FlashDecode{HD: 128, G: 4, WG: 128, BT: 8, StageV: true, KV8: true, Final: true}, Split: 32},
+	} {
+		calls := append(ops.DecodeValidation(k),
+			ops.Attn{Heads: 2 * k.Decode.G, KVHeads: 2, HeadDim: k.Decode.HD, QLen: 1, QPos: 199, Split: 200})
+		for _, a := range calls {
+			if err := ops.CheckAttention(d, k, a, k.Decode.KV8); err != nil {
+				t.Errorf("%s on %+v: %v", k, a, err)
+			}
+		}
+		two := ops.Attn{Heads: k.Decode.G, KVHeads: 1, HeadDim: k.Decode.HD, QLen: 1, QPos: k.Split, Split: k.Split}
+		if err := ops.CheckAttention(d, k, two, k.Decode.KV8); err == nil || !strings.Contains(err.Error(), "one split") {
+			t.Errorf("%s on two splits: %v", k, err)
 		}
 	}
 }

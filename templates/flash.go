@@ -98,6 +98,10 @@ func (p FlashPrefill) view() (string, any) {
 // [splits*heads*HD], mlpart read_write [splits*heads*2]. Dispatch
 // Groups(splits, kvHeads) with splits = ceil(len / split), len the number
 // of positions the query sees.
+//
+// With Final the query must see one split's positions at most: the kernel
+// divides by the sum itself and writes the head outputs to out read_write
+// [heads*HD] (the binding after the caches), with no FlashReduce.
 type FlashDecode struct {
 	HD  int  // head dimension, a multiple of 4 in 32..256
 	G   int  // query heads per key/value head, 1..16
@@ -109,6 +113,9 @@ type FlashDecode struct {
 	// registers before this tile is computed on; without it each thread
 	// reads its own values from the cache while it sums.
 	StageV bool
+	// Final normalises and writes the output for a single split; chosen by
+	// the caller for short contexts, not tuned (profile IDs never carry it).
+	Final bool
 }
 
 func (p FlashDecode) Name() string { return "flash-decode" }
@@ -116,6 +123,9 @@ func (p FlashDecode) String() string {
 	s := fmt.Sprintf("hd=%d/g=%d/wg=%d/bt=%d/kv8=%t", p.HD, p.G, p.WG, p.BT, p.KV8)
 	if p.StageV {
 		s += "/stagev"
+	}
+	if p.Final {
+		s += "/final"
 	}
 	return s
 }
@@ -151,7 +161,7 @@ func (p FlashDecode) Groups(splits, kvHeads int) [3]uint32 {
 func (p FlashDecode) view() (string, any) {
 	return "flash_decode.wgsl.tmpl", flashView{
 		Header: header(p), WG: p.WG, HD: p.HD, HD4: p.HD / 4, Row4: p.HD/4 + 1, G: p.G, BT: p.BT,
-		RO: ceilDiv(p.G*p.HD/4, p.WG), PL: ceilDiv(p.BT*p.HD/4, p.WG), KV8: p.KV8, Out: 4 + 2*b2i(p.KV8), StageV: p.StageV,
+		RO: ceilDiv(p.G*p.HD/4, p.WG), PL: ceilDiv(p.BT*p.HD/4, p.WG), KV8: p.KV8, Out: 4 + 2*b2i(p.KV8), StageV: p.StageV, Final: p.Final,
 	}
 }
 
@@ -260,7 +270,8 @@ type flashView struct {
 	MaxSplits      int // reduce: splits kept in workgroup memory
 	Cols, Parts    int // reduce: vec4 columns per workgroup, thread groups sharing the splits
 	KV8, StageV    bool
-	Out            int // binding of the first output
+	Final          bool // decode: one split, normalised output
+	Out            int  // binding of the first output
 }
 
 func b2i(b bool) int {

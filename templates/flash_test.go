@@ -14,6 +14,8 @@ var goldenFlash = []templates.Kernel{
 	templates.FlashDecode{HD: 64, G: 4, WG: 64, BT: 32},
 	templates.FlashDecode{HD: 128, G: 1, WG: 128, BT: 16, KV8: true},
 	templates.FlashDecode{HD: 64, G: 2, WG: 64, BT: 16, StageV: true},
+	templates.FlashDecode{HD: 64, G: 4, WG: 64, BT: 32, Final: true},
+	templates.FlashDecode{HD: 128, G: 2, WG: 128, BT: 16, KV8: true, StageV: true, Final: true},
 	templates.FlashReduce{HD: 64, WG: 64},
 	templates.KVStore8{HD: 64, WG: 32},
 }
