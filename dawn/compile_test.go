@@ -34,6 +34,10 @@ func bindingsOf(k templates.Kernel) []runner.Binding {
 		return ops.GemvBindingsFor(k)
 	case templates.Gemm:
 		return ops.GemmBindingsFor(k)
+	case templates.GemvA8:
+		return ops.GemvA8Bindings
+	case templates.QuantAct:
+		return ops.QuantActBindings
 	case templates.Copy:
 		return copyBindings
 	case templates.FMA:
@@ -53,6 +57,8 @@ func label(k templates.Kernel) string {
 	case templates.Gemv:
 		return k.Name() + "/" + k.Format() + "/" + k.String()
 	case templates.Gemm:
+		return k.Name() + "/" + k.Format() + "/" + k.String()
+	case templates.GemvA8:
 		return k.Name() + "/" + k.Format() + "/" + k.String()
 	case templates.EmbedQ:
 		return k.Name() + "/" + k.Format() + "/" + k.String()
