@@ -83,14 +83,25 @@ V share one, as do gate and up).`)
 			}
 			fk := ops.GemvBaseline(f)
 			if e, ok := lookupEntry(prof, "gemv", f, s); ok {
-				if p, err := ops.GemvSpace(f, lim).Parse(e.ID); err == nil {
+				space := ops.GemvSpace(f, lim)
+				p, err := space.Parse(e.ID)
+				if err != nil && !strings.Contains(e.ID, "fold=") {
+					// Profiles tuned before the fold axis existed ran unfolded.
+					p, err = space.Parse(e.ID + "/fold=false")
+				}
+				if err == nil && ops.GemvParams(p, f).Fits(s.Rows, s.Cols) {
 					fk = ops.GemvParams(p, f)
+				} else {
+					fmt.Fprintf(stderr, "warning: %s %s: the profile's gemv %s is unusable here, running the baseline\n", s, f, e.ID)
 				}
 			}
 			ik := ops.GemvA8Baseline(f)
 			if e, ok := lookupEntry(prof, "gemv-a8", f, s); ok {
-				if p, err := ops.GemvA8Space(f, lim).Parse(e.ID); err == nil {
+				p, err := ops.GemvA8Space(f, lim).Parse(e.ID)
+				if err == nil && ops.GemvA8Params(p, f).Fits(s.Rows, s.Cols) {
 					ik = ops.GemvA8Params(p, f)
+				} else {
+					fmt.Fprintf(stderr, "warning: %s %s: the profile's gemv-a8 %s is unusable here, running the baseline\n", s, f, e.ID)
 				}
 			}
 			fe := &ops.GemvEvaluator{Dev: dev, Shape: s, Format: f, Timing: timing, Lanes: *lanes}
