@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tune-gpu/tune/profiles"
 )
 
 var screenshot = flag.String("screenshot", "", "also write the page's screenshot to this file (e.g. ../reports/browser.png)")
@@ -190,8 +193,8 @@ func TestBrowserRunsExport(t *testing.T) {
 			t.Errorf("%s: skipped: %s", k.Name, k.Skipped)
 		case !k.Verified:
 			t.Errorf("%s: not verified: %s", k.Name, k.Error)
-		case k.Checked != len(m.Kernels[i].Check.Index):
-			t.Errorf("%s: %d elements checked, the export has %d", k.Name, k.Checked, len(m.Kernels[i].Check.Index))
+		case k.Checked != checked(m.Kernels[i]):
+			t.Errorf("%s: %d elements checked, the export has %d", k.Name, k.Checked, checked(m.Kernels[i]))
 		case k.Worst > 1:
 			t.Errorf("%s: verified with an error of %g times the tolerance", k.Name, k.Worst)
 		case k.Browser == nil || !(k.Browser.Rate > 0) || !(k.Browser.Median > 0) || len(k.Browser.Samples) != 5:
@@ -220,7 +223,7 @@ func TestBrowserRunsExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &bm.Kernels[1].Check
+	c := &bm.Kernels[1].Checks[0]
 	c.Want[7] += 10 * c.Tol[7]
 	b, err := json.Marshal(bm)
 	if err != nil {
@@ -240,7 +243,7 @@ func TestBrowserRunsExport(t *testing.T) {
 	}
 	for i, k := range res.Kernels {
 		if i == 1 {
-			want := fmt.Sprintf("wrong result: element %d = ", c.Index[7])
+			want := fmt.Sprintf("wrong result: %s[%d] = ", bm.Kernels[1].Buffers[c.Buffer].Name, c.Index[7])
 			if k.Verified || k.Browser != nil || !strings.HasPrefix(k.Error, want) {
 				t.Errorf("%s with a wrong expected value: verified %v, timed %v, error %q; want %q...", k.Name, k.Verified, k.Browser != nil, k.Error, want)
 			}
@@ -255,4 +258,62 @@ func TestBrowserRunsExport(t *testing.T) {
 	if want := fmt.Sprintf("tune: done, %d/%d verified", len(bm.Kernels)-1, len(bm.Kernels)); title != want {
 		t.Errorf("title %q, want %q", title, want)
 	}
+
+	// Attention (prefill, and decode's two dispatches run as one) and the
+	// block kernels verify and are timed too; and a whole check can fail:
+	// with argmax's expected index moved by one, argmax is reported wrong
+	// and not timed. RoPE is left out: its tolerance allows sin and cos
+	// 2^-19 of error, SwiftShader's are further off at the timed position's
+	// angles (an element off by 4.7e-5 against 2.6e-5 allowed; Vulkan
+	// allows 2^-11), and the page rightly reports it wrong there.
+	kp := kernelProfile(t)
+	kp.Entries = slices.DeleteFunc(kp.Entries, func(e profiles.Entry) bool { return e.Op == "rope" })
+	kdir := t.TempDir()
+	km, err := Export(kp, kdir, Options{Portable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := slices.IndexFunc(km.Kernels, func(k Kernel) bool { return k.Op == "argmax" })
+	expect := filepath.Join(kdir, km.Kernels[wrong].Checks[0].Expect)
+	idx := readWords(t, expect)
+	if err := os.WriteFile(expect, binary.LittleEndian.AppendUint32(nil, idx[0]+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kSrv := httptest.NewServer(Handler(kdir))
+	defer kSrv.Close()
+	res, title = runPage(kSrv.URL + "/?samples=3&target_ms=5")
+	if len(res.Kernels) != len(km.Kernels) || res.OK {
+		t.Fatalf("page ran %d kernels, ok %v; want %d, not ok", len(res.Kernels), res.OK, len(km.Kernels))
+	}
+	for i, k := range res.Kernels {
+		if i == wrong {
+			want := fmt.Sprintf("wrong result: out[0] = 0x%x (u32 %d, ", idx[0], idx[0])
+			if k.Verified || k.Browser != nil || !strings.HasPrefix(k.Error, want) || !strings.Contains(k.Error, "exactly") {
+				t.Errorf("%s with a wrong expected index: verified %v, timed %v, error %q; want %q...exactly", k.Name, k.Verified, k.Browser != nil, k.Error, want)
+			}
+			continue
+		}
+		switch {
+		case !k.Verified:
+			t.Errorf("%s: not verified: %s", k.Name, k.Error)
+		case k.Checked != checked(km.Kernels[i]) || k.Worst > 1:
+			t.Errorf("%s: %d elements checked (the export has %d), worst error %g of the tolerance", k.Name, k.Checked, checked(km.Kernels[i]), k.Worst)
+		case k.Browser == nil || !(k.Browser.Rate > 0) || len(k.Browser.Samples) != 3 || k.Browser.Unit != km.Kernels[i].Unit:
+			t.Errorf("%s: not timed: %+v", k.Name, k.Browser)
+		default:
+			t.Logf("%-36s browser %.3g %s, max error %.3g (%.2g%% of tolerance)", k.Name, k.Browser.Rate, k.Browser.Unit, k.MaxError, 100*k.Worst)
+		}
+	}
+	if want := fmt.Sprintf("tune: done, %d/%d verified", len(km.Kernels)-1, len(km.Kernels)); title != want {
+		t.Errorf("title %q, want %q", title, want)
+	}
+}
+
+// checked counts the elements k's checks compare with a reference.
+func checked(k Kernel) int {
+	n := 0
+	for _, c := range k.Checks {
+		n += c.Checked()
+	}
+	return n
 }

@@ -60,7 +60,8 @@ var DefaultLimits = Limits{
 }
 
 // over says which of lim a kernel's needs exceed, or "".
-func (r Requires) over(wg [3]int, lim Limits) string {
+func (r Requires) over(lim Limits) string {
+	wg := r.WorkgroupSize
 	var why []string
 	if r.Invocations > lim.Invocations {
 		why = append(why, fmt.Sprintf("%d invocations per workgroup (limit %d)", r.Invocations, lim.Invocations))
@@ -101,7 +102,7 @@ func ExportFile(path, dir string, opts Options) (*Manifest, error) {
 }
 
 // exportableOps are the ops plan handles.
-var exportableOps = []string{"matmul", "gemv", "gemm"}
+var exportableOps = append([]string{"matmul", "gemv", "gemm", "attention-prefill", "attention-decode"}, ops.BlockOpNames()...)
 
 func exportable(op string) bool { return slices.Contains(exportableOps, op) }
 
@@ -109,9 +110,10 @@ func exportable(op string) bool { return slices.Contains(exportableOps, op) }
 // creating it if needed, and returns the manifest. Entries of ops this
 // package cannot export are skipped with a note, as are those the options
 // leave out. Every other entry must name a dtype, shape and params of its
-// op; the first that does not is an error, before anything is written. Any manifest already
-// in dir is removed first and the new one written last, so that dir never
-// holds a manifest naming files that are missing or from another export.
+// op; the first that does not is an error, before anything is written.
+// Any manifest already in dir is removed first and the new one written
+// last, so that dir never holds a manifest naming files that are missing
+// or from another export.
 func Export(p *profiles.Profile, dir string, opts Options) (*Manifest, error) {
 	if p == nil || len(p.Entries) == 0 {
 		return nil, errors.New("web: export: the profile has no entries")
@@ -153,7 +155,7 @@ func Export(p *profiles.Profile, dir string, opts Options) (*Manifest, error) {
 			skip(fmt.Sprintf("buffers of %d B, over the limit of %d", j.k.Requires.TotalBytes, opts.MaxBytes))
 			continue
 		}
-		if why := j.k.Requires.over(j.k.WorkgroupSize, DefaultLimits); opts.Portable && why != "" {
+		if why := j.k.Requires.over(DefaultLimits); opts.Portable && why != "" {
 			skip("over WebGPU's default limits: " + why)
 			continue
 		}
@@ -194,44 +196,65 @@ func Export(p *profiles.Profile, dir string, opts Options) (*Manifest, error) {
 // job is one entry to export: its manifest record, less the checks, and
 // how to make its inputs.
 type job struct {
-	k       Kernel
-	kern    templates.Kernel
-	outputs func() (files map[string][]uint32, c Check, err error)
+	k     Kernel
+	kerns []templates.Kernel // one per dispatch
+	// outputs makes the inputs, by buffer name, and the checks.
+	outputs func() (files map[string][]uint32, checks []Check, err error)
 }
 
-// write renders the kernel and writes its files, each atomically, and
+// write renders the kernels and writes their files, each atomically, and
 // fills in the checks.
 func (j *job) write(dir string) error {
-	src, err := templates.Render(j.kern)
+	for i, kern := range j.kerns {
+		src, err := templates.Render(kern)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(dir, j.k.Dispatches[i].WGSL, func(w io.Writer) error {
+			_, err := w.Write(src)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	files, checks, err := j.outputs()
 	if err != nil {
 		return err
 	}
-	if err := reports.WriteFileAtomic(filepath.Join(dir, j.k.WGSL), func(w io.Writer) error {
-		_, err := w.Write(src)
-		return err
-	}); err != nil {
-		return err
-	}
-	files, c, err := j.outputs()
-	if err != nil {
-		return err
-	}
-	for _, b := range j.k.Bindings {
+	for _, b := range j.k.Buffers {
 		if b.File == "" {
 			continue
 		}
 		words := files[b.Name]
 		if len(words) != b.Words {
-			panic(fmt.Sprintf("web: %s binding %s: %d words made for %d declared", j.k.Name, b.Name, len(words), b.Words))
+			panic(fmt.Sprintf("web: %s buffer %s: %d words made for %d declared", j.k.Name, b.Name, len(words), b.Words))
 		}
-		if err := reports.WriteFileAtomic(filepath.Join(dir, b.File), func(w io.Writer) error {
-			return writeWords(w, words)
-		}); err != nil {
+		if err := writeFile(dir, b.File, func(w io.Writer) error { return writeWords(w, words) }); err != nil {
 			return err
 		}
 	}
-	j.k.Check = c
+	for i := range checks {
+		c := &checks[i]
+		if c.Expect == "" {
+			continue
+		}
+		if len(c.expect) != c.Elements || len(c.tol) != c.Elements {
+			panic(fmt.Sprintf("web: %s check of %s: %d expected words and %d tolerances for %d elements", j.k.Name, j.k.Buffers[c.Buffer].Name, len(c.expect), len(c.tol), c.Elements))
+		}
+		if err := writeFile(dir, c.Expect, func(w io.Writer) error { return writeWords(w, c.expect) }); err != nil {
+			return err
+		}
+		if err := writeFile(dir, c.Tolerance, func(w io.Writer) error { return writeWords(w, c.tol) }); err != nil {
+			return err
+		}
+		c.expect, c.tol = nil, nil
+	}
+	j.k.Checks = checks
 	return nil
+}
+
+func writeFile(dir, name string, write func(io.Writer) error) error {
+	return reports.WriteFileAtomic(filepath.Join(dir, name), write)
 }
 
 func writeWords(w io.Writer, words []uint32) error {
@@ -254,8 +277,8 @@ func shapeString(shape []int) string {
 	return strings.Join(parts, "x")
 }
 
-// plan checks an entry and describes its kernel, bindings and work
-// without making any data.
+// plan checks an entry and describes its kernels, buffers and work
+// without making any data but small block cases.
 func plan(e profiles.Entry) (*job, error) {
 	var j *job
 	var err error
@@ -266,14 +289,22 @@ func plan(e profiles.Entry) (*job, error) {
 		j, err = planGemv(e)
 	case "gemm":
 		j, err = planGemm(e)
+	case "attention-prefill":
+		j, err = planPrefill(e)
+	case "attention-decode":
+		j, err = planDecode(e)
 	default:
-		return nil, fmt.Errorf("op %q cannot be exported (%s can)", e.Op, strings.Join(exportableOps, ", "))
+		op, lerr := ops.LookupBlockOp(e.Op)
+		if lerr != nil {
+			return nil, fmt.Errorf("op %q cannot be exported (%s can)", e.Op, strings.Join(exportableOps, ", "))
+		}
+		j, err = planBlock(op, e)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if e.Kernel != j.kern.Name() {
-		return nil, fmt.Errorf("kernel %q, but the %s space's kernels are %q", e.Kernel, e.Op, j.kern.Name())
+	if e.Kernel != j.kerns[0].Name() {
+		return nil, fmt.Errorf("kernel %q, but the %s space's kernels are %q", e.Kernel, e.Op, j.kerns[0].Name())
 	}
 	// An entry without stats (a portable profile's) exports with no
 	// native rate.
@@ -284,34 +315,67 @@ func plan(e profiles.Entry) (*job, error) {
 	k.Name = e.Op + "-" + e.Dtype + "-" + shapeString(e.Shape)
 	k.Op, k.Dtype, k.Shape = e.Op, e.Dtype, slices.Clone(e.Shape)
 	k.Kernel, k.ID, k.Params = e.Kernel, e.ID, maps.Clone(e.Params)
-	k.WGSL = k.Name + ".wgsl"
-	k.EntryPoint = "main"
-	wg := j.kern.WorkgroupSize()
-	k.WorkgroupSize = [3]int{int(wg[0]), int(wg[1]), int(wg[2])}
 	k.Native = Native{Median: e.Stats.Median, Lo: e.Stats.Lo, Hi: e.Stats.Hi, Samples: e.Stats.Samples,
 		Rate: e.Stats.Rate, Unit: e.Stats.Unit, Clock: e.Stats.Clock}
 	r := &k.Requires
-	r.Invocations = k.WorkgroupSize[0] * k.WorkgroupSize[1] * k.WorkgroupSize[2]
-	r.MaxGroups = max(k.Dispatch[0], k.Dispatch[1], k.Dispatch[2])
-	for i := range k.Bindings {
-		b := &k.Bindings[i]
-		b.Index = i
-		if b.Words > maxBindingWords {
-			return nil, fmt.Errorf("binding %s of %d words: too large to export", b.Name, b.Words)
+	for i := range k.Dispatches {
+		d := &k.Dispatches[i]
+		kern := j.kerns[i]
+		d.Kernel = kern.Name()
+		d.WGSL = k.Name + ".wgsl"
+		if len(j.kerns) > 1 {
+			d.WGSL = k.Name + "." + d.Kernel + ".wgsl"
 		}
-		if b.Kind != Uniform && b.Fill == nil {
+		d.EntryPoint = "main"
+		wg := kern.WorkgroupSize()
+		d.WorkgroupSize = [3]int{int(wg[0]), int(wg[1]), int(wg[2])}
+		for a := range 3 {
+			r.WorkgroupSize[a] = max(r.WorkgroupSize[a], d.WorkgroupSize[a])
+		}
+		r.Invocations = max(r.Invocations, d.WorkgroupSize[0]*d.WorkgroupSize[1]*d.WorkgroupSize[2])
+		// Block kernels that do not report their workgroup memory use a
+		// few words per invocation at most.
+		if wb, ok := kern.(interface{ WorkgroupBytes() int }); ok {
+			r.WorkgroupBytes = max(r.WorkgroupBytes, wb.WorkgroupBytes())
+		}
+		r.MaxGroups = max(r.MaxGroups, d.Groups[0], d.Groups[1], d.Groups[2])
+		storage := 0
+		for bi, b := range d.Bindings {
+			if b.Index != bi {
+				panic(fmt.Sprintf("web: %s: binding %d at %d", k.Name, b.Index, bi))
+			}
+			if b.Kind != Uniform {
+				storage++
+				r.MaxBindingBytes = max(r.MaxBindingBytes, 4*int64(k.Buffers[b.Buffer].Words))
+			}
+		}
+		r.StorageBuffers = max(r.StorageBuffers, storage)
+	}
+	for i := range k.Buffers {
+		b := &k.Buffers[i]
+		if b.Words > maxBindingWords {
+			return nil, fmt.Errorf("buffer %s of %d words: too large to export", b.Name, b.Words)
+		}
+		if b.Uniform == nil && b.Fill == nil {
 			b.File = k.Name + "." + b.Name + ".bin" // an input
 		}
 		bytes := 4 * int64(b.Words)
-		if b.Kind == Uniform {
+		if b.Uniform != nil {
 			bytes = max(16, (bytes+15)/16*16)
-		} else {
-			r.StorageBuffers++
-			r.MaxBindingBytes = max(r.MaxBindingBytes, bytes)
 		}
 		r.TotalBytes += bytes
 	}
 	return j, nil
+}
+
+// single is the one dispatch of kern binding buffer i at @binding(i) as
+// kinds[i].
+func single(groups [3]uint32, kinds ...string) []Dispatch {
+	d := Dispatch{Groups: [3]int{int(groups[0]), int(groups[1]), int(groups[2])}}
+	for i, kind := range kinds {
+		d.Bindings = append(d.Bindings, Binding{Index: i, Buffer: i, Kind: kind})
+	}
+	return []Dispatch{d}
 }
 
 // point reads an entry's params as a point of sp. The id and the params
@@ -437,35 +501,34 @@ func planMatmul(e profiles.Entry) (*job, error) {
 	}
 	guard := max(1024, 64*n+128)
 	g := kern.Groups(m, n)
-	j := &job{kern: kern}
+	j := &job{kerns: []templates.Kernel{kern}}
 	j.k = Kernel{
-		Dims:     []string{"M", "N", "K"},
-		Dispatch: [3]int{int(g[0]), int(g[1]), int(g[2])},
-		Bindings: []Binding{
-			{Name: "dims", Kind: Uniform, Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(m), uint32(n), uint32(kk))},
-			{Name: "a", Kind: ReadOnly, Type: "f32", Words: wa, Layout: rowMajor(m, kk)},
-			{Name: "b", Kind: ReadOnly, Type: "f32", Words: wb, Layout: rowMajor(kk, n)},
-			{Name: "c", Kind: ReadWrite, Type: "f32", Words: wc + guard, Fill: sentinel(), Layout: rowMajor(m, n)},
+		Dims: []string{"M", "N", "K"},
+		Buffers: []Buffer{
+			{Name: "dims", Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(m), uint32(n), uint32(kk))},
+			{Name: "a", Type: "f32", Words: wa, Layout: rowMajor(m, kk)},
+			{Name: "b", Type: "f32", Words: wb, Layout: rowMajor(kk, n)},
+			{Name: "c", Type: "f32", Words: wc + guard, Fill: sentinel(), Layout: rowMajor(m, n)},
 		},
-		Work: s.FLOPs(), Unit: "FLOP/s",
+		Dispatches: single(g, Uniform, ReadOnly, ReadOnly, ReadWrite),
+		Work:       s.FLOPs(), Unit: "FLOP/s",
 	}
-	j.k.Requires.WorkgroupBytes = kern.WorkgroupBytes()
-	j.outputs = func() (map[string][]uint32, Check, error) {
+	j.outputs = func() (map[string][]uint32, []Check, error) {
 		a, b := ops.MatmulInputs(s)
-		c := Check{Binding: 3, Elements: wc, Guard: guard}
+		c := Check{Buffer: 3, Elements: wc, Guard: guard, Fill: ops.Sentinel}
 		c.Index = checkAll(wc, 512, func() []int { return ops.SampleIndices(s, 512) })
 		for _, i := range c.Index {
 			want, tol := ops.MatmulReference(s, a, b, i/n, i%n)
 			c.Want, c.Tol = append(c.Want, want), append(c.Tol, tol)
 		}
-		return map[string][]uint32{"a": ops.F32Words(a), "b": ops.F32Words(b)}, c, nil
+		return map[string][]uint32{"a": ops.F32Words(a), "b": ops.F32Words(b)}, []Check{c}, nil
 	}
 	return j, nil
 }
 
 // quantBindings are W's codes and scales (and mins) for a rows x cols
 // tensor of format f.
-func quantBindings(f quant.Format, rows, cols int) (w, scales, mins Binding, err error) {
+func quantBindings(f quant.Format, rows, cols int) (w, scales, mins Buffer, err error) {
 	if err := f.Validate(); err != nil {
 		return w, scales, mins, err
 	}
@@ -480,9 +543,9 @@ func quantBindings(f quant.Format, rows, cols int) (w, scales, mins Binding, err
 	if err != nil {
 		return w, scales, mins, err
 	}
-	w = Binding{Name: "w", Kind: ReadOnly, Type: "u32", Words: ww, Layout: quantLayout(f, rows, cols)}
-	scales = Binding{Name: "scales", Kind: ReadOnly, Type: "f32", Words: ws, Layout: rowMajor(rows, cols/f.GroupLen(cols))}
-	mins = Binding{Name: "mins", Kind: ReadOnly, Type: "f32", Words: ws, Layout: rowMajor(rows, cols/f.GroupLen(cols))}
+	w = Buffer{Name: "w", Type: "u32", Words: ww, Layout: quantLayout(f, rows, cols)}
+	scales = Buffer{Name: "scales", Type: "f32", Words: ws, Layout: rowMajor(rows, cols/f.GroupLen(cols))}
+	mins = Buffer{Name: "mins", Type: "f32", Words: ws, Layout: rowMajor(rows, cols/f.GroupLen(cols))}
 	return w, scales, mins, nil
 }
 
@@ -523,28 +586,29 @@ func planGemv(e profiles.Entry) (*job, error) {
 	s := ops.GemvShape{Rows: rows, Cols: cols}
 	const guard = 1024
 	g := kern.Groups(rows)
-	j := &job{kern: kern}
+	j := &job{kerns: []templates.Kernel{kern}}
 	j.k = Kernel{
-		Dims:     []string{"N", "K"},
-		Dispatch: [3]int{int(g[0]), int(g[1]), int(g[2])},
-		Bindings: []Binding{
-			{Name: "dims", Kind: Uniform, Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(rows), uint32(cols), uint32(f.GroupLen(cols)), 0)},
+		Dims: []string{"N", "K"},
+		Buffers: []Buffer{
+			{Name: "dims", Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(rows), uint32(cols), uint32(f.GroupLen(cols)), 0)},
 			w, scales,
-			{Name: "x", Kind: ReadOnly, Type: "f32", Words: cols},
-			{Name: "y", Kind: ReadWrite, Type: "f32", Words: rows + guard, Fill: sentinel()},
+			{Name: "x", Type: "f32", Words: cols},
+			{Name: "y", Type: "f32", Words: rows + guard, Fill: sentinel()},
 		},
-		Work: ops.GemvBytes(s, f), Unit: "B/s",
+		Dispatches: single(g, Uniform, ReadOnly, ReadOnly, ReadOnly, ReadWrite),
+		Work:       ops.GemvBytes(s, f), Unit: "B/s",
 	}
 	if f.Asym {
-		j.k.Bindings = append(j.k.Bindings, mins)
+		j.k.Buffers = append(j.k.Buffers, mins)
+		d := &j.k.Dispatches[0]
+		d.Bindings = append(d.Bindings, Binding{Index: len(d.Bindings), Buffer: len(d.Bindings), Kind: ReadOnly})
 	}
-	j.k.Requires.WorkgroupBytes = kern.WorkgroupBytes()
-	j.outputs = func() (map[string][]uint32, Check, error) {
+	j.outputs = func() (map[string][]uint32, []Check, error) {
 		t, x, err := ops.GemvInputs(s, f)
 		if err != nil {
-			return nil, Check{}, err
+			return nil, nil, err
 		}
-		c := Check{Binding: 4, Elements: rows, Guard: guard}
+		c := Check{Buffer: 4, Elements: rows, Guard: guard, Fill: ops.Sentinel}
 		c.Index = checkAll(rows, 256, func() []int { return ops.SampleRows(rows, 256) })
 		scratch := make([]float32, cols)
 		for _, r := range c.Index {
@@ -553,7 +617,7 @@ func planGemv(e profiles.Entry) (*job, error) {
 		}
 		files := tensorFiles(t)
 		files["x"] = ops.F32Words(x)
-		return files, c, nil
+		return files, []Check{c}, nil
 	}
 	return j, nil
 }
@@ -595,28 +659,29 @@ func planGemm(e profiles.Entry) (*job, error) {
 	s := ops.GemmShape{M: m, N: n, K: kk}
 	guard := max(1024, 64*n+128)
 	g := kern.Groups(m, n)
-	j := &job{kern: kern}
+	j := &job{kerns: []templates.Kernel{kern}}
 	j.k = Kernel{
-		Dims:     []string{"M", "N", "K"},
-		Dispatch: [3]int{int(g[0]), int(g[1]), int(g[2])},
-		Bindings: []Binding{
-			{Name: "dims", Kind: Uniform, Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(m), uint32(n), uint32(kk), uint32(f.GroupLen(kk)))},
-			{Name: "a", Kind: ReadOnly, Type: "f32", Words: wa, Layout: rowMajor(m, kk)},
+		Dims: []string{"M", "N", "K"},
+		Buffers: []Buffer{
+			{Name: "dims", Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(m), uint32(n), uint32(kk), uint32(f.GroupLen(kk)))},
+			{Name: "a", Type: "f32", Words: wa, Layout: rowMajor(m, kk)},
 			w, scales,
-			{Name: "c", Kind: ReadWrite, Type: "f32", Words: wc + guard, Fill: sentinel(), Layout: rowMajor(m, n)},
+			{Name: "c", Type: "f32", Words: wc + guard, Fill: sentinel(), Layout: rowMajor(m, n)},
 		},
-		Work: s.FLOPs(), Unit: "FLOP/s",
+		Dispatches: single(g, Uniform, ReadOnly, ReadOnly, ReadOnly, ReadWrite),
+		Work:       s.FLOPs(), Unit: "FLOP/s",
 	}
 	if f.Asym {
-		j.k.Bindings = append(j.k.Bindings, mins)
+		j.k.Buffers = append(j.k.Buffers, mins)
+		d := &j.k.Dispatches[0]
+		d.Bindings = append(d.Bindings, Binding{Index: len(d.Bindings), Buffer: len(d.Bindings), Kind: ReadOnly})
 	}
-	j.k.Requires.WorkgroupBytes = kern.WorkgroupBytes()
-	j.outputs = func() (map[string][]uint32, Check, error) {
+	j.outputs = func() (map[string][]uint32, []Check, error) {
 		t, a, err := ops.GemmInputs(s, f)
 		if err != nil {
-			return nil, Check{}, err
+			return nil, nil, err
 		}
-		c := Check{Binding: 4, Elements: wc, Guard: guard}
+		c := Check{Buffer: 4, Elements: wc, Guard: guard, Fill: ops.Sentinel}
 		c.Index = checkAll(wc, 256, func() []int { return ops.SampleIndices(ops.Shape(s), 256) })
 		rows := map[int][]float32{}
 		for _, i := range c.Index {
@@ -632,7 +697,7 @@ func planGemm(e profiles.Entry) (*job, error) {
 		}
 		files := tensorFiles(t)
 		files["a"] = ops.F32Words(a)
-		return files, c, nil
+		return files, []Check{c}, nil
 	}
 	return j, nil
 }

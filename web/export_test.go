@@ -48,15 +48,15 @@ func readWords(t *testing.T, path string) []uint32 {
 
 func f32(w uint32) float64 { return float64(math.Float32frombits(w)) }
 
-func binding(t *testing.T, k Kernel, name string) Binding {
+func binding(t *testing.T, k Kernel, name string) Buffer {
 	t.Helper()
-	for _, b := range k.Bindings {
+	for _, b := range k.Buffers {
 		if b.Name == name {
 			return b
 		}
 	}
-	t.Fatalf("%s: no binding %s", k.Name, name)
-	return Binding{}
+	t.Fatalf("%s: no buffer %s", k.Name, name)
+	return Buffer{}
 }
 
 func param(t *testing.T, k Kernel, name string) int {
@@ -104,50 +104,12 @@ func TestExportManifest(t *testing.T) {
 			if n.Median != e.Stats.Median || n.Rate != e.Stats.Rate || n.Unit != e.Stats.Unit || n.Clock != e.Stats.Clock || n.Samples != e.Stats.Samples {
 				t.Errorf("native %+v, profile %+v", n, e.Stats)
 			}
-			if k.Unit != e.Stats.Unit || k.EntryPoint != "main" {
-				t.Errorf("unit %q, entry point %q", k.Unit, k.EntryPoint)
+			if k.Unit != e.Stats.Unit {
+				t.Errorf("unit %q", k.Unit)
 			}
-			src, err := os.ReadFile(filepath.Join(dir, k.WGSL))
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The template's header records the kernel and its params.
-			header, _, _ := strings.Cut(string(src), "\n")
-			if !strings.Contains(header, "tune kernel "+e.Kernel+" ") {
-				t.Errorf("WGSL header %q", header)
-			}
-			for name, v := range e.Params {
-				if !strings.Contains(header, name+"="+v) {
-					t.Errorf("WGSL header %q lacks %s=%s", header, name, v)
-				}
-			}
-			if want := "@workgroup_size(" + strconv.Itoa(k.WorkgroupSize[0]) + ", " + strconv.Itoa(k.WorkgroupSize[1]) + ", " + strconv.Itoa(k.WorkgroupSize[2]) + ")"; !strings.Contains(string(src), want) {
-				t.Errorf("WGSL lacks %s", want)
-			}
-			for j, b := range k.Bindings {
-				if b.Index != j {
-					t.Errorf("binding %d has index %d", j, b.Index)
-				}
-				sources := 0
-				for _, set := range []bool{b.Uniform != nil, b.File != "", b.Fill != nil} {
-					if set {
-						sources++
-					}
-				}
-				if sources != 1 {
-					t.Errorf("binding %s: %d sources of contents", b.Name, sources)
-				}
-				decl := map[string]string{Uniform: "var<uniform> ", ReadOnly: "var<storage, read> ", ReadWrite: "var<storage, read_write> "}[b.Kind]
-				if !strings.Contains(string(src), "@binding("+strconv.Itoa(j)+") "+decl+b.Name+":") {
-					t.Errorf("WGSL declares no binding %d %s as %s", j, b.Name, b.Kind)
-				}
-			}
-			out := k.Bindings[k.Check.Binding]
-			if out.Kind != ReadWrite || out.Fill == nil || *out.Fill != ops.Sentinel || out.Words != k.Check.Elements+k.Check.Guard || k.Check.Guard < 1024 {
-				t.Errorf("output binding %+v, check %d elements + %d guard", out, k.Check.Elements, k.Check.Guard)
-			}
-			if len(k.Check.Index) == 0 || len(k.Check.Want) != len(k.Check.Index) || len(k.Check.Tol) != len(k.Check.Index) {
-				t.Fatalf("check of %d indices, %d wants, %d tolerances", len(k.Check.Index), len(k.Check.Want), len(k.Check.Tol))
+			checkFiles(t, dir, k, e)
+			if len(k.Checks) != 1 {
+				t.Fatalf("%d checks", len(k.Checks))
 			}
 			var ref func(i int) float64
 			switch k.Op {
@@ -158,16 +120,92 @@ func TestExportManifest(t *testing.T) {
 			default:
 				t.Fatalf("op %s", k.Op)
 			}
-			for c, i := range k.Check.Index {
-				if i < 0 || i >= k.Check.Elements {
-					t.Fatalf("checked element %d of %d", i, k.Check.Elements)
-				}
-				want, tol := k.Check.Want[c], k.Check.Tol[c]
-				if !(tol > 0) || math.Abs(ref(i)-want) > tol/100 {
-					t.Fatalf("element %d: manifest wants %g within %g, the files give %g", i, want, tol, ref(i))
+			checkSampled(t, k, k.Checks[0], ref)
+		})
+	}
+}
+
+// checkFiles checks that each dispatch's WGSL is the entry's kernel with
+// its params, declares the workgroup size the manifest says and the
+// bindings as the manifest binds them, and that every buffer has one
+// source of contents.
+func checkFiles(t *testing.T, dir string, k Kernel, e profiles.Entry) {
+	t.Helper()
+	if len(k.Dispatches) == 0 || k.Dispatches[0].Kernel != e.Kernel || k.Kernel != e.Kernel {
+		t.Fatalf("dispatches %+v for kernel %s", k.Dispatches, e.Kernel)
+	}
+	for di, d := range k.Dispatches {
+		if d.EntryPoint != "main" {
+			t.Errorf("%s: entry point %q", d.Kernel, d.EntryPoint)
+		}
+		src, err := os.ReadFile(filepath.Join(dir, d.WGSL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The template's header records the kernel and its params.
+		header, _, _ := strings.Cut(string(src), "\n")
+		if !strings.Contains(header, "tune kernel "+d.Kernel+" ") {
+			t.Errorf("WGSL header %q", header)
+		}
+		// Decode's split is a uniform, its stagev a flag: checkAttention
+		// reads them.
+		if di == 0 && e.Op != "attention-decode" {
+			for name, v := range e.Params {
+				if !strings.Contains(header, name+"="+v) {
+					t.Errorf("WGSL header %q lacks %s=%s", header, name, v)
 				}
 			}
-		})
+		}
+		if want := "@workgroup_size(" + strconv.Itoa(d.WorkgroupSize[0]) + ", " + strconv.Itoa(d.WorkgroupSize[1]) + ", " + strconv.Itoa(d.WorkgroupSize[2]) + ")"; !strings.Contains(string(src), want) {
+			t.Errorf("%s: WGSL lacks %s", d.Kernel, want)
+		}
+		for j, b := range d.Bindings {
+			if b.Index != j || b.Buffer < 0 || b.Buffer >= len(k.Buffers) {
+				t.Fatalf("%s: binding %d is %+v", d.Kernel, j, b)
+			}
+			decl := map[string]string{Uniform: "var<uniform> ", ReadOnly: "var<storage, read> ", ReadWrite: "var<storage, read_write> "}[b.Kind]
+			// Block kernels' checked cases name their buffers in their own
+			// words; the others name them as the WGSL does.
+			if _, err := ops.LookupBlockOp(k.Op); err != nil {
+				decl += k.Buffers[b.Buffer].Name + ":"
+			}
+			if !strings.Contains(string(src), "@binding("+strconv.Itoa(j)+") "+decl) {
+				t.Errorf("%s: WGSL declares no binding %d %s as %s", d.Kernel, j, k.Buffers[b.Buffer].Name, decl)
+			}
+		}
+	}
+	for _, b := range k.Buffers {
+		sources := 0
+		for _, set := range []bool{b.Uniform != nil, b.File != "", b.Fill != nil} {
+			if set {
+				sources++
+			}
+		}
+		if sources != 1 {
+			t.Errorf("buffer %s: %d sources of contents", b.Name, sources)
+		}
+	}
+}
+
+// checkSampled checks a sampled check of an output that starts as the
+// sentinel against ref, what the files give.
+func checkSampled(t *testing.T, k Kernel, c Check, ref func(i int) float64) {
+	t.Helper()
+	out := k.Buffers[c.Buffer]
+	if out.Fill == nil || *out.Fill != ops.Sentinel || c.Fill != ops.Sentinel || out.Words != c.Elements+c.Guard || c.Guard < 1024 || c.Expect != "" {
+		t.Errorf("output buffer %+v, check %d elements + %d guard", out, c.Elements, c.Guard)
+	}
+	if len(c.Index) == 0 || len(c.Want) != len(c.Index) || len(c.Tol) != len(c.Index) {
+		t.Fatalf("check of %d indices, %d wants, %d tolerances", len(c.Index), len(c.Want), len(c.Tol))
+	}
+	for n, i := range c.Index {
+		if i < 0 || i >= c.Elements {
+			t.Fatalf("checked element %d of %d", i, c.Elements)
+		}
+		want, tol := c.Want[n], c.Tol[n]
+		if !(tol > 0) || math.Abs(ref(i)-want) > tol/100 {
+			t.Fatalf("element %d: manifest wants %g within %g, the files give %g", i, want, tol, ref(i))
+		}
 	}
 }
 
@@ -179,8 +217,8 @@ func matmulRef(t *testing.T, dir string, k Kernel) func(int) float64 {
 		t.Errorf("dims %v, work %g for shape %v", dims, k.Work, k.Shape)
 	}
 	tileM, tileN := param(t, k, "wgy")*param(t, k, "rm"), param(t, k, "wgx")*param(t, k, "rn")
-	if k.Dispatch[0]*tileN < n || k.Dispatch[1]*tileM < m {
-		t.Errorf("dispatch %v of %dx%d tiles does not cover %dx%d", k.Dispatch, tileM, tileN, m, n)
+	if g := k.Dispatches[0].Groups; g[0]*tileN < n || g[1]*tileM < m {
+		t.Errorf("dispatch %v of %dx%d tiles does not cover %dx%d", g, tileM, tileN, m, n)
 	}
 	a := readWords(t, filepath.Join(dir, binding(t, k, "a").File))
 	b := readWords(t, filepath.Join(dir, binding(t, k, "b").File))
@@ -205,8 +243,8 @@ func gemvRef(t *testing.T, dir string, k Kernel) func(int) float64 {
 	if !slices.Equal(k.Shape, []int{rows, cols}) || glen != f.GroupLen(cols) || dims[3] != 0 {
 		t.Errorf("dims %v for shape %v", dims, k.Shape)
 	}
-	if per := param(t, k, "rows"); k.Dispatch[0]*k.Dispatch[1]*per < rows {
-		t.Errorf("dispatch %v of %d rows does not cover %d", k.Dispatch, per, rows)
+	if per, g := param(t, k, "rows"), k.Dispatches[0].Groups; g[0]*g[1]*per < rows {
+		t.Errorf("dispatch %v of %d rows does not cover %d", g, per, rows)
 	}
 	x := readWords(t, filepath.Join(dir, binding(t, k, "x").File))
 	row := quantRow(t, dir, k)
@@ -267,8 +305,8 @@ func TestExportQuantized(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hasMins := slices.ContainsFunc(k.Bindings, func(b Binding) bool { return b.Name == "mins" })
-			if hasMins != f.Asym || (f.Asym && k.Bindings[len(k.Bindings)-1].Name != "mins") {
+			hasMins := slices.ContainsFunc(k.Buffers, func(b Buffer) bool { return b.Name == "mins" })
+			if hasMins != f.Asym || (f.Asym && k.Buffers[len(k.Buffers)-1].Name != "mins") {
 				t.Errorf("mins binding: %v for %s", hasMins, f)
 			}
 			var ref func(int) float64
@@ -277,13 +315,10 @@ func TestExportQuantized(t *testing.T) {
 			} else {
 				ref = gemmRef(t, dir, k)
 			}
-			for c, i := range k.Check.Index {
-				if want, tol := k.Check.Want[c], k.Check.Tol[c]; !(tol > 0) || math.Abs(ref(i)-want) > tol/100 {
-					t.Fatalf("element %d: manifest wants %g within %g, the files give %g", i, want, tol, ref(i))
-				}
-			}
-			if n := k.Check.Elements; n <= 256 && len(k.Check.Index) != n {
-				t.Errorf("%d of %d elements checked; a small output is checked whole", len(k.Check.Index), n)
+			c := k.Checks[0]
+			checkSampled(t, k, c, ref)
+			if n := c.Elements; n <= 256 && len(c.Index) != n {
+				t.Errorf("%d of %d elements checked; a small output is checked whole", len(c.Index), n)
 			}
 		})
 	}
@@ -335,8 +370,8 @@ func gemmRef(t *testing.T, dir string, k Kernel) func(int) float64 {
 		t.Errorf("dims %v, work %g for shape %v", dims, k.Work, k.Shape)
 	}
 	tileM, tileN := param(t, k, "wgy")*param(t, k, "rm"), param(t, k, "wgx")*param(t, k, "rn")
-	if k.Dispatch[0]*tileN < n || k.Dispatch[1]*tileM < m {
-		t.Errorf("dispatch %v of %dx%d tiles does not cover %dx%d", k.Dispatch, tileM, tileN, m, n)
+	if g := k.Dispatches[0].Groups; g[0]*tileN < n || g[1]*tileM < m {
+		t.Errorf("dispatch %v of %dx%d tiles does not cover %dx%d", g, tileM, tileN, m, n)
 	}
 	a := readWords(t, filepath.Join(dir, binding(t, k, "a").File))
 	row := quantRow(t, dir, k)
@@ -417,7 +452,7 @@ func TestExportOptions(t *testing.T) {
 				if tc.opts.MaxBytes > 0 && k.Requires.TotalBytes > tc.opts.MaxBytes {
 					t.Errorf("%s: %d bytes exported", k.Name, k.Requires.TotalBytes)
 				}
-				if tc.opts.Portable && k.Requires.over(k.WorkgroupSize, DefaultLimits) != "" {
+				if tc.opts.Portable && k.Requires.over(DefaultLimits) != "" {
 					t.Errorf("%s is over the default limits", k.Name)
 				}
 			}
@@ -564,6 +599,12 @@ func TestExportUnwritable(t *testing.T) {
 	}
 }
 
+func kernel(m map[string]any) map[string]any { return m["kernels"].([]any)[0].(map[string]any) }
+
+func dispatch(m map[string]any) map[string]any {
+	return kernel(m)["dispatches"].([]any)[0].(map[string]any)
+}
+
 func TestLoadManifestRejects(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := ExportFile(lavapipeProfile, dir, Options{Shapes: []string{"512x2048"}}); err != nil {
@@ -578,18 +619,26 @@ func TestLoadManifestRejects(t *testing.T) {
 		change func(m map[string]any)
 		err    string
 	}{
-		{"schema", func(m map[string]any) { m["schema"] = 2 }, "schema 2"},
+		{"schema", func(m map[string]any) { m["schema"] = 1 }, "schema 1"},
 		{"unknown key", func(m map[string]any) { m["colour"] = "red" }, "colour"},
-		{"missing file", func(m map[string]any) {
-			m["kernels"].([]any)[0].(map[string]any)["wgsl"] = "gone.wgsl"
-		}, "gone.wgsl"},
-		{"path outside", func(m map[string]any) {
-			m["kernels"].([]any)[0].(map[string]any)["wgsl"] = "../manifest.json"
-		}, "not a name in the folder"},
+		{"missing file", func(m map[string]any) { dispatch(m)["wgsl"] = "gone.wgsl" }, "gone.wgsl"},
+		{"path outside", func(m map[string]any) { dispatch(m)["wgsl"] = "../manifest.json" }, "not a name in the folder"},
 		{"size", func(m map[string]any) {
-			b := m["kernels"].([]any)[0].(map[string]any)["bindings"].([]any)[1].(map[string]any)
+			b := kernel(m)["buffers"].([]any)[1].(map[string]any)
 			b["words"] = b["words"].(float64) + 1
 		}, "bytes, want"},
+		{"no dispatches", func(m map[string]any) { kernel(m)["dispatches"] = []any{} }, "no dispatches"},
+		{"buffer out of range", func(m map[string]any) {
+			dispatch(m)["bindings"].([]any)[1].(map[string]any)["buffer"] = 99.0
+		}, "buffer 99"},
+		{"check out of range", func(m map[string]any) {
+			c := kernel(m)["checks"].([]any)[0].(map[string]any)
+			c["elements"] = c["elements"].(float64) + 1
+		}, "a check of"},
+		{"index out of range", func(m map[string]any) {
+			c := kernel(m)["checks"].([]any)[0].(map[string]any)
+			c["index"].([]any)[0] = -1.0
+		}, "element -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var m map[string]any
@@ -622,7 +671,7 @@ func TestHandler(t *testing.T) {
 		"/":                           `src="app.js"`,
 		"/app.js":                     "window.tuneResults",
 		"/style.css":                  "table",
-		"/export/manifest.json":       `"schema": 1`,
+		"/export/manifest.json":       `"schema": 2`,
 		"/export/.manifest.json.tmp1": "404",
 		"/export/nothing.bin":         "404",
 	} {

@@ -12,10 +12,12 @@ import (
 )
 
 func runExport(_ context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("export", stderr, `Write a profile's kernels for a browser: each entry's WGSL, its inputs as
-little-endian .bin files, and manifest.json with bindings, dispatch, the
-weights' packing, checked output elements from the CPU reference and the
-native measurement. Serve the folder with tune serve.`)
+	fs := newFlagSet("export", stderr, `Write a profile's kernels for a browser: each entry's WGSL (matmul, gemv,
+gemm, attention-prefill, attention-decode's two dispatches, block ops), its
+inputs as little-endian .bin files, and manifest.json with buffers,
+dispatches, the weights' packing, the checks from the CPU reference and the
+native measurement. Entries of other ops are left out with a note. Serve the
+folder with tune serve.`)
 	profile := fs.String("profile", "", "profile file to export (required)")
 	out := fs.String("out", "", "folder to write (required; created if missing)")
 	shapes := fs.String("shapes", "", "export only these comma-separated shapes, dims joined by x (e.g. 512x2048,512x512x512)")
@@ -46,7 +48,7 @@ native measurement. Serve the folder with tune serve.`)
 	}
 	for _, k := range m.Kernels {
 		fmt.Fprintf(stdout, "%s: %s %s, native %s, %d elements checked\n", k.Name, k.Kernel, k.ID,
-			reports.FormatRate(k.Native.Rate, k.Native.Unit), len(k.Check.Index))
+			reports.FormatRate(k.Native.Rate, k.Native.Unit), checked(k))
 	}
 	for _, s := range m.Skipped {
 		fmt.Fprintf(stdout, "skipped %s %s %v: %s\n", s.Op, s.Dtype, s.Shape, s.Reason)
@@ -73,4 +75,13 @@ func parseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size such as 1048576 or 64MiB", s)
 	}
 	return v * unit, nil
+}
+
+// checked counts the elements of k's checks.
+func checked(k web.Kernel) int {
+	n := 0
+	for _, c := range k.Checks {
+		n += c.Checked()
+	}
+	return n
 }

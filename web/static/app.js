@@ -9,6 +9,8 @@ const query = new URLSearchParams(location.search);
 const SAMPLES = clamp(parseInt(query.get('samples') ?? '5', 10), 1, 100, 5);
 const TARGET_S = clamp(parseFloat(query.get('target_ms') ?? '20'), 1, 10000, 20) / 1000;
 const MAX_REPEATS = 1000;
+// SCHEMA is the manifest schema this page reads (web.SchemaVersion).
+const SCHEMA = 2;
 // clock=wall times by wall clock even where timestamps are offered.
 const WALL_ONLY = query.get('clock') === 'wall';
 
@@ -81,7 +83,7 @@ const computeLimits = [
 // overLimits says which of the device's limits a kernel exceeds, or ''.
 function overLimits(k, lim) {
   const r = k.requires;
-  const [x, y, z] = k.workgroup_size;
+  const [x, y, z] = r.workgroup_size;
   const why = [];
   if (r.invocations > lim.maxComputeInvocationsPerWorkgroup) why.push(`${r.invocations} invocations per workgroup (limit ${lim.maxComputeInvocationsPerWorkgroup})`);
   if (x > lim.maxComputeWorkgroupSizeX || y > lim.maxComputeWorkgroupSizeY || z > lim.maxComputeWorkgroupSizeZ) {
@@ -118,26 +120,55 @@ async function scoped(device, fn) {
   return value;
 }
 
-// verify checks the output words against the manifest's check: the guard
-// band intact, every element written and finite, the sampled elements
-// within tolerance. It returns the failure ('' if none), the largest
-// absolute error and the largest error / tolerance over the samples.
-function verify(check, fill, words) {
+// verify checks a buffer's words after one run against a check of the
+// manifest: the guard band intact, then either (sampled) every element
+// written and finite and the sampled elements within tolerance of the CPU
+// reference, or (whole) every word equal to the expected one or, where its
+// tolerance is above 0, finite and within it. expect and tol are the whole
+// check's files. It returns the failure ('' if none), the largest absolute
+// error and the largest error / tolerance.
+function verify(check, name, words, expect, tol) {
   const f = new Float32Array(words.buffer, words.byteOffset, words.length);
   const out = { failure: '', maxError: 0, worstRatio: 0 };
   for (let j = 0; j < check.guard; j++) {
-    if (words[check.elements + j] !== fill) {
-      out.failure = `wrote out of bounds, ${j} words past the end of the output`;
+    if (words[check.elements + j] !== check.fill) {
+      out.failure = `wrote out of bounds, ${j} words past the end of ${name}`;
       return out;
     }
   }
+  if (check.expect) {
+    const wantF = new Float32Array(expect.buffer, expect.byteOffset, expect.length);
+    for (let i = 0; i < check.elements; i++) {
+      if (words[i] === expect[i]) continue;
+      if (words[i] === check.fill) {
+        out.failure = `${name}[${i}] never written`;
+        return out;
+      }
+      if (!(tol[i] > 0)) {
+        out.failure = `${name}[${i}] = 0x${words[i].toString(16)} (u32 ${words[i]}, f32 ${f[i]}), want 0x${expect[i].toString(16)} (u32 ${expect[i]}, f32 ${wantF[i]}) exactly`;
+        return out;
+      }
+      if (!Number.isFinite(f[i])) {
+        out.failure = `${name}[${i}] = ${f[i]}`;
+        return out;
+      }
+      const err = Math.abs(f[i] - wantF[i]);
+      out.maxError = Math.max(out.maxError, err);
+      out.worstRatio = Math.max(out.worstRatio, err / tol[i]);
+      if (!(err <= tol[i])) {
+        out.failure = `${name}[${i}] = ${f[i]}, want ${wantF[i]} within ${tol[i].toPrecision(3)}`;
+        return out;
+      }
+    }
+    return out;
+  }
   for (let i = 0; i < check.elements; i++) {
-    if (words[i] === fill) {
-      out.failure = `element ${i} never written`;
+    if (words[i] === check.fill) {
+      out.failure = `${name}[${i}] never written`;
       return out;
     }
     if (!Number.isFinite(f[i])) {
-      out.failure = `element ${i} = ${f[i]}`;
+      out.failure = `${name}[${i}] = ${f[i]}`;
       return out;
     }
   }
@@ -148,10 +179,15 @@ function verify(check, fill, words) {
     out.maxError = Math.max(out.maxError, err);
     out.worstRatio = Math.max(out.worstRatio, ratio);
     if (!(err <= check.tol[n]) && !out.failure) {
-      out.failure = `element ${i} = ${f[i]}, want ${check.want[n]} within ${check.tol[n].toPrecision(3)}`;
+      out.failure = `${name}[${i}] = ${f[i]}, want ${check.want[n]} within ${check.tol[n].toPrecision(3)}`;
     }
   }
   return out;
+}
+
+// checked counts the elements a check compares with a reference.
+function checkedElements(c) {
+  return c.expect ? c.elements : c.index.length;
 }
 
 function median(xs) {
@@ -160,127 +196,155 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-// runKernel compiles, checks and times one kernel, filling in r.
+async function fetchWords(file, words) {
+  const buf = await (await fetchOK(`export/${file}`)).arrayBuffer();
+  if (buf.byteLength !== 4 * words) throw new Error(`${file}: ${buf.byteLength} bytes, want ${4 * words}`);
+  return new Uint32Array(buf);
+}
+
+// runKernel compiles a kernel's dispatches, runs them once in order on the
+// inputs and checks the outputs, and times the sequence, filling in r.
 async function runKernel(device, k, r, timestamps) {
   const why = overLimits(k, device.limits);
   if (why) {
     r.skipped = `over this device's limits: ${why}`;
     return;
   }
-  const [wgsl, ...inputs] = await Promise.all([
-    fetchOK(`export/${k.wgsl}`).then((x) => x.text()),
-    ...k.bindings.map(async (b) => {
-      if (!b.file) return null;
-      const buf = await (await fetchOK(`export/${b.file}`)).arrayBuffer();
-      if (buf.byteLength !== 4 * b.words) throw new Error(`${b.file}: ${buf.byteLength} bytes, want ${4 * b.words}`);
-      return new Uint32Array(buf);
-    }),
+  const [sources, inputs, expected] = await Promise.all([
+    Promise.all(k.dispatches.map((d) => fetchOK(`export/${d.wgsl}`).then((x) => x.text()))),
+    Promise.all(k.buffers.map((b) => (b.file ? fetchWords(b.file, b.words) : null))),
+    Promise.all(k.checks.map((c) => (c.expect
+      ? Promise.all([fetchWords(c.expect, c.elements), fetchWords(c.tolerance, c.elements).then((w) => new Float32Array(w.buffer))])
+      : [null, null]))),
   ]);
   const t0 = performance.now();
-  const module = device.createShaderModule({ label: k.name, code: wgsl });
-  const info = await module.getCompilationInfo();
-  const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`);
-  if (errors.length) throw new Error(`shader: ${errors.join('\n')}`);
-  const layout = device.createBindGroupLayout({
-    label: k.name,
-    entries: k.bindings.map((b) => ({ binding: b.index, visibility: GPUShaderStage.COMPUTE, buffer: { type: b.kind } })),
-  });
-  const pipeline = await scoped(device, () => device.createComputePipelineAsync({
-    label: k.name,
-    layout: device.createPipelineLayout({ label: k.name, bindGroupLayouts: [layout] }),
-    compute: { module, entryPoint: k.entry_point },
-  }));
+  const steps = [];
+  for (const [i, d] of k.dispatches.entries()) {
+    const label = `${k.name} ${d.kernel}`;
+    const module = device.createShaderModule({ label, code: sources[i] });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`);
+    if (errors.length) throw new Error(`shader ${d.kernel}: ${errors.join('\n')}`);
+    const layout = device.createBindGroupLayout({
+      label,
+      entries: d.bindings.map((b) => ({ binding: b.index, visibility: GPUShaderStage.COMPUTE, buffer: { type: b.kind } })),
+    });
+    const pipeline = await scoped(device, () => device.createComputePipelineAsync({
+      label,
+      layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: d.entry_point },
+    }));
+    steps.push({ d, layout, pipeline, group: null });
+  }
   r.compile_s = (performance.now() - t0) / 1000;
 
   const buffers = [];
   try {
-    await scoped(device, async () => {
-      for (const [i, b] of k.bindings.entries()) {
-        const uniform = b.kind === 'uniform';
+    const gpu = await scoped(device, async () => {
+      const out = [];
+      for (const [i, b] of k.buffers.entries()) {
+        const kinds = k.dispatches.flatMap((d) => d.bindings.filter((x) => x.buffer === i).map((x) => x.kind));
+        const uniform = kinds.includes('uniform');
+        const storage = kinds.some((x) => x !== 'uniform');
         const size = uniform ? Math.max(16, Math.ceil(4 * b.words / 16) * 16) : 4 * b.words;
-        const usage = uniform ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+        const usage = (uniform ? GPUBufferUsage.UNIFORM : 0) | (storage ? GPUBufferUsage.STORAGE : 0) | GPUBufferUsage.COPY_SRC;
         const buf = device.createBuffer({ label: `${k.name} ${b.name}`, size, usage, mappedAtCreation: true });
         buffers.push(buf);
+        out.push(buf);
         const words = new Uint32Array(buf.getMappedRange());
         if (b.uniform) words.set(b.uniform);
         else if (b.file) words.set(inputs[i]);
         else if (b.fill !== undefined) words.fill(b.fill);
         buf.unmap();
       }
+      for (const s of steps) {
+        s.group = device.createBindGroup({
+          label: `${k.name} ${s.d.kernel}`, layout: s.layout,
+          entries: s.d.bindings.map((b) => ({ binding: b.index, resource: { buffer: out[b.buffer] } })),
+        });
+      }
+      return out;
     });
-    const group = device.createBindGroup({
-      label: k.name, layout,
-      entries: buffers.map((buffer, i) => ({ binding: k.bindings[i].index, resource: { buffer } })),
-    });
-    const encodeDispatches = (pass, n) => {
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-      for (let i = 0; i < n; i++) pass.dispatchWorkgroups(...k.dispatch);
+    // encodeRuns records n runs of the dispatches, in order, in one pass.
+    const encodeRuns = (pass, n) => {
+      for (let i = 0; i < n; i++) {
+        for (const s of steps) {
+          pass.setPipeline(s.pipeline);
+          pass.setBindGroup(0, s.group);
+          pass.dispatchWorkgroups(...s.d.groups);
+        }
+      }
       pass.end();
     };
 
-    // Check: one dispatch on the inputs, the output read back.
-    const out = buffers[k.check.binding];
-    const fill = k.bindings[k.check.binding].fill;
-    const readback = device.createBuffer({ label: `${k.name} readback`, size: out.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    buffers.push(readback);
-    const words = await scoped(device, async () => {
-      const enc = device.createCommandEncoder();
-      encodeDispatches(enc.beginComputePass(), 1);
-      enc.copyBufferToBuffer(out, 0, readback, 0, out.size);
-      device.queue.submit([enc.finish()]);
-      await readback.mapAsync(GPUMapMode.READ);
-      const w = new Uint32Array(readback.getMappedRange().slice(0));
-      readback.unmap();
-      return w;
+    // Check: one run on the inputs, the checked buffers read back.
+    const readbacks = k.checks.map((c) => {
+      const rb = device.createBuffer({ label: `${k.name} readback`, size: gpu[c.buffer].size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      buffers.push(rb);
+      return rb;
     });
-    const v = verify(k.check, fill, words);
-    r.checked = k.check.index.length;
-    r.max_error = v.maxError;
-    r.worst_error_ratio = v.worstRatio;
-    if (v.failure) {
-      r.error = `wrong result: ${v.failure}`;
-      return; // a wrong kernel is never timed
+    const results = await scoped(device, async () => {
+      const enc = device.createCommandEncoder();
+      encodeRuns(enc.beginComputePass(), 1);
+      for (const [n, c] of k.checks.entries()) enc.copyBufferToBuffer(gpu[c.buffer], 0, readbacks[n], 0, gpu[c.buffer].size);
+      device.queue.submit([enc.finish()]);
+      return Promise.all(readbacks.map(async (rb) => {
+        await rb.mapAsync(GPUMapMode.READ);
+        const w = new Uint32Array(rb.getMappedRange().slice(0));
+        rb.unmap();
+        return w;
+      }));
+    });
+    r.checked = 0;
+    for (const [n, c] of k.checks.entries()) {
+      const v = verify(c, k.buffers[c.buffer].name, results[n], expected[n][0], expected[n][1]);
+      r.checked += checkedElements(c);
+      r.max_error = Math.max(r.max_error, v.maxError);
+      r.worst_error_ratio = Math.max(r.worst_error_ratio, v.worstRatio);
+      if (v.failure) {
+        r.error = `wrong result: ${v.failure}`;
+        return; // a wrong kernel is never timed
+      }
     }
     r.verified = true;
 
     // Warm-up, which also sizes the samples.
     let t = performance.now();
     const warm = device.createCommandEncoder();
-    encodeDispatches(warm.beginComputePass(), 1);
+    encodeRuns(warm.beginComputePass(), 1);
     device.queue.submit([warm.finish()]);
     await device.queue.onSubmittedWorkDone();
     const once = Math.max((performance.now() - t) / 1000, 1e-6);
     const repeats = Math.max(1, Math.min(MAX_REPEATS, Math.ceil(TARGET_S / once)));
 
-    let perDispatch = null;
+    let perRun = null;
     let clock = 'wall';
     if (timestamps) {
-      perDispatch = await scoped(device, () => timeWithTimestamps(device, encodeDispatches, repeats, buffers));
-      if (perDispatch) clock = 'timestamp';
+      perRun = await scoped(device, () => timeWithTimestamps(device, encodeRuns, repeats, buffers));
+      if (perRun) clock = 'timestamp';
     }
-    if (!perDispatch) {
-      perDispatch = [];
+    if (!perRun) {
+      perRun = [];
       for (let s = 0; s < SAMPLES; s++) {
         const enc = device.createCommandEncoder();
-        encodeDispatches(enc.beginComputePass(), repeats);
+        encodeRuns(enc.beginComputePass(), repeats);
         t = performance.now();
         device.queue.submit([enc.finish()]);
         await device.queue.onSubmittedWorkDone();
-        perDispatch.push((performance.now() - t) / 1000 / repeats);
+        perRun.push((performance.now() - t) / 1000 / repeats);
       }
     }
-    const med = median(perDispatch);
-    r.browser = { median_s: med, rate: k.work / med, unit: k.unit, clock, samples: perDispatch, repeats };
+    const med = median(perRun);
+    r.browser = { median_s: med, rate: k.work / med, unit: k.unit, clock, samples: perRun, repeats };
   } finally {
     for (const b of buffers) b.destroy();
   }
 }
 
-// timeWithTimestamps times SAMPLES passes of repeats dispatches each by
-// their pass timestamps and returns seconds per dispatch, or null when a
-// sample came back empty (a clock that did not advance).
-async function timeWithTimestamps(device, encodeDispatches, repeats, buffers) {
+// timeWithTimestamps times SAMPLES passes of repeats runs each by their
+// pass timestamps and returns seconds per run, or null when a sample came
+// back empty (a clock that did not advance).
+async function timeWithTimestamps(device, encodeRuns, repeats, buffers) {
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * SAMPLES });
   const resolve = device.createBuffer({ size: 16 * SAMPLES, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
   const read = device.createBuffer({ size: 16 * SAMPLES, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -288,7 +352,7 @@ async function timeWithTimestamps(device, encodeDispatches, repeats, buffers) {
   try {
     const enc = device.createCommandEncoder();
     for (let s = 0; s < SAMPLES; s++) {
-      encodeDispatches(enc.beginComputePass({
+      encodeRuns(enc.beginComputePass({
         timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * s, endOfPassWriteIndex: 2 * s + 1 },
       }), repeats);
     }
@@ -349,7 +413,7 @@ function render() {
       cell(tr, '–', 'num');
     }
     if (r.browser) {
-      cell(tr, r.browser.clock, '', `median of ${r.browser.samples.length} × ${r.browser.repeats} dispatch${r.browser.repeats > 1 ? 'es' : ''}`);
+      cell(tr, r.browser.clock, '', `median of ${r.browser.samples.length} × ${r.browser.repeats} run${r.browser.repeats > 1 ? 's' : ''} of ${r.dispatches} dispatch${r.dispatches > 1 ? 'es' : ''}`);
     } else {
       cell(tr, '');
     }
@@ -359,7 +423,7 @@ function render() {
 
 async function main() {
   const manifest = await (await fetchOK('export/manifest.json')).json();
-  if (manifest.schema !== 1) throw new Error(`export/manifest.json: schema ${manifest.schema}, this page reads 1`);
+  if (manifest.schema !== SCHEMA) throw new Error(`export/manifest.json: schema ${manifest.schema}, this page reads ${SCHEMA}`);
   results.schema = manifest.schema;
   results.profile = manifest.profile;
   results.native_adapter = manifest.adapter;
@@ -374,7 +438,7 @@ async function main() {
   ]);
   for (const k of manifest.kernels) {
     results.kernels.push({
-      name: k.name, op: k.op, dtype: k.dtype, shape: k.shape, kernel: k.kernel, id: k.id,
+      name: k.name, op: k.op, dtype: k.dtype, shape: k.shape, kernel: k.kernel, id: k.id, dispatches: k.dispatches.length,
       native: k.native, browser: null, verified: false, checked: 0, max_error: 0, worst_error_ratio: 0,
       compile_s: 0, skipped: '', error: '',
     });
