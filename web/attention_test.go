@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"path/filepath"
@@ -138,6 +139,30 @@ func TestExportAttentionAndBlocks(t *testing.T) {
 	}
 	if _, err := LoadManifest(dir); err != nil {
 		t.Fatal(err)
+	}
+	// Exported twice, every file is the same.
+	again := t.TempDir()
+	if _, err := Export(p, again, Options{Portable: true}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		x, _ := os.ReadFile(filepath.Join(dir, f.Name()))
+		y, err := os.ReadFile(filepath.Join(again, f.Name()))
+		if err != nil || !bytes.Equal(x, y) {
+			t.Errorf("%s differs between two exports (%v)", f.Name(), err)
+		}
+	}
+	// A whole check's files must have the size the manifest says.
+	tol := filepath.Join(again, m.Kernels[len(m.Kernels)-1].Checks[0].Tolerance)
+	if err := os.WriteFile(tol, []byte{1, 2, 3, 4}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadManifest(again); err == nil || !strings.Contains(err.Error(), "has 4 bytes") {
+		t.Errorf("a truncated tolerance file: error %v", err)
 	}
 	for i, k := range m.Kernels {
 		e := p.Entries[i]
