@@ -78,6 +78,8 @@ type Weight struct {
 	Rows, Cols int
 	Data       []float32
 	Q          *quant.Tensor // Rows x Cols, when Data is nil
+
+	observe func(x []float32) // sees every input of a CPU matmul; set by Calibrate
 }
 
 // Row returns row i of a float32 weight, sharing its storage; Q must be

@@ -34,6 +34,9 @@ func matmul(w *Weight, x []float32) []float32 {
 	if len(x) != w.Cols {
 		panic("llama: matmul width mismatch")
 	}
+	if w.observe != nil {
+		w.observe(x)
+	}
 	out := make([]float32, w.Rows)
 	rows := func(lo, hi int) {
 		if w.Q == nil {

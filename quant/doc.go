@@ -13,6 +13,8 @@
 //  4. Save writes a set of tensors to a GGUF file, storing formats that
 //     match a ggml type as that type and the others in a documented custom
 //     encoding; Load reads them back bit for bit.
+//  5. SetActAbsmax and ActAbsmax write and read the calibrated input range
+//     of each matrix (static int8 activation scales) as GGUF metadata.
 //
 // Scales and mins produced here are always float16-representable (see
 // Quantize), so every Tensor from Quantize or FromGGML survives Save and

@@ -15,14 +15,24 @@ import (
 
 func runQuantErrors(_ context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("quant", stderr, `Quantize every projection matrix of a model in each format, by round-to-nearest
-and by the per-group scale search, and report the error: RMSE and max abs error.`)
+and by the per-group scale search, and report the error: RMSE and max abs error.
+With -calibrate: run the model's CPU forward pass over -text, record the largest |x| at
+every matrix's input (static int8 activation scales), and save the model quantized in
+-format with those ranges as metadata (tune.act_absmax.<tensor> = f32) to -out.`)
 	model := fs.String("model", "", "model: a llama2.c checkpoint (.bin) or a GGUF file (required)")
 	formats := fs.String("formats", "int8-g32-sym,int4-g32-sym,int4-g32-asym,int2-g32-sym,int2-g64-asym,int4-row-sym", "formats to compare")
+	calib := fs.Bool("calibrate", false, "calibrate activation ranges over -text and save the quantized model to -out (GGUF models)")
+	text := fs.String("text", "", "-calibrate: the text file to run")
+	out := fs.String("out", "", "-calibrate: the GGUF file to write (atomically)")
+	format := fs.String("format", "int8-g32-sym", "-calibrate: the weight format to save: int8-g32-sym or int4-g32-sym")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *model == "" {
 		return fmt.Errorf("parsing -model: a model file is required")
+	}
+	if *calib {
+		return calibrate(stdout, *model, *text, *out, *format)
 	}
 	var fmts []quant.Format
 	for _, name := range strings.Split(*formats, ",") {
