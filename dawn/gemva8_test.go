@@ -20,7 +20,8 @@ func gemvA8Representatives() []templates.Kernel {
 	for _, f := range []quant.Format{{Bits: 8, Group: 32}, {Bits: 4, Group: 32}, {Bits: 2, Group: 64}, {Bits: 8}, {Bits: 4, Group: 128}} {
 		ks = append(ks, ops.GemvA8Baseline(f),
 			templates.GemvA8{Bits: f.Bits, Group: f.Group, WG: 32, Rows: 4, Vec: 2},
-			templates.GemvA8{Bits: f.Bits, Group: f.Group, WG: 256, Rows: 8, Vec: 1})
+			templates.GemvA8{Bits: f.Bits, Group: f.Group, WG: 256, Rows: 8, Vec: 1},
+			templates.GemvA8{Bits: f.Bits, Group: f.Group, WG: 64, Rows: 3, Vec: 4, Fold: true})
 	}
 	return append(ks, ops.QuantAct(false), ops.QuantAct(true), templates.QuantAct{WG: 256}, templates.QuantAct{WG: 32, Static: true})
 }
@@ -165,6 +166,7 @@ func TestDawnCatchesBrokenGemvA8(t *testing.T) {
 		{"quantizer scale /128", ops.QuantAct(false), "partial[0] / 127.0", "partial[0] / 128.0", "scale"},
 		{"quantizer writes one word too many", ops.QuantAct(true), "j < n;", "j <= n;", "out of bounds"},
 		{"int4 offset", templates.GemvA8{Bits: 4, Group: 32, WG: 64, Rows: 1, Vec: 1}, "vec4<i32>(8i)", "vec4<i32>(7i)", "within"},
+		{"folded offset", templates.GemvA8{Bits: 8, Group: 32, WG: 64, Rows: 2, Vec: 2, Fold: true}, "let sx = 128i *", "let sx = 127i *", "within"},
 		{"activation scale dropped", templates.GemvA8{Bits: 8, Group: 32, WG: 64, Rows: 1, Vec: 1}, "partial[t * 64u] * xscale[0]", "partial[t * 64u]", "within"},
 	}
 	var batch []dawn.Kernel

@@ -32,6 +32,7 @@ func GemvA8Space(f quant.Format, lim Limits) *search.Space {
 			search.Ints("wg", 32, 64, 128, 256),
 			search.Ints("rows", 1, 2, 4, 8),
 			search.Ints("vec", 1, 2, 4),
+			search.Bools("fold"),
 		},
 		Constraints: []search.Constraint{
 			{Name: "params the template accepts", OK: func(p search.Point) bool { return GemvA8Params(p, f).Check() == nil }},
@@ -47,7 +48,7 @@ func GemvA8Space(f quant.Format, lim Limits) *search.Space {
 
 // GemvA8Params turns a point of GemvA8Space into template params.
 func GemvA8Params(p search.Point, f quant.Format) templates.GemvA8 {
-	return templates.GemvA8{Bits: f.Bits, Group: f.Group, WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec")}
+	return templates.GemvA8{Bits: f.Bits, Group: f.Group, WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Fold: p.Bool("fold")}
 }
 
 // GemvA8Baseline is the simplest integer GEMV: one row per workgroup, one

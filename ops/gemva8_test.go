@@ -131,7 +131,9 @@ func TestGemvA8Validates(t *testing.T) {
 			e := &ops.GemvA8Evaluator{Dev: d, Shape: ops.GemvShape{Rows: 67, Cols: 512}, Format: f, Timing: quick, StaticScale: static}
 			for _, k := range []templates.GemvA8{ops.GemvA8Baseline(f),
 				{Bits: f.Bits, Group: f.Group, WG: 32, Rows: 4, Vec: 2},
-				{Bits: f.Bits, Group: f.Group, WG: 128, Rows: 8, Vec: 4}} {
+				{Bits: f.Bits, Group: f.Group, WG: 128, Rows: 8, Vec: 4},
+				{Bits: f.Bits, Group: f.Group, WG: 64, Rows: 2, Vec: 1, Fold: true},
+				{Bits: f.Bits, Group: f.Group, WG: 32, Rows: 3, Vec: 4, Fold: true}} {
 				if k.Check() != nil {
 					continue
 				}
@@ -196,6 +198,7 @@ func TestGemvA8BrokenKernelsAreRejected(t *testing.T) {
 		{"int4 offset", quant.Format{Bits: 4, Group: 32}, 0, "vec4<i32>(8i)", "vec4<i32>(7i)"},
 		{"no sign extension", quant.Format{Bits: 8, Group: 32}, 0, "let a0 = bitcast<vec4<i32>>(vec4<u32>(xq[x0 + 0u]) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u);", "let a0 = (bitcast<vec4<i32>>(vec4<u32>(xq[x0 + 0u]) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u)) & vec4<i32>(0xff);"},
 		{"activation scale", quant.Format{Bits: 4, Group: 32}, 0, "partial[t * 64u] * xscale[0]", "partial[t * 64u]"},
+		{"folded offset", quant.Format{Bits: 4, Group: 32}, 0, "let sx = 8i *", "let sx = 7i *"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := func(k templates.Kernel) ([]byte, error) {
@@ -207,7 +210,9 @@ func TestGemvA8BrokenKernelsAreRejected(t *testing.T) {
 			}
 			e := &ops.GemvA8Evaluator{Dev: d, Shape: ops.GemvShape{Rows: 9, Cols: 256}, Format: c.f, Timing: quick, StaticScale: c.static, Source: src}
 			defer e.Close()
-			res := e.EvaluateKernel(context.Background(), ops.GemvA8Baseline(c.f))
+			k := ops.GemvA8Baseline(c.f)
+			k.Fold = strings.Contains(c.old, "sx")
+			res := e.EvaluateKernel(context.Background(), k)
 			if res.Status == search.OK {
 				t.Fatalf("broken kernel accepted")
 			}

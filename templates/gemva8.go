@@ -58,13 +58,17 @@ type GemvA8 struct {
 	WG    int // threads per workgroup, a power of two
 	Rows  int // output rows per workgroup
 	Vec   int // u32 weight words per load: 1, 2 or 4
+	// Fold takes the weight codes' offset out of the sum once per load, as
+	// offset times the sum of the activation codes, shared by all rows,
+	// instead of from every code.
+	Fold bool
 }
 
 func (p GemvA8) Name() string { return "gemva8" }
 
 // String names the tuned params, as search points and profiles do.
 func (p GemvA8) String() string {
-	return fmt.Sprintf("wg=%d/rows=%d/vec=%d", p.WG, p.Rows, p.Vec)
+	return fmt.Sprintf("wg=%d/rows=%d/vec=%d/fold=%t", p.WG, p.Rows, p.Vec, p.Fold)
 }
 
 // Format names the weight format the way the quant package does.
@@ -142,8 +146,16 @@ func (p GemvA8) view() (string, any) {
 func (p GemvA8) body() (xs, out []string) {
 	per := 32 / p.Bits
 	mask := fmt.Sprintf("0x%xu", (1<<p.Bits)-1)
+	var terms []string
 	for a := 0; a < p.Elems()/4; a++ {
 		xs = append(xs, fmt.Sprintf("let a%d = bitcast<vec4<i32>>(vec4<u32>(xq[x0 + %du]) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u);", a, a))
+		terms = append(terms, fmt.Sprintf("a%d", a))
+	}
+	off := fmt.Sprintf(" - vec4<i32>(%di)", 1<<(p.Bits-1))
+	if p.Fold {
+		off = ""
+		xs = append(xs, fmt.Sprintf("let sa = %s;", strings.Join(terms, " + ")))
+		xs = append(xs, fmt.Sprintf("let sx = %di * (sa.x + sa.y + sa.z + sa.w);", 1<<(p.Bits-1)))
 	}
 	for k := 0; k < p.Vec; k++ {
 		word := "wv"
@@ -153,15 +165,19 @@ func (p GemvA8) body() (xs, out []string) {
 		for q := 0; q < per; q += 4 {
 			e := k*per + q // first element of these four within the load
 			s := q * p.Bits
-			out = append(out, fmt.Sprintf("let p%d = (bitcast<vec4<i32>>((vec4<u32>(%s) >> vec4<u32>(%du, %du, %du, %du)) & vec4<u32>(%s)) - vec4<i32>(%di)) * a%d;",
-				e/4, word, s, s+p.Bits, s+2*p.Bits, s+3*p.Bits, mask, 1<<(p.Bits-1), e/4))
+			out = append(out, fmt.Sprintf("let p%d = (bitcast<vec4<i32>>((vec4<u32>(%s) >> vec4<u32>(%du, %du, %du, %du)) & vec4<u32>(%s))%s) * a%d;",
+				e/4, word, s, s+p.Bits, s+2*p.Bits, s+3*p.Bits, mask, off, e/4))
 		}
 	}
-	var terms []string
+	var ps []string
 	for a := 0; a < p.Elems()/4; a++ {
-		terms = append(terms, fmt.Sprintf("p%d", a))
+		ps = append(ps, fmt.Sprintf("p%d", a))
 	}
-	out = append(out, fmt.Sprintf("let ps = %s;", strings.Join(terms, " + ")))
-	out = append(out, "let d = ps.x + ps.y + ps.z + ps.w;")
+	out = append(out, fmt.Sprintf("let ps = %s;", strings.Join(ps, " + ")))
+	if p.Fold {
+		out = append(out, "let d = ps.x + ps.y + ps.z + ps.w - sx;")
+	} else {
+		out = append(out, "let d = ps.x + ps.y + ps.z + ps.w;")
+	}
 	return xs, out
 }

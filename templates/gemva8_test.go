@@ -15,8 +15,9 @@ import (
 var goldenA8 = []templates.Kernel{
 	templates.GemvA8{Bits: 8, Group: 32, WG: 64, Rows: 2, Vec: 1},
 	templates.GemvA8{Bits: 4, Group: 32, WG: 128, Rows: 4, Vec: 4},
+	templates.GemvA8{Bits: 4, Group: 32, WG: 128, Rows: 4, Vec: 4, Fold: true},
 	templates.GemvA8{Bits: 2, Group: 64, WG: 32, Rows: 1, Vec: 2},
-	templates.GemvA8{Bits: 8, Group: 0, WG: 256, Rows: 8, Vec: 4},
+	templates.GemvA8{Bits: 8, Group: 0, WG: 256, Rows: 8, Vec: 4, Fold: true},
 	templates.QuantAct{WG: 64},
 	templates.QuantAct{WG: 256, Static: true},
 }

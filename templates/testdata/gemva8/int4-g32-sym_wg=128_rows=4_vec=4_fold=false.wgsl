@@ -1,4 +1,4 @@
-// tune kernel gemva8 wg=128/rows=4/vec=4 int4-g32-sym
+// tune kernel gemva8 wg=128/rows=4/vec=4/fold=false int4-g32-sym
 struct Dims {
   rows: u32,
   cols: u32,

@@ -1,4 +1,4 @@
-// tune kernel gemva8 wg=64/rows=2/vec=1 int8-g32-sym
+// tune kernel gemva8 wg=64/rows=2/vec=1/fold=false int8-g32-sym
 struct Dims {
   rows: u32,
   cols: u32,

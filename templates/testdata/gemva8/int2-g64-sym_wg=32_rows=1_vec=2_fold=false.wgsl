@@ -1,4 +1,4 @@
-// tune kernel gemva8 wg=32/rows=1/vec=2 int2-g64-sym
+// tune kernel gemva8 wg=32/rows=1/vec=2/fold=false int2-g64-sym
 struct Dims {
   rows: u32,
   cols: u32,
