@@ -77,7 +77,7 @@ var GemvA8Bindings = []runner.Binding{runner.Uniform, runner.ReadOnly, runner.Re
 var QuantActBindings = []runner.Binding{runner.Uniform, runner.ReadOnly, runner.ReadWrite, runner.ReadWrite}
 
 // QuantAct is the quantizer kernel the evaluators and the GPU path use.
-func QuantAct(static bool) templates.QuantAct { return templates.QuantAct{WG: 64, Static: static} }
+func QuantAct(static bool) templates.QuantAct { return templates.QuantAct{WG: 256, Static: static} }
 
 // QuantizeActivations is the CPU reference of templates.QuantAct for one
 // token: with scale 0 the dynamic scale float32(absmax)/127 is computed;
