@@ -408,6 +408,13 @@ func newGemvA8Operands(d *runner.Device, s GemvShape, f quant.Format, static flo
 	if err != nil {
 		return nil, err
 	}
+	return gemvA8OperandsFor(d, t, x, static, q, copies, lanes)
+}
+
+// gemvA8OperandsFor is newGemvA8Operands for a given tensor and x.
+func gemvA8OperandsFor(d *runner.Device, t *quant.Tensor, x []float32, static float32, q *runner.Kernel, copies, lanes int) (*gemvA8Operands, error) {
+	s, f := GemvShape{Rows: t.Rows, Cols: t.Cols}, t.Format
+	var err error
 	o := &gemvA8Operands{dev: d, shape: s, t: t, x: x, quant: q, guard: 1024, lanes: max(1, lanes)}
 	if err := o.quantize(static); err != nil {
 		o.release()
@@ -553,21 +560,27 @@ func (o *gemvA8Operands) bytesPerRun() float64 {
 // GemvA8Reference of the device's codes at the listed rows (all when nil);
 // every row must be written and finite and the guard band untouched.
 func (o *gemvA8Operands) check(kern *runner.Kernel, k templates.GemvA8, rows []int) error {
+	_, err := o.checkY(kern, k, rows)
+	return err
+}
+
+// checkY is check, returning y's raw words.
+func (o *gemvA8Operands) checkY(kern *runner.Kernel, k templates.GemvA8, rows []int) ([]byte, error) {
 	if err := o.gy[0].Write(0, o.clear); err != nil {
-		return err
+		return nil, err
 	}
 	if err := o.dev.Run(o.dispatches(kern, k, 0)...); err != nil {
-		return err
+		return nil, err
 	}
 	raw, err := o.gy[0].Read()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	n := o.shape.Rows
 	if err := checkWritten(raw, n, o.guard, func(i int) string { return fmt.Sprintf("y[%d]", i) }); err != nil {
-		return err
+		return nil, err
 	}
-	return checkEach(n, rows, func(r int) error {
+	return raw, checkEach(n, rows, func(r int) error {
 		want, tol := GemvA8Reference(o.t, o.codes, o.xscale, r)
 		if got := at(raw, r); math.Abs(got-want) > tol {
 			return fmt.Errorf("%w: y[%d] = %g, want %g within %.3g", errMismatch, r, got, want, tol)
@@ -599,4 +612,41 @@ func CheckQuantAct(d *runner.Device, kern *runner.Kernel, x []float32, static fl
 	o := &gemvA8Operands{dev: d, shape: GemvShape{Rows: 1, Cols: len(x)}, x: x, quant: kern}
 	defer o.release()
 	return o.quantize(static)
+}
+
+// RunGemvA8 quantizes x on the device (static scale, or dynamic when 0)
+// and multiplies t, a symmetric tensor, by it with the integer GEMV k,
+// checking the codes and every row against the references; it returns y
+// and the activation scale used.
+func RunGemvA8(d *runner.Device, t *quant.Tensor, x []float32, static float32, k templates.GemvA8) ([]float32, float32, error) {
+	if err := CheckA8Format(t.Format); err != nil {
+		return nil, 0, err
+	}
+	if len(x) != t.Cols || !k.Fits(t.Rows, t.Cols) || k.Bits != t.Bits || k.Group != t.Group {
+		return nil, 0, fmt.Errorf("%w: %s for a %dx%d %s tensor and %d activations", quant.ErrInvalid, k, t.Rows, t.Cols, t.Format, len(x))
+	}
+	q, why := build(d, nil, QuantAct(static > 0), QuantActBindings)
+	if q == nil {
+		return nil, 0, fmt.Errorf("quantizer: %s", why)
+	}
+	defer q.Release()
+	kern, why := build(d, nil, k, GemvA8Bindings)
+	if kern == nil {
+		return nil, 0, fmt.Errorf("%s: %s", k, why)
+	}
+	defer kern.Release()
+	o, err := gemvA8OperandsFor(d, t, x, static, q, 1, 1)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer o.release()
+	raw, err := o.checkY(kern, k, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	y := make([]float32, t.Rows)
+	for i := range y {
+		y[i] = float32(at(raw, i))
+	}
+	return y, o.xscale, nil
 }

@@ -3,9 +3,13 @@ package ops_test
 import (
 	"context"
 	"math"
+	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tune-gpu/tune/internal/testmodels"
+	"github.com/tune-gpu/tune/llama"
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/runner/runnertest"
@@ -220,5 +224,82 @@ func TestGemvA8BrokenKernelsAreRejected(t *testing.T) {
 				t.Errorf("rejected for another reason: %s", res.Reason)
 			}
 		})
+	}
+}
+
+// A calibrated range read back from a saved model drives the static
+// scheme end to end on lavapipe: a model matrix quantized to int8-g32 and
+// an input within 70% of its calibrated range give y close to the f32
+// product, less close than the dynamic scheme, whose scale fits this input.
+// (Values beyond the range clamp: TestQuantActEdgeCases.)
+func TestGemvA8StaticScaleFromCalibration(t *testing.T) {
+	d := runnertest.Device(t)
+	m, err := llama.LoadGGUF(filepath.Join(testmodels.Dir(), "stories260K.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	absmax, err := m.Calibrate(m.Tokenizer.Encode("Once upon a time, there was a little girl named Lily.", true, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := quant.SetActAbsmax(nil, absmax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	if err := quant.Save(path, &quant.Weights{Meta: meta}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := quant.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranges, err := quant.ActAbsmax(back.Meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := m.Layers[0].MLP.Gate
+	a := ranges[w.Name]
+	if a <= 0 {
+		t.Fatalf("no range for %s", w.Name)
+	}
+	f := quant.Format{Bits: 8, Group: 32}
+	wq, err := quant.Quantize(w.Data, w.Rows, w.Cols, f, quant.RTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, w.Cols)
+	for i := range x {
+		x[i] = 0.7 * a * (2*r.Float32() - 1)
+	}
+	k := templates.GemvA8{Bits: 8, Group: 32, WG: 32, Rows: 4, Vec: 2, Fold: true}
+	ys, scale, err := ops.RunGemvA8(d, wq, x, quant.StaticScale(a), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scale != quant.StaticScale(a) {
+		t.Errorf("static run used scale %g, want %g", scale, quant.StaticScale(a))
+	}
+	yd, _, err := ops.RunGemvA8(d, wq, x, 0, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]float32, w.Cols)
+	var es, ed, norm float64
+	for i := 0; i < w.Rows; i++ {
+		wq.DequantizeRow(i, row)
+		var y float64
+		for c, v := range row {
+			y += float64(v) * float64(x[c])
+		}
+		es += (float64(ys[i]) - y) * (float64(ys[i]) - y)
+		ed += (float64(yd[i]) - y) * (float64(yd[i]) - y)
+		norm += y * y
+	}
+	es, ed = math.Sqrt(es/norm), math.Sqrt(ed/norm)
+	t.Logf("%s: relative RMS error against f32 activations: static %.3g, dynamic %.3g", w.Name, es, ed)
+	if es > 0.02 || ed > es {
+		t.Errorf("relative errors static %g, dynamic %g", es, ed)
 	}
 }
