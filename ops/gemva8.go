@@ -128,8 +128,8 @@ func UnpackCodes(words []uint32, n int) []int8 {
 }
 
 // QuantCodesMatch checks a quantizer's output for one token against
-// QuantizeActivations: a dynamic scale (static 0) within 2 ulps of
-// absmax/127 (the device's division need not round correctly), a static
+// QuantizeActivations: a dynamic scale (static 0) within 3 ulps of
+// absmax/127 (Vulkan lets a division be off by 2.5), a static
 // one exactly; codes exactly as the reference makes them from the device's
 // scale, except where x/scale lies within 1e-4 of a tie and the scale is
 // not a power of two (so x * (1/scale) is inexact), where either neighbour
@@ -137,8 +137,8 @@ func UnpackCodes(words []uint32, n int) []int8 {
 func QuantCodesMatch(x []float32, static, gotScale float32, words []uint32) error {
 	_, want := QuantizeActivations(x, static)
 	if static == 0 {
-		if math.Abs(float64(gotScale)-float64(want)) > 2*ulp32(want) || (want == 0) != (gotScale == 0) {
-			return fmt.Errorf("%w: scale %g, want %g (absmax/127) within 2 ulps", errMismatch, gotScale, want)
+		if math.Abs(float64(gotScale)-float64(want)) > 3*ulp32(want) || (want == 0) != (gotScale == 0) {
+			return fmt.Errorf("%w: scale %g, want %g (absmax/127) within 3 ulps", errMismatch, gotScale, want)
 		}
 	} else if gotScale != static {
 		return fmt.Errorf("%w: static scale read as %g, want %g", errMismatch, gotScale, static)
