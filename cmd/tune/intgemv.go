@@ -32,9 +32,13 @@ V share one, as do gate and up).`)
 	samples := fs.Int("samples", 10, "timed passes per kernel (at least 10)")
 	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
 	lanes := fs.Int("lanes", 0, "outputs per weight copy, as tune sweep's -lanes")
+	static := fs.Float64("static", 0, "a static activation scale (the inputs are uniform in [-1, 1): 1/127 covers them); 0 quantizes dynamically, by absmax")
 	out := fs.String("o", "", "also write the measurements to this results file (Go benchmark format, written atomically)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *static < 0 || *static > 1e30 || *static != *static {
+		return fmt.Errorf("parsing -static: %g is not a scale: want 0 (dynamic) or a positive float", *static)
 	}
 	if *samples < 10 || *target <= 0 {
 		return fmt.Errorf("parsing -samples/-target: want at least 10 samples and a positive target")
@@ -110,7 +114,7 @@ V share one, as do gate and up).`)
 			if fr.Status != search.OK {
 				return fmt.Errorf("%s %s: f32 GEMV %s rejected: %s", s, f, fk, fr.Reason)
 			}
-			ie := &ops.GemvA8Evaluator{Dev: dev, Shape: s, Format: f, Timing: timing, Lanes: *lanes}
+			ie := &ops.GemvA8Evaluator{Dev: dev, Shape: s, Format: f, Timing: timing, Lanes: *lanes, StaticScale: float32(*static)}
 			ir := ie.EvaluateKernel(ctx, ik)
 			var qm *search.Measurement
 			if ir.Status == search.OK {
@@ -124,7 +128,7 @@ V share one, as do gate and up).`)
 				return fmt.Errorf("%s %s: timing the quantizer: %w", s, f, err)
 			}
 			fr.Task, ir.Task = ops.GemvTask(s, f), ops.GemvA8Task(s, f)
-			qk := ops.QuantAct(false)
+			qk := ops.QuantAct(*static > 0)
 			qr := search.Result{Status: search.OK, Task: fmt.Sprintf("quantact/f32/K=%d", s.Cols), Kernel: qk.Name(), ID: qk.String(), Measure: qm, Score: qm.Rate()}
 			runs = append(runs, fr, ir, qr)
 			ft := ops.GemvBytes(s, f) / fr.Score

@@ -29,10 +29,18 @@ func TestIntGemv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"BenchmarkGemv/dtype=int4-g32-sym/N=64/K=256/kernel=gemv/", "BenchmarkGemv-a8/dtype=int4-g32-sym/N=64/K=256/kernel=gemva8/", "BenchmarkQuantact/dtype=f32/K=256/kernel=quantact/"} {
+	for _, want := range []string{"BenchmarkGemv/dtype=int4-g32-sym/N=64/K=256/kernel=gemv/", "BenchmarkGemv-a8/dtype=int4-g32-sym/N=64/K=256/kernel=gemva8/", "BenchmarkQuantact/dtype=f32/K=256/kernel=quantact/wg=256/static=false"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("results lack %q", want)
 		}
+	}
+	// The static scheme runs the same GEMV with the static quantizer.
+	stdout.Reset()
+	if err := run(context.Background(), &stdout, &stderr, append(args[:len(args)-2], "-static", "0.0078125", "-formats", "int8-g32-sym", "-o", res)); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if b, err := os.ReadFile(res); err != nil || !strings.Contains(string(b), "kernel=quantact/wg=256/static=true") {
+		t.Errorf("static run: %v\n%s", err, b)
 	}
 }
 
@@ -45,6 +53,7 @@ func TestIntGemvFlags(t *testing.T) {
 		{[]string{"-formats", "int5-g32-sym"}, "parsing -formats"},
 		{[]string{"-shapes", "64x"}, "parsing -shapes"},
 		{[]string{"-samples", "3"}, "parsing -samples"},
+		{[]string{"-static", "-1"}, "parsing -static"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), &stdout, &stderr, append([]string{"intgemv"}, c.args...))
