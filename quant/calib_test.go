@@ -68,3 +68,33 @@ func TestActAbsmaxRejectsBadValues(t *testing.T) {
 		}
 	}
 }
+
+// ActAbsmax never panics on metadata from a file, and what it accepts
+// SetActAbsmax writes back unchanged.
+func FuzzActAbsmax(f *testing.F) {
+	f.Add("blk.0.attn_q.weight", float32(3.5), uint8(0))
+	f.Add("", float32(-1), uint8(1))
+	f.Add("w", float32(0), uint8(2))
+	f.Fuzz(func(t *testing.T, name string, v float32, kind uint8) {
+		var value any = v
+		switch kind % 3 {
+		case 1:
+			value = float64(v)
+		case 2:
+			value = name
+		}
+		meta := gguf.Metadata{{Key: quant.ActAbsmaxPrefix + name, Value: value}}
+		got, err := quant.ActAbsmax(meta)
+		if err != nil {
+			return
+		}
+		back, err := quant.SetActAbsmax(nil, got)
+		if err != nil {
+			t.Fatalf("accepted %v but cannot write it back: %v", got, err)
+		}
+		again, err := quant.ActAbsmax(back)
+		if err != nil || len(again) != len(got) || again[name] != got[name] {
+			t.Fatalf("round trip: %v -> %v (%v)", got, again, err)
+		}
+	})
+}
