@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/tune-gpu/tune/quant"
@@ -49,6 +50,23 @@ func GemvA8Space(f quant.Format, lim Limits) *search.Space {
 // GemvA8Params turns a point of GemvA8Space into template params.
 func GemvA8Params(p search.Point, f quant.Format) templates.GemvA8 {
 	return templates.GemvA8{Bits: f.Bits, Group: f.Group, WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Fold: p.Bool("fold")}
+}
+
+// GemvA8ParamsFromID reads a profile's ID of GemvA8Space back; IDs from
+// before the fold axis ran unfolded.
+func GemvA8ParamsFromID(id string, f quant.Format, lim Limits) (templates.GemvA8, error) {
+	space := GemvA8Space(f, lim)
+	p, err := space.Parse(id)
+	if err != nil && !strings.Contains(id, "fold=") {
+		p, err = space.Parse(id + "/fold=false")
+	}
+	if err == nil {
+		err = space.Check(p)
+	}
+	if err != nil {
+		return templates.GemvA8{}, err
+	}
+	return GemvA8Params(p, f), nil
 }
 
 // GemvA8Baseline is the simplest integer GEMV: one row per workgroup, one

@@ -153,6 +153,25 @@ func TestGemvA8Validates(t *testing.T) {
 	}
 }
 
+// Profile IDs read back, those from before the fold axis as unfolded.
+func TestGemvA8ParamsFromID(t *testing.T) {
+	f := quant.Format{Bits: 4, Group: 32}
+	lim := ops.Limits{Invocations: 1024, SizeX: 1024, SizeY: 1024, WorkgroupBytes: 49152}
+	for id, want := range map[string]templates.GemvA8{
+		"wg=64/rows=2/vec=4":           {Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 4},
+		"wg=32/rows=8/vec=2/fold=true": {Bits: 4, Group: 32, WG: 32, Rows: 8, Vec: 2, Fold: true},
+	} {
+		if got, err := ops.GemvA8ParamsFromID(id, f, lim); err != nil || got != want {
+			t.Errorf("%s: %+v, %v", id, got, err)
+		}
+	}
+	for _, bad := range []string{"wg=64/rows=2", "wg=48/rows=2/vec=4", "wg=64/rows=2/vec=4/fold=maybe"} {
+		if _, err := ops.GemvA8ParamsFromID(bad, f, lim); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
 // Asymmetric formats are refused with a reason.
 func TestGemvA8RefusesAsym(t *testing.T) {
 	if ops.CheckA8Format(quant.Format{Bits: 4, Group: 32, Asym: true}) == nil {

@@ -101,9 +101,9 @@ V share one, as do gate and up).`)
 			}
 			ik := ops.GemvA8Baseline(f)
 			if e, ok := lookupEntry(prof, "gemv-a8", f, s); ok {
-				p, err := ops.GemvA8Space(f, lim).Parse(e.ID)
-				if err == nil && ops.GemvA8Params(p, f).Fits(s.Rows, s.Cols) {
-					ik = ops.GemvA8Params(p, f)
+				k, err := ops.GemvA8ParamsFromID(e.ID, f, lim)
+				if err == nil && k.Fits(s.Rows, s.Cols) {
+					ik = k
 				} else {
 					fmt.Fprintf(stderr, "warning: %s %s: the profile's gemv-a8 %s is unusable here, running the baseline\n", s, f, e.ID)
 				}
