@@ -2,6 +2,7 @@ package llama
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -26,8 +27,9 @@ type GPUOptions struct {
 	// must then be nil or its format.
 	Quant *quant.Format
 	// Profile supplies tuned GEMV and GEMM params per shape (the nearest
-	// tuned shape of the format); nil means built-in defaults, with a
-	// warning.
+	// tuned shape of the format), the fused GEMVs' from their own ops
+	// (gemv-norm, gemv-acc, gemv-glu+acc) or else the plain GEMV's, with a
+	// warning; nil means built-in defaults, with a warning.
 	Profile *profiles.Profile
 	// Context is the most positions the KV cache holds.
 	Context int
@@ -413,8 +415,8 @@ type linear struct {
 	rows, cols int
 	f          *quant.Format // nil for f32
 	parts      []linearPart
-	gemv       templates.Gemv // quantized, chosen when first recorded
-	bytes      int64          // what one product reads of the weights
+	gemv       map[ops.GemvVariant]templates.Gemv // quantized, per variant, chosen when first recorded
+	bytes      int64                              // what one product reads of the weights
 }
 
 // linearPart is rows offset..offset+rows-1 of a linear.
@@ -558,13 +560,14 @@ func (l *linear) decode(r *recorder, x, y *runner.Buffer, fu gemvFusion) error {
 		p := l.parts[0]
 		return r.add(k, []runner.Binding{u, ro, ro, rw}, k.Groups(l.rows), p.dims, p.w, x, y)
 	}
-	if l.gemv.WG == 0 {
-		l.gemv = r.g.gemvParams(*l.f, l.rows, l.cols)
-	}
-	k := l.gemv
-	k.Norm, k.GLU, k.Acc = fu.norm != nil, fu.glu, fu.acc
-	if fused {
-		k = r.g.fitGemv(k, l.rows, l.cols)
+	v := ops.GemvVariant{Norm: fu.norm != nil, GLU: fu.glu, Acc: fu.acc}
+	k, ok := l.gemv[v]
+	if !ok {
+		k = r.g.gemvParams(*l.f, v, l.rows, l.cols)
+		if l.gemv == nil {
+			l.gemv = map[ops.GemvVariant]templates.Gemv{}
+		}
+		l.gemv[v] = k
 	}
 	for i := range l.parts {
 		p := &l.parts[i]
@@ -608,53 +611,73 @@ func (g *GPU) fitGemv(k templates.Gemv, rows, cols int) templates.Gemv {
 	return k
 }
 
-// gemvParams takes the profile's kernel for the nearest tuned GEMV shape
-// of the format when it fits this matrix, else the default, and records
-// the choice. Profiles hold plain GEMVs only: the fused variants of the
-// decode step run with these params (see fitGemv).
-func (g *GPU) gemvParams(f quant.Format, rows, cols int) templates.Gemv {
-	def := defaultGemv
-	def.Bits, def.Group, def.Asym = f.Bits, f.Group, f.Asym
-	c := KernelChoice{Op: "gemv", Dtype: f.String(), Shape: []int{rows, cols}}
-	k, why := def, ""
-	e, exact, err := g.opts.Profile.Lookup("gemv", f.String(), c.Shape)
-	switch {
-	case g.opts.Profile == nil:
-		why = "no profile"
-	case err != nil:
-		why = "no tuned " + f.String() + " GEMV in the profile"
-	default:
-		space := ops.GemvSpace(f, ops.DeviceLimits(g.dev))
-		pt, err := space.Parse(e.ID)
-		if err != nil && !strings.Contains(e.ID, "fold=") {
-			// Profiles tuned before the fold axis existed ran unfolded.
-			pt, err = space.Parse(e.ID + "/fold=false")
-		}
-		if err == nil {
-			err = space.Check(pt)
-		}
-		if err == nil {
-			if p := ops.GemvParams(pt, f); !p.Fits(rows, cols) {
-				err = fmt.Errorf("%s does not fit %dx%d", p, rows, cols)
-			} else {
-				k = p
-			}
-		}
-		if err != nil {
-			why = fmt.Sprintf("the profile's kernel for %s is unusable here (%v)", joinInts(e.Shape, "x"), err)
-		} else if exact {
-			c.Source = "profile (exact shape)"
-		} else {
-			c.Source = "profile (nearest tuned shape " + joinInts(e.Shape, "x") + ")"
+// gemvParams chooses the params of variant v of the GEMV for a rows x cols
+// matrix of format f and records the choice: the profile's kernel for the
+// nearest tuned shape of the variant's own op (ops.GemvVariant.Op) when it
+// fits this matrix; for a fused variant without one, the plain GEMV's,
+// with a warning, fitted to the device by fitGemv; else the built-in
+// default, with a warning.
+func (g *GPU) gemvParams(f quant.Format, v ops.GemvVariant, rows, cols int) templates.Gemv {
+	c := KernelChoice{Op: v.Op(), Dtype: f.String(), Shape: []int{rows, cols}}
+	k, src, err := g.gemvLookup(f, v, rows, cols)
+	if err != nil && v.Fused() && g.opts.Profile != nil {
+		if pk, psrc, perr := g.gemvLookup(f, ops.GemvVariant{}, rows, cols); perr == nil {
+			g.warn(fmt.Sprintf("%s %s %dx%d: %v; runs the plain GEMV's kernel %s", v.Op(), f, rows, cols, err, pk.TunedID()))
+			k, src, err = pk, "the plain GEMV's "+psrc, nil
 		}
 	}
-	if why != "" {
-		c.Source = "built-in default: " + why
-		g.warn(fmt.Sprintf("gemv %s %dx%d: built-in kernel %s (%s)", f, rows, cols, def, why))
+	if err != nil {
+		k = defaultGemv
+		k.Bits, k.Group, k.Asym = f.Bits, f.Group, f.Asym
+		src = "built-in default: " + err.Error()
+		g.warn(fmt.Sprintf("%s %s %dx%d: built-in kernel %s (%v)", v.Op(), f, rows, cols, k.TunedID(), err))
 	}
-	c.Params = k.String()
+	k = v.Apply(k)
+	if v.Fused() {
+		k = g.fitGemv(k, rows, cols)
+	}
+	c.Params, c.Source = k.TunedID(), src
 	g.choose(c)
 	return k
+}
+
+// gemvLookup reads the profile's kernel for variant v of the GEMV at the
+// nearest tuned shape of format f, and says where it came from; an error
+// says why there is none that fits a rows x cols matrix on this device.
+func (g *GPU) gemvLookup(f quant.Format, v ops.GemvVariant, rows, cols int) (templates.Gemv, string, error) {
+	if g.opts.Profile == nil {
+		return templates.Gemv{}, "", errors.New("no profile")
+	}
+	e, exact, err := g.opts.Profile.Lookup(v.Op(), f.String(), []int{rows, cols})
+	if err != nil {
+		what := "GEMV"
+		if v.Fused() {
+			what = v.Op()
+		}
+		return templates.Gemv{}, "", fmt.Errorf("no tuned %s %s in the profile", f, what)
+	}
+	space := ops.GemvVariantSpace(f, v, ops.DeviceLimits(g.dev))
+	pt, err := space.Parse(e.ID)
+	if err != nil && !strings.Contains(e.ID, "fold=") {
+		// Profiles tuned before the fold axis existed ran unfolded.
+		pt, err = space.Parse(e.ID + "/fold=false")
+	}
+	if err == nil {
+		err = space.Check(pt)
+	}
+	var k templates.Gemv
+	if err == nil {
+		if k = ops.GemvParams(pt, f); !k.Fits(rows, cols) {
+			err = fmt.Errorf("%s does not fit %dx%d", k, rows, cols)
+		}
+	}
+	switch {
+	case err != nil:
+		return templates.Gemv{}, "", fmt.Errorf("the profile's kernel for %s is unusable here (%v)", joinInts(e.Shape, "x"), err)
+	case exact:
+		return k, "profile (exact shape)", nil
+	}
+	return k, "profile (nearest tuned shape " + joinInts(e.Shape, "x") + ")", nil
 }
 
 // choose records a kernel choice once per op, format and shape.

@@ -230,9 +230,10 @@ func relError(got, want []float32) float64 {
 }
 
 // With a profile the GEMV and GEMM kernels come from its nearest tuned
-// shapes of the format, the block kernels' workgroups from the block ops'
-// entries, and the model still agrees with the CPU; without one, built-in
-// kernels with a warning (none for the block kernels).
+// shapes of the format (the fused GEMVs from their own ops' entries), the
+// block kernels' workgroups from the block ops' entries, and the model
+// still agrees with the CPU; without one, built-in kernels with a warning
+// (none for the block kernels).
 func TestGPUKernelsFromProfile(t *testing.T) {
 	d := runnertest.Device(t)
 	f := quant.Format{Bits: 4, Group: 32}
@@ -242,6 +243,9 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 	}
 	ids := map[string]string{
 		"gemv":              "wg=128/rows=4/vec=2/unpack=vec/fold=true",
+		"gemv-norm":         "wg=64/rows=32/vec=4/unpack=magic/fold=true", // 32 rows: only fused spaces have them
+		"gemv-acc":          "wg=32/rows=8/vec=1/unpack=shift/fold=false",
+		"gemv-glu+acc":      "wg=64/rows=16/vec=2/unpack=unorm/fold=false",
 		"gemm":              "wgx=8/wgy=8/rm=4/rn=4/tk=16/vec=4/prefetch=true/unroll=false",
 		"attention-decode":  "wg=64/bt=8/split=32/stagev=true",
 		"attention-prefill": "bq=16/bk=32/tr=8/tc=8",
@@ -254,6 +258,9 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 	// key/value head), as the kernels' params print.
 	params := map[string]string{
 		"gemv":              ids["gemv"],
+		"gemv-norm":         ids["gemv-norm"],
+		"gemv-acc":          ids["gemv-acc"],
+		"gemv-glu+acc":      ids["gemv-glu+acc"],
 		"gemm":              ids["gemm"],
 		"attention-decode":  "hd=32/g=2/wg=64/bt=8/kv8=false/stagev/split=32",
 		"attention-prefill": "hd=32/bq=16/bk=32/tr=8/tc=8/kv8=false",
@@ -264,6 +271,9 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 	}
 	p := profiles.New(profiles.Adapter{Name: "test"})
 	p.Put(profiles.Entry{Op: "gemv", Dtype: f.String(), Shape: []int{4096, 4096}, Kernel: "gemv", ID: ids["gemv"]})
+	for _, op := range []string{"gemv-norm", "gemv-acc", "gemv-glu+acc"} {
+		p.Put(profiles.Entry{Op: op, Dtype: f.String(), Shape: []int{4096, 4096}, Kernel: "gemv", ID: ids[op]})
+	}
 	p.Put(profiles.Entry{Op: "gemm", Dtype: f.String(), Shape: []int{512, 4096, 4096}, Kernel: "gemm", ID: ids["gemm"]})
 	p.Put(profiles.Entry{Op: "attention-decode", Dtype: "f32", Shape: []int{4096, 32, 8, 128}, Kernel: "flash-decode", ID: ids["attention-decode"]})
 	p.Put(profiles.Entry{Op: "attention-prefill", Dtype: "f32", Shape: []int{2048, 32, 8, 128}, Kernel: "flash-prefill", ID: ids["attention-prefill"]})
@@ -293,12 +303,14 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 		if e := relError(got, want); e > logitTolerance {
 			t.Errorf("profile %v: logits error %.2g of the largest, want <= %g", prof != nil, e, logitTolerance)
 		}
-		// Distinct shapes: QKV 256x128, output 128x128, gate+up 512x128 (the
-		// tied classifier's too), down 128x256; each as a GEMM of 3 rows;
-		// decode and prefill attention; the norms, RoPE, SwiGLU and the
-		// quantized embedding.
-		if len(g.Kernels) != 14 {
-			t.Errorf("%d kernel choices, want 14: %v", len(g.Kernels), g.Kernels)
+		// Distinct shapes: the decode step's fused GEMVs, QKV 256x128 and
+		// gate+up 512x128 (the tied classifier's too) with the norm, output
+		// 128x128 and down 128x256 (with SwiGLU) adding into the residual;
+		// the prompt's plain classifier GEMV 512x128; each projection as a
+		// GEMM of 3 rows; decode and prefill attention; the norms, RoPE,
+		// SwiGLU and the quantized embedding.
+		if len(g.Kernels) != 15 {
+			t.Errorf("%d kernel choices, want 15: %v", len(g.Kernels), g.Kernels)
 		}
 		wantWG := []int{64, 64, 256}
 		if prof != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/tune-gpu/tune/quant"
@@ -32,21 +33,36 @@ var DecodeShapes = []GemvShape{{4096, 4096}, {14336, 4096}, {4096, 14336}, {1282
 
 // GemvSpace is the GEMV search space for format f on a device with limits lim.
 func GemvSpace(f quant.Format, lim Limits) *search.Space {
+	return GemvVariantSpace(f, GemvVariant{}, lim)
+}
+
+// GemvVariantSpace is the search space of variant v of the GEMV: the plain
+// GEMV's axes, with 32 rows per workgroup more for the fused variants,
+// whose workgroups each compute the whole fused input (one normalised or
+// SwiGLU'd x per workgroup is cheaper the more rows share it). The
+// constraints judge the kernel with its fusions, whose sum of squares
+// (Norm) takes workgroup memory.
+func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
+	rows := []int{1, 2, 4, 8, 16}
+	if v.Fused() {
+		rows = append(rows, 32)
+	}
+	kernel := func(p search.Point) templates.Gemv { return v.Apply(GemvParams(p, f)) }
 	return &search.Space{
 		Axes: []search.Axis{
 			search.Ints("wg", 32, 64, 128, 256),
-			search.Ints("rows", 1, 2, 4, 8, 16),
+			search.Ints("rows", rows...),
 			search.Ints("vec", 1, 2, 4),
 			{Name: "unpack", Values: templates.Unpacks},
 			search.Bools("fold"),
 		},
 		Constraints: []search.Constraint{
-			{Name: "params the template accepts", OK: func(p search.Point) bool { return GemvParams(p, f).Check() == nil }},
+			{Name: "params the template accepts", OK: func(p search.Point) bool { return kernel(p).Check() == nil }},
 			{Name: fmt.Sprintf("invocations <= %d", lim.Invocations), OK: func(p search.Point) bool {
 				return p.Int("wg") <= lim.Invocations && p.Int("wg") <= lim.SizeX
 			}},
 			{Name: fmt.Sprintf("workgroup memory <= %d B", lim.WorkgroupBytes), OK: func(p search.Point) bool {
-				return GemvParams(p, f).WorkgroupBytes() <= lim.WorkgroupBytes
+				return kernel(p).WorkgroupBytes() <= lim.WorkgroupBytes
 			}},
 		},
 	}
@@ -64,6 +80,117 @@ func GemvBaseline(f quant.Format) templates.Gemv {
 	return templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 64, Rows: 1, Vec: 1, Unpack: "shift"}
 }
 
+// GemvVariant is which of templates.Gemv's fusions a GEMV carries. The
+// decode step runs norm (the Q, K, V and gate/up products, the quantized
+// classifier), acc (the attention output) and glu+acc (the down
+// projection). A fused variant is tuned and kept in profiles as an op of
+// its own, "gemv-" and its name (gemv-norm, gemv-acc, gemv-glu+acc), with
+// the format as dtype and the IDs of GemvVariantSpace, so that its winners
+// and the plain GEMV's ("gemv") never stand in for one another.
+type GemvVariant struct{ Norm, GLU, Acc bool }
+
+// GemvVariants lists the variants ParseGemvVariant accepts, plain first.
+var GemvVariants = []GemvVariant{{}, {Norm: true}, {GLU: true}, {Acc: true}, {Norm: true, Acc: true}, {GLU: true, Acc: true}}
+
+// ParseGemvVariant reads a variant's name: "plain", or fusions joined by
+// "+" (norm, glu, acc), e.g. "glu+acc".
+func ParseGemvVariant(s string) (GemvVariant, error) {
+	var v GemvVariant
+	if s == "plain" {
+		return v, nil
+	}
+	for _, name := range strings.Split(s, "+") {
+		var on *bool
+		switch name {
+		case "norm":
+			on = &v.Norm
+		case "glu":
+			on = &v.GLU
+		case "acc":
+			on = &v.Acc
+		default:
+			return GemvVariant{}, fmt.Errorf("gemv variant %q: %q is not norm, glu or acc (or the whole name plain)", s, name)
+		}
+		if *on {
+			return GemvVariant{}, fmt.Errorf("gemv variant %q: %s twice", s, name)
+		}
+		*on = true
+	}
+	if v.Norm && v.GLU {
+		return GemvVariant{}, fmt.Errorf("gemv variant %q: the norm and glu prologues cannot be combined", s)
+	}
+	return v, nil
+}
+
+// GemvVariantOf is the variant of kernel k.
+func GemvVariantOf(k templates.Gemv) GemvVariant { return GemvVariant{k.Norm, k.GLU, k.Acc} }
+
+// String names the variant as ParseGemvVariant reads it.
+func (v GemvVariant) String() string {
+	var names []string
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{v.Norm, "norm"}, {v.GLU, "glu"}, {v.Acc, "acc"}} {
+		if f.on {
+			names = append(names, f.name)
+		}
+	}
+	if len(names) == 0 {
+		return "plain"
+	}
+	return strings.Join(names, "+")
+}
+
+// Fused reports whether any fusion is on.
+func (v GemvVariant) Fused() bool { return v.Norm || v.GLU || v.Acc }
+
+// Op is the variant's op in profiles and journals: "gemv" for the plain
+// GEMV, else "gemv-" and its name.
+func (v GemvVariant) Op() string {
+	if !v.Fused() {
+		return "gemv"
+	}
+	return "gemv-" + v.String()
+}
+
+// Task names the variant's workload in journals and results, GemvTask's
+// name under the variant's op.
+func (v GemvVariant) Task(s GemvShape, f quant.Format) string {
+	return v.Op() + strings.TrimPrefix(GemvTask(s, f), "gemv")
+}
+
+// Apply returns k with the variant's fusions, and no others.
+func (v GemvVariant) Apply(k templates.Gemv) templates.Gemv {
+	k.Norm, k.GLU, k.Acc = v.Norm, v.GLU, v.Acc
+	return k
+}
+
+// GemvVariantWorkloads are the GEMV workloads of each variant, format and
+// shape; the fused ones validate against GemvFusedReference and count the
+// bytes their fusions read.
+func GemvVariantWorkloads(d *runner.Device, variants []GemvVariant, formats []quant.Format, shapes []GemvShape, timing runner.TimeOptions) []Workload {
+	var out []Workload
+	for _, v := range variants {
+		for _, f := range formats {
+			for _, s := range shapes {
+				e := &GemvEvaluator{Dev: d, Shape: s, Format: f, Variant: v, Timing: timing}
+				base := v.Apply(GemvBaseline(f))
+				label := s.String() + " " + f.String()
+				if v.Fused() {
+					label += " " + v.String()
+				}
+				out = append(out, Workload{
+					Op: v.Op(), Dtype: f.String(), Dims: s.Dims(), Label: label, Task: v.Task(s, f), Unit: "B/s",
+					Space: GemvVariantSpace(f, v, DeviceLimits(d)), Eval: e, Baseline: base,
+					EvaluateBaseline: func(ctx context.Context) search.Result { return e.EvaluateKernel(ctx, base) },
+				})
+			}
+		}
+	}
+	return out
+}
+
 // GemvBindingsFor lists a GEMV kernel's bindings in order.
 func GemvBindingsFor(k templates.Gemv) []runner.Binding {
 	b := []runner.Binding{runner.Uniform, runner.ReadOnly, runner.ReadOnly, runner.ReadOnly, runner.ReadWrite}
@@ -77,11 +204,17 @@ func GemvBindingsFor(k templates.Gemv) []runner.Binding {
 }
 
 // GemvEvaluator validates and times GEMV kernels for one shape and format.
+// Fused kernels run on the fused operands (GemvFusionInputs: the norm
+// weight, the packed gate/up input, a y to add into) and are checked
+// against GemvFusedReference.
 type GemvEvaluator struct {
 	Dev    *runner.Device
 	Shape  GemvShape
 	Format quant.Format
-	Timing runner.TimeOptions
+	// Variant is the fusions every point of the space is evaluated with;
+	// EvaluateKernel takes its kernel's own.
+	Variant GemvVariant
+	Timing  runner.TimeOptions
 	// WorkingSet is the bytes of weights a timed run streams through,
 	// rotating copies so that it exceeds the caches as a decode step does;
 	// 0 means 192 MiB on a GPU and one copy on a CPU adapter.
@@ -103,7 +236,7 @@ var _ search.Evaluator = (*GemvEvaluator)(nil)
 func (e *GemvEvaluator) Kernel() string { return "gemv" }
 
 func (e *GemvEvaluator) Evaluate(ctx context.Context, p search.Point) search.Result {
-	return e.EvaluateKernel(ctx, GemvParams(p, e.Format))
+	return e.EvaluateKernel(ctx, e.Variant.Apply(GemvParams(p, e.Format)))
 }
 
 // EvaluateKernel renders, compiles, validates and, if valid, times k.
@@ -152,7 +285,7 @@ func (e *GemvEvaluator) evaluate(ctx context.Context, k templates.Gemv) search.R
 		return reject("timing: %v", err)
 	}
 	m := &search.Measurement{Clock: t.Clock, Repeats: t.Repeats, Samples: t.Samples, Median: t.Median, Lo: t.Lo, Hi: t.Hi,
-		Work: e.target.bytesPerRun(), Unit: "B/s"}
+		Work: e.target.bytesPerRun(k), Unit: "B/s"}
 	return search.Result{Status: search.OK, Score: m.Rate(), Measure: m}
 }
 
@@ -176,11 +309,11 @@ func (e *GemvEvaluator) workingSet() int64 {
 // Retime measures a point again on the timed shape, without validating it:
 // it must have validated in this evaluator before Close.
 func (e *GemvEvaluator) Retime(_ context.Context, p search.Point) (*search.Measurement, error) {
-	k := GemvParams(p, e.Format)
+	k := e.Variant.Apply(GemvParams(p, e.Format))
 	if e.target == nil {
 		return nil, fmt.Errorf("retime %s: no measured shape", k)
 	}
-	return retime(e.Dev, e.Timing, k, GemvBindingsFor(k), e.target.bytesPerRun(), "B/s", func(kern *runner.Kernel) []runner.Dispatch {
+	return retime(e.Dev, e.Timing, k, GemvBindingsFor(k), e.target.bytesPerRun(k), "B/s", func(kern *runner.Kernel) []runner.Dispatch {
 		return e.target.dispatches(kern, k, -1)
 	})
 }
@@ -377,11 +510,22 @@ func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy in
 	return ds
 }
 
-// bytesPerRun counts what one timed run reads and writes: every copy's
-// codes, scales and mins once, x once per part, and y.
-func (o *gemvOperands) bytesPerRun() float64 {
+// bytesPerRun counts what one timed run of k reads and writes: every copy's
+// codes, scales and mins once; the input side once per part (x; with Norm
+// x and the norm weight; with GLU the gate and up halves); and y, read
+// and written with Acc. Every workgroup reads the whole input side, but
+// from cache after the first: counting it once keeps a fused variant's
+// rate comparable with the plain GEMV's at the same shape.
+func (o *gemvOperands) bytesPerRun(k templates.Gemv) float64 {
 	copies := len(o.parts[0].w)
-	return float64(copies*o.lanes) * (float64(quantBytes(o.shape, o.t.Format)) + float64(4*o.shape.Cols*len(o.parts)) + float64(4*o.shape.Rows))
+	in, out := 4*o.shape.Cols, 4*o.shape.Rows
+	if k.Norm || k.GLU {
+		in *= 2
+	}
+	if k.Acc {
+		out *= 2
+	}
+	return float64(copies*o.lanes) * (float64(quantBytes(o.shape, o.t.Format)) + float64(in*len(o.parts)) + float64(out))
 }
 
 // check runs the kernel once over every part and compares y with the CPU

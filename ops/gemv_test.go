@@ -134,3 +134,165 @@ func TestGemvBrokenFusionsAreRejected(t *testing.T) {
 		})
 	}
 }
+
+func TestParseGemvVariant(t *testing.T) {
+	for _, v := range ops.GemvVariants {
+		got, err := ops.ParseGemvVariant(v.String())
+		if err != nil || got != v {
+			t.Errorf("ParseGemvVariant(%q) = %+v, %v; want %+v", v.String(), got, err, v)
+		}
+	}
+	for s, op := range map[string]string{"plain": "gemv", "norm": "gemv-norm", "acc+glu": "gemv-glu+acc", "glu+acc": "gemv-glu+acc"} {
+		if v, err := ops.ParseGemvVariant(s); err != nil || v.Op() != op {
+			t.Errorf("ParseGemvVariant(%q): op %q, %v; want %q", s, v.Op(), err, op)
+		}
+	}
+	for _, s := range []string{"", "norm+", "relu", "acc+acc", "norm+glu", "plain+acc", "Norm"} {
+		if v, err := ops.ParseGemvVariant(s); err == nil {
+			t.Errorf("ParseGemvVariant(%q) = %+v, want an error", s, v)
+		}
+	}
+	f := quant.Format{Bits: 4, Group: 32}
+	if got, want := (ops.GemvVariant{GLU: true, Acc: true}).Task(ops.GemvShape{Rows: 2048, Cols: 8192}, f), "gemv-glu+acc/int4-g32-sym/N=2048/K=8192"; got != want {
+		t.Errorf("task %q, want %q", got, want)
+	}
+}
+
+// The fused spaces judge a point with its fusions: the norm's sum of
+// squares is one more row of workgroup memory, and fused workgroups may
+// take 32 rows.
+func TestGemvVariantSpace(t *testing.T) {
+	f := quant.Format{Bits: 4, Group: 32}
+	lim := ops.Limits{Invocations: 256, SizeX: 256, SizeY: 256, WorkgroupBytes: 4 * 256 * 16}
+	plain, norm, acc := ops.GemvSpace(f, lim), ops.GemvVariantSpace(f, ops.GemvVariant{Norm: true}, lim), ops.GemvVariantSpace(f, ops.GemvVariant{Acc: true}, lim)
+	for _, c := range []struct {
+		space *search.Space
+		id    string
+		ok    bool
+	}{
+		{plain, "wg=256/rows=16/vec=1/unpack=shift/fold=false", true},
+		{norm, "wg=256/rows=16/vec=1/unpack=shift/fold=false", false}, // 4*256*17 B
+		{norm, "wg=128/rows=16/vec=1/unpack=shift/fold=false", true},
+		{acc, "wg=256/rows=16/vec=1/unpack=shift/fold=false", true},
+		{acc, "wg=64/rows=32/vec=4/unpack=magic/fold=true", true},
+		{norm, "wg=64/rows=32/vec=4/unpack=magic/fold=true", true},
+		{plain, "wg=64/rows=32/vec=4/unpack=magic/fold=true", false},
+	} {
+		p, err := c.space.Parse(c.id)
+		if err == nil {
+			err = c.space.Check(p)
+		}
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v, want legal %t", c.id, err, c.ok)
+		}
+	}
+}
+
+// An evaluator of a fused variant runs every point with its fusions and
+// counts what they read: the bytes per run below are worked out by hand
+// for int4-g32-sym at 67x512 on one copy and lane (the CPU adapter's):
+// codes 67*512/2 = 17152 B and scales 67*16*4 = 4288 B, then x (2048 B,
+// twice that with the norm weight or as gate and up) and y (268 B, twice
+// that read and written with Acc).
+func TestGemvVariantEvaluator(t *testing.T) {
+	d := runnertest.Device(t)
+	f := quant.Format{Bits: 4, Group: 32}
+	for _, c := range []struct {
+		v, id string
+		work  float64
+	}{
+		{"plain", "wg=64/rows=8/vec=2/unpack=vec/fold=true", 23756},
+		{"norm", "wg=64/rows=32/vec=4/unpack=magic/fold=true", 25804},
+		{"acc", "wg=32/rows=8/vec=2/unpack=vec/fold=false", 24024},
+		{"glu+acc", "wg=128/rows=32/vec=2/unpack=unorm/fold=false", 26072},
+		{"norm+acc", "wg=64/rows=4/vec=1/unpack=shift/fold=true", 26072},
+		{"glu", "wg=64/rows=8/vec=2/unpack=vec/fold=true", 25804},
+	} {
+		t.Run(c.v, func(t *testing.T) {
+			v, err := ops.ParseGemvVariant(c.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &ops.GemvEvaluator{Dev: d, Shape: ops.GemvShape{Rows: 67, Cols: 512}, Format: f, Variant: v, Timing: quick}
+			defer e.Close()
+			space := ops.GemvVariantSpace(f, v, ops.DeviceLimits(d))
+			p, err := space.Parse(c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := e.Evaluate(context.Background(), p)
+			if res.Status != search.OK {
+				t.Fatalf("rejected: %s", res.Reason)
+			}
+			if !strings.HasSuffix(res.ID, strings.ReplaceAll(strings.TrimPrefix("/"+c.v, "/plain"), "+", "/")) || res.Measure.Work != c.work {
+				t.Errorf("%s: %g B per run, want %g", res.ID, res.Measure.Work, c.work)
+			}
+			m, err := e.Retime(context.Background(), p)
+			if err != nil || m.Work != c.work {
+				t.Errorf("retimed: %v, %g B per run, want %g", err, m.Work, c.work)
+			}
+		})
+	}
+}
+
+// A point evaluated for a fused variant is checked as that variant: a
+// kernel that drops its norm's scale or its accumulation is rejected.
+func TestGemvVariantEvaluatorChecks(t *testing.T) {
+	d := runnertest.Device(t)
+	f := quant.Format{Bits: 4, Group: 32}
+	for _, c := range []struct {
+		v        ops.GemvVariant
+		old, new string
+	}{
+		{ops.GemvVariant{Norm: true}, "v = v * scale;", ""},
+		{ops.GemvVariant{GLU: true, Acc: true}, "y[dims.row_offset + row0 + t] + v", "v"},
+	} {
+		e := &ops.GemvEvaluator{Dev: d, Shape: ops.GemvShape{Rows: 9, Cols: 256}, Format: f, Variant: c.v, Timing: quick,
+			Source: func(k templates.Kernel) ([]byte, error) {
+				src, err := templates.Render(k)
+				if err != nil || !strings.Contains(string(src), c.old) {
+					return nil, fmt.Errorf("%q not in the source (%v)", c.old, err)
+				}
+				return []byte(strings.ReplaceAll(string(src), c.old, c.new)), nil
+			}}
+		p, err := ops.GemvVariantSpace(f, c.v, ops.DeviceLimits(d)).Parse("wg=32/rows=2/vec=1/unpack=shift/fold=false")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := e.Evaluate(context.Background(), p)
+		e.Close()
+		if res.Status == search.OK || !strings.Contains(res.Reason, "want") {
+			t.Errorf("%s broken: status %v, reason %q; want a mismatch", c.v, res.Status, res.Reason)
+		}
+	}
+}
+
+// The points only the fused spaces have, 32 rows per workgroup, compile
+// with each prologue (a sample of them: every template path is in it).
+func TestGemvVariantSpaceCompiles(t *testing.T) {
+	d := runnertest.Device(t)
+	f := quant.Format{Bits: 4, Group: 32}
+	for _, v := range []ops.GemvVariant{{Norm: true}, {GLU: true, Acc: true}} {
+		n := 0
+		for i, p := range ops.GemvVariantSpace(f, v, ops.DeviceLimits(d)).Legal() {
+			if p.Int("rows") != 32 || i%3 != 0 {
+				continue
+			}
+			n++
+			k := v.Apply(ops.GemvParams(p, f))
+			src, err := templates.Render(k)
+			if err != nil {
+				t.Fatalf("%s: %v", k, err)
+			}
+			kern, err := d.Compile("gemv", string(src), ops.GemvBindingsFor(k), k.WorkgroupSize())
+			if err != nil {
+				t.Errorf("%s: %v", k, err)
+				continue
+			}
+			kern.Release()
+		}
+		if n < 10 {
+			t.Errorf("%s: only %d points of 32 rows", v, n)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 // Package profiles owns the tuned-profile file format: one YAML file per GPU
 // adapter, checked in as profiles/<adapter-slug>.yaml, holding the winning
-// kernel for each op, dtype and shape.
+// kernel for each op, dtype and shape. Ops are package ops' workloads
+// (ops.Workload.Op); a fused GEMV is an op of its own (ops.GemvVariant.Op:
+// gemv-norm, gemv-acc, gemv-glu+acc), whose entries never stand in for the
+// plain gemv's.
 //
 // The package:
 //  1. defines the types: a [Profile] is an [Adapter] plus [Entry] values,

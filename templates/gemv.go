@@ -27,10 +27,11 @@ type Gemv struct {
 	// every code.
 	Fold bool
 
-	// The fusions below are chosen by the model, not tuned: a fused GEMV
-	// runs with the tuned params of the plain one. They are not axes of the
-	// search space and profile IDs never carry them; String names them after
-	// the tuned params so that fused kernels render and cache apart.
+	// The fusions below are chosen by the model, not searched: each fused
+	// variant is tuned over the same axes as a workload of its own
+	// (ops.GemvVariant). They are not axes of the search space and profile
+	// IDs never carry them; String names them after the tuned params so
+	// that fused kernels render and cache apart.
 
 	// Norm makes the input rmsnorm(x) * norm: each workgroup sums x² over
 	// the chunks it loads, multiplies them by the norm weight (one more

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ type sweepFlags struct {
 	roofs    bool
 	sentinel int
 	lanes    int
+	fuse     string
 }
 
 func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -63,6 +65,7 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.BoolVar(&f.roofs, "roofs", true, "measure the copy and fma roofs first, for reports")
 	fs.IntVar(&f.sentinel, "sentinel", 16, "re-time the baseline kernel after every N measurements and measure again the window in which it drifted by more than 5%; 0 turns it off")
 	fs.IntVar(&f.lanes, "lanes", 0, "gemv: outputs per weight copy written in turn; 1 makes every dispatch wait on a barrier as dependent decode steps do (default: enough for 256 independent dispatches on a GPU)")
+	fs.StringVar(&f.fuse, "fuse", "", "gemv: tune these variants instead of the plain GEMV, comma-separated: norm, glu, acc, glu+acc, norm+acc or plain; each is an op of its own in the profile (gemv-norm, gemv-glu+acc, ...), where the decode step looks it up")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -80,6 +83,21 @@ every timed pass into a results file in Go benchmark format.`)
 	blockOp, _ := ops.LookupBlockOp(f.op)
 	if f.op != "matmul" && f.op != "gemv" && f.op != "gemv-a8" && f.op != "gemm" && !attention && blockOp == nil {
 		return fmt.Errorf("parsing -op: %q is not matmul, gemv, gemv-a8, gemm, attention-prefill, attention-decode or a block kernel (%s)", f.op, strings.Join(ops.BlockOpNames(), ", "))
+	}
+	var variants []ops.GemvVariant
+	if f.fuse != "" {
+		if f.op != "gemv" {
+			return fmt.Errorf("parsing -fuse: only -op gemv has fused variants, not %q", f.op)
+		}
+		for _, name := range strings.Split(f.fuse, ",") {
+			v, err := ops.ParseGemvVariant(strings.TrimSpace(name))
+			if err != nil {
+				return fmt.Errorf("parsing -fuse: %w", err)
+			}
+			if !slices.Contains(variants, v) {
+				variants = append(variants, v)
+			}
+		}
 	}
 	formats := ops.DefaultFormats
 	if attention {
@@ -222,6 +240,9 @@ every timed pass into a results file in Go benchmark format.`)
 	switch f.op {
 	case "gemv":
 		workloads = ops.GemvWorkloads(dev, formats, gemvShapes, timing)
+		if variants != nil {
+			workloads = ops.GemvVariantWorkloads(dev, variants, formats, gemvShapes, timing)
+		}
 	case "gemv-a8":
 		if workloads, err = ops.GemvA8Workloads(dev, formats, gemvShapes, timing); err != nil {
 			return fmt.Errorf("parsing -formats: %w", err)
