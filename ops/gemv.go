@@ -397,69 +397,85 @@ func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies, lane
 		o.release()
 		return nil, err
 	}
-	words := s.Rows + o.guard
-	for c := 0; c < copies*o.lanes; c++ {
-		gy, err := d.NewBuffer("y", uint64(4*words))
-		if err != nil {
-			o.release()
-			return nil, err
-		}
-		o.gy = append(o.gy, gy)
-	}
-	o.clear = make([]byte, 4*words)
-	for i := 0; i < words; i++ {
-		binary.LittleEndian.PutUint32(o.clear[4*i:], sentinel)
+	if o.gy, o.clear, err = gemvOutputs(d, s.Rows, o.guard, copies*o.lanes); err != nil {
+		o.release()
+		return nil, err
 	}
 	o.y0 = append([]byte(nil), o.clear...)
 	for i, v := range o.fu.Y0 {
 		binary.LittleEndian.PutUint32(o.y0[4*i:], math.Float32bits(v))
 	}
+	// The fused kernels' uniform; the plain ones read its first half.
+	o.parts, err = uploadGemvParts(d, t, copies, func(rows, offset int) []uint32 {
+		return GemvUniform(templates.Gemv{Norm: true}, rows, s.Cols, glen, offset, o.fu.Eps, 0, s.Cols)
+	})
+	if err != nil {
+		o.release()
+		return nil, err
+	}
+	return o, nil
+}
+
+// gemvOutputs makes n outputs of rows words, each followed by guard words,
+// and the bytes that reset one to the sentinel.
+func gemvOutputs(d *runner.Device, rows, guard, n int) ([]*runner.Buffer, []byte, error) {
+	words := rows + guard
+	clear := make([]byte, 4*words)
+	for i := 0; i < words; i++ {
+		binary.LittleEndian.PutUint32(clear[4*i:], sentinel)
+	}
+	var out []*runner.Buffer
+	for i := 0; i < n; i++ {
+		b, err := d.NewBuffer("y", uint64(4*words))
+		if err != nil {
+			for _, b := range out {
+				b.Release()
+			}
+			return nil, nil, err
+		}
+		out = append(out, b)
+	}
+	return out, clear, nil
+}
+
+// uploadGemvParts splits t by rows into parts small enough for one
+// binding, each with its uniform (made by uniform from the part's rows and
+// first row) and copies of its codes, scales and mins. On an error the
+// parts made so far are returned for the caller to release.
+func uploadGemvParts(d *runner.Device, t *quant.Tensor, copies int, uniform func(rows, offset int) []uint32) ([]*gemvPart, error) {
 	limit := min(d.Limits.MaxBufferSize, d.Limits.MaxStorageBufferBindingSize)
 	rowsPerPart := max(1, int(limit/uint64(4*t.WordsPerRow())))
-	gpr := s.Cols / glen
-	for off := 0; off < s.Rows; off += rowsPerPart {
-		n := min(rowsPerPart, s.Rows-off)
+	wpr, gpr := t.WordsPerRow(), t.Cols/t.Format.GroupLen(t.Cols)
+	var parts []*gemvPart
+	for off := 0; off < t.Rows; off += rowsPerPart {
+		n := min(rowsPerPart, t.Rows-off)
 		p := &gemvPart{offset: off, rows: n}
-		o.parts = append(o.parts, p) // released with o from here on
-		// The fused kernels' uniform; the plain ones read its first half.
-		u := GemvUniform(templates.Gemv{Norm: true}, n, s.Cols, glen, off, o.fu.Eps, 0, s.Cols)
-		if p.dims, err = d.NewBuffer("dims", uint64(4*len(u))); err != nil {
-			o.release()
-			return nil, err
+		parts = append(parts, p)
+		var err error
+		if p.dims, err = uploadWords(d, uniform(n, off)); err != nil {
+			return parts, err
 		}
-		dims := make([]byte, 4*len(u))
-		for i, v := range u {
-			binary.LittleEndian.PutUint32(dims[4*i:], v)
-		}
-		if err := p.dims.Write(0, dims); err != nil {
-			o.release()
-			return nil, err
-		}
-		wpr := t.WordsPerRow()
 		for c := 0; c < copies; c++ {
 			wb, err := uploadWords(d, t.Words[off*wpr:(off+n)*wpr])
 			if err != nil {
-				o.release()
-				return nil, err
+				return parts, err
 			}
 			p.w = append(p.w, wb)
 			sb, err := upload(d, "scales", t.Scales[off*gpr:(off+n)*gpr])
 			if err != nil {
-				o.release()
-				return nil, err
+				return parts, err
 			}
 			p.s = append(p.s, sb)
-			if f.Asym {
+			if t.Format.Asym {
 				mb, err := upload(d, "mins", t.Mins[off*gpr:(off+n)*gpr])
 				if err != nil {
-					o.release()
-					return nil, err
+					return parts, err
 				}
 				p.m = append(p.m, mb)
 			}
 		}
 	}
-	return o, nil
+	return parts, nil
 }
 
 func uploadWords(d *runner.Device, w []uint32) (*runner.Buffer, error) {

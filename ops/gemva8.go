@@ -438,46 +438,17 @@ func gemvA8OperandsFor(d *runner.Device, t *quant.Tensor, x []float32, static fl
 		o.release()
 		return nil, err
 	}
-	words := s.Rows + o.guard
-	for c := 0; c < copies*o.lanes; c++ {
-		gy, err := d.NewBuffer("y", uint64(4*words))
-		if err != nil {
-			o.release()
-			return nil, err
-		}
-		o.gy = append(o.gy, gy)
-	}
-	o.clear = make([]byte, 4*words)
-	for i := 0; i < words; i++ {
-		binary.LittleEndian.PutUint32(o.clear[4*i:], sentinel)
+	if o.gy, o.clear, err = gemvOutputs(d, s.Rows, o.guard, copies*o.lanes); err != nil {
+		o.release()
+		return nil, err
 	}
 	glen := f.GroupLen(s.Cols)
-	limit := min(d.Limits.MaxBufferSize, d.Limits.MaxStorageBufferBindingSize)
-	rowsPerPart := max(1, int(limit/uint64(4*t.WordsPerRow())))
-	gpr := s.Cols / glen
-	wpr := t.WordsPerRow()
-	for off := 0; off < s.Rows; off += rowsPerPart {
-		n := min(rowsPerPart, s.Rows-off)
-		p := &gemvPart{offset: off, rows: n}
-		o.parts = append(o.parts, p)
-		if p.dims, err = uploadWords(d, []uint32{uint32(n), uint32(s.Cols), uint32(glen), uint32(off)}); err != nil {
-			o.release()
-			return nil, err
-		}
-		for c := 0; c < copies; c++ {
-			wb, err := uploadWords(d, t.Words[off*wpr:(off+n)*wpr])
-			if err != nil {
-				o.release()
-				return nil, err
-			}
-			p.w = append(p.w, wb)
-			sb, err := upload(d, "scales", t.Scales[off*gpr:(off+n)*gpr])
-			if err != nil {
-				o.release()
-				return nil, err
-			}
-			p.s = append(p.s, sb)
-		}
+	o.parts, err = uploadGemvParts(d, t, copies, func(rows, offset int) []uint32 {
+		return []uint32{uint32(rows), uint32(s.Cols), uint32(glen), uint32(offset)}
+	})
+	if err != nil {
+		o.release()
+		return nil, err
 	}
 	return o, nil
 }
