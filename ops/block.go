@@ -41,16 +41,42 @@ func RMSNormRef(out, x, weight []float32, eps float32) {
 	}
 }
 
+// RopeReduce splits angle a as the RoPE kernels do before their cosine
+// and sine: a = k*pi/2 + r with k = round(a * 2/pi) and |r| <= pi/4 up to
+// rounding, r computed in f32 as (a - k*RopePiOver2Hi) - k*RopePiOver2Lo
+// (templates' Cody-Waite constants).
+func RopeReduce(a float32) (k int, r float32) {
+	kf := float32(math.RoundToEven(float64(a * templates.RopeTwoOverPi)))
+	return int(kf), float32(a-float32(kf*templates.RopePiOver2Hi)) - float32(kf*templates.RopePiOver2Lo)
+}
+
+// ropeCosSin is cos and sin of k*pi/2 + r for a's RopeReduce: float64 cos
+// and sin of r, turned by k quarter turns, rounded once.
+func ropeCosSin(a float32) (fcr, fci float32) {
+	k, r := RopeReduce(a)
+	s, c := math.Sincos(float64(r))
+	switch k & 3 {
+	case 1:
+		c, s = -s, c
+	case 2:
+		c, s = -c, -s
+	case 3:
+		c, s = s, -c
+	}
+	return float32(c), float32(s)
+}
+
 // RopeRef rotates, in place, the first ropeDim dimensions of each of heads
 // vectors of headDim in v by position pos. Pair i turns by the angle
 // pos * (1 / theta^((2i)/ropeDim)); it is (v[2i], v[2i+1]) (llama2.c, GGUF),
-// or (v[i], v[i+ropeDim/2]) when half (Hugging Face).
+// or (v[i], v[i+ropeDim/2]) when half (Hugging Face). cos and sin are of
+// the angle as RopeReduce splits it, as in the kernels.
 func RopeRef(v []float32, heads, headDim, ropeDim, pos int, theta float32, half bool) {
 	pairs := ropeDim / 2
 	for i := 0; i < pairs; i++ {
 		freq := 1 / float32(math.Pow(float64(theta), float64(float32(2*i)/float32(ropeDim))))
 		val := float32(pos) * freq
-		fcr, fci := float32(math.Cos(float64(val))), float32(math.Sin(float64(val)))
+		fcr, fci := ropeCosSin(val)
 		for h := 0; h < heads; h++ {
 			i0, i1 := h*headDim+2*i, h*headDim+2*i+1
 			if half {
@@ -415,7 +441,7 @@ func RopeFreqsRef(v []float32, heads, headDim, ropeDim, pos int, theta float32, 
 		freq := 1 / float32(math.Pow(float64(theta), float64(float32(2*i)/float32(ropeDim))))
 		val := float32(pos) * freq
 		val /= freqs[i]
-		fcr, fci := float32(math.Cos(float64(val))), float32(math.Sin(float64(val)))
+		fcr, fci := ropeCosSin(val)
 		for h := 0; h < heads; h++ {
 			i0, i1 := h*headDim+2*i, h*headDim+2*i+1
 			if half {

@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -142,6 +143,82 @@ func TestBlockRope(t *testing.T) {
 	}, ropeCases)
 }
 
+// The RoPE kernels' cosine and sine (rope_cos_sin, cut from the rendered
+// Rope source) are within 2^-22 + |a| 2^-34 of float64's for angles a
+// across every quadrant up to 2^17 rad, on the device whatever its own
+// sin and cos: measured within 2^-23 + |a| 2^-35.6 on lavapipe, and 2^-23.4
+// on [-pi, pi] in Chromium's SwiftShader, whose own sin and cos are off by
+// 2^-12.4 there. A polynomial without its last sine term is caught.
+func TestRopeCosSin(t *testing.T) {
+	d := runnertest.Device(t)
+	src := blockRender(t, templates.Rope{WG: 64})
+	fn, ok := "", false
+	if start := strings.Index(src, "fn rope_cos_sin("); start >= 0 {
+		fn, _, ok = strings.Cut(src[start:], "\n}\n")
+		fn += "\n}\n"
+	}
+	if !ok {
+		t.Fatal("no rope_cos_sin in the rendered rope kernel")
+	}
+	var angles []float32
+	for i := range 20001 {
+		angles = append(angles, float32(-math.Pi+2*math.Pi*float64(i)/20000))
+	}
+	r := newRand()
+	for i := range 20000 {
+		angles = append(angles, float32(math.Ldexp(2*r.Float64()-1, i%18)))
+	}
+	for k := range 64 { // either side of each half-way point between quarter turns
+		h := float32((float64(k) + 0.5) * math.Pi / 2)
+		angles = append(angles, h, math.Nextafter32(h, 0), math.Nextafter32(h, 1e9))
+	}
+	want := make([]float32, 2*len(angles))
+	tol := make([]float64, len(want))
+	for i, a := range angles {
+		want[2*i], want[2*i+1] = float32(math.Cos(float64(a))), float32(math.Sin(float64(a)))
+		tol[2*i] = 1.0/(1<<22) + math.Abs(float64(a))/(1<<34)
+		tol[2*i+1] = tol[2*i]
+	}
+	const wrapper = `@group(0) @binding(0) var<storage, read> angles: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+
+%s
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i < arrayLength(&angles)) {
+    let cs = rope_cos_sin(angles[i]);
+    out[2u * i] = cs.x;
+    out[2u * i + 1u] = cs.y;
+  }
+}
+`
+	groups := [3]uint32{uint32((len(angles) + 63) / 64), 1, 1}
+	bufs := []ops.BlockBuffer{
+		{Name: "angles", Data: ops.F32Words(angles)},
+		{Name: "out", Data: ops.SentinelWords(len(want)), Want: ops.F32Words(want), Tol: tol},
+	}
+	check := func(fn string) error {
+		kern, err := d.Compile("rope_cos_sin", fmt.Sprintf(wrapper, fn), []runner.Binding{runner.ReadOnly, runner.ReadWrite}, [3]uint32{64, 1, 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer kern.Release()
+		return ops.CheckBlock(d, kern, groups, bufs)
+	}
+	if err := check(fn); err != nil {
+		t.Error(err)
+	}
+	const term = "-0.00019515296 * z + "
+	if !strings.Contains(fn, term) {
+		t.Fatalf("rope_cos_sin no longer has %q", term)
+	}
+	if err := check(strings.Replace(fn, term, "", 1)); err == nil || !strings.Contains(err.Error(), "want") {
+		t.Errorf("sine without its r^7 term gave %v; want an error", err)
+	}
+}
+
 func ropeCases(k templates.Rope) []blockCase {
 	var cases []blockCase
 	for _, s := range []struct {
@@ -159,7 +236,7 @@ func ropeCases(k templates.Rope) []blockCase {
 		ops.RopeRef(want, s.heads, s.headDim, s.ropeDim, s.pos, s.theta, k.Half)
 		// Rotated elements: the angle pos*freq carries pow's error,
 		// (3 + 2|y log2 theta|) ULP by Vulkan's bounds, on both sides,
-		// plus the f32 product; cos and sin add ropeSinCos absolute error
+		// plus the f32 product; the kernel's cos and sin add ropeSinCos
 		// each; the products and the sum a few ULP. Untouched elements
 		// must match exactly.
 		tol := make([]float64, len(v))
@@ -186,11 +263,9 @@ func ropeCases(k templates.Rope) []blockCase {
 	return cases
 }
 
-// ropeSinCos is the absolute error allowed in cos and sin of an angle of up
-// to a few thousand radians. Vulkan bounds them (2^-11) only on [-pi, pi];
-// lavapipe was measured at 2^-23.7 over [0, 4096), and 2^-19 leaves room
-// for a GPU's range reduction.
-const ropeSinCos = 1.0 / (1 << 19)
+// ropeSinCos is the absolute error allowed in the kernels' cos and sin
+// beyond the angle's own error, as in ops' RopeCase.
+const ropeSinCos = 1.0 / (1 << 21)
 
 func TestBlockSwiGLU(t *testing.T) {
 	blockSuite(t, func(wg int) []templates.SwiGLU { return []templates.SwiGLU{{WG: wg}} }, swigluCases)
@@ -438,6 +513,8 @@ func TestBlockCatchesBrokenKernels(t *testing.T) {
 		reason   string
 	}{
 		{"rope exponent over head_dim", rope, "/ f32(dims.rope_dim)", "/ f32(dims.head_dim)", ropeCases(rope), "want"},
+		{"rope reduces by pi/2's high part only", rope, " - k * 0.0004838268", "", ropeCases(rope), "want"},
+		{"rope turns the wrong way in odd quadrants", rope, "select(c, -s, odd)", "select(c, s, odd)", ropeCases(rope), "want"},
 		{"argmax ties to the later index", argmax, "oi < ci", "oi > ci", argmaxCases(argmax), "exactly"},
 		{"attention reads one position too many", attn, "t < dims.len; t = t + 1u", "t <= dims.len; t = t + 1u", attentionCases(attn), ""},
 		{"attention without the 1/sqrt(hd) scale", attn, "score = score / scale;", "", attentionCases(attn), "want"},

@@ -174,18 +174,20 @@ func RMSNormCase(k templates.RMSNorm, rows, n int, scale float32) BlockCase {
 	return BlockCase{Name: fmt.Sprintf("rows=%d/n=%d/scale=%g", rows, n, scale), Groups: k.Groups(rows), Bufs: bufs}
 }
 
-// ropeSinCos is the absolute error allowed in cos and sin of an angle of up
-// to a few thousand radians. Vulkan bounds them (2^-11) only on [-pi, pi];
-// lavapipe was measured at 2^-23.7 over [0, 4096), and 2^-19 leaves room
-// for a GPU's range reduction.
-const ropeSinCos = 1.0 / (1 << 19)
+// ropeSinCos is the absolute error allowed in the RoPE kernels' cos and
+// sin beyond the angle's own: they reduce the angle to k*pi/2 + r as
+// RopeReduce does and evaluate polynomials on r, within 2^-23 + |a| 2^-35
+// on any adapter (the |a| part is far below the angle term of the
+// tolerances), not WGSL's sin and cos, which are bounded only on [-pi, pi]
+// and only to 2^-11 (Chromium's SwiftShader is off by 2^-12.4 there).
+const ropeSinCos = 1.0 / (1 << 21)
 
 // RopeCase rotates heads vectors of headDim in [-1, 1) at position pos;
 // freqs, of ropeDim/2, is the table of a kernel with Freqs. Tolerance of a
 // rotated element: the angle carries pow's error, (3 + 2|y log2 theta|) ULP
-// on both sides, the product's, and with freqs the division's; cos and
-// sin add ropeSinCos each, the products and the sum a few ULP. Untouched
-// elements must match exactly.
+// on both sides, the product's, and with freqs the division's; the
+// kernel's cos and sin add ropeSinCos each, the products and the sum a few
+// ULP. Untouched elements must match exactly.
 func RopeCase(k templates.Rope, heads, headDim, ropeDim, pos int, theta float32, freqs []float32) BlockCase {
 	r := rand.New(rand.NewPCG(uint64(heads*headDim), uint64(pos)))
 	v := scaled(r, heads*headDim, 1)

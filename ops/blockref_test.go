@@ -60,6 +60,40 @@ func TestRopeFreqsRef(t *testing.T) {
 	}
 }
 
+// RopeReduce splits a into k quarter turns and a remainder within pi/4
+// (past it by k's rounding, |a| 2^-23 at most) that together are a, up to
+// the remainder's rounding and k times the second constant's; RopeRef with
+// pair 0 (frequency 1) turns (1, 0) to (cos pos, sin pos), within one
+// rounding and that error, at every position of a 128k context.
+func TestRopeReduce(t *testing.T) {
+	bound := func(a float64) float64 { return 1.0/(1<<24) + math.Abs(a)/(1<<34) }
+	r := newRand()
+	for i := range 100000 {
+		a := float32(math.Ldexp(2*r.Float64()-1, i%18)) // |a| < 2^17
+		if i < 8 {
+			a = []float32{0, -0, math.Pi / 4, -math.Pi / 4, math.Pi, 1e-30, 131071, -4095.5}[i]
+		}
+		k, rem := ops.RopeReduce(a)
+		if math.Abs(float64(rem)) > math.Pi/4+math.Abs(float64(a))/(1<<23)+1e-7 {
+			t.Fatalf("RopeReduce(%g) = %d, %g: remainder past pi/4", a, k, rem)
+		}
+		if d := float64(k)*math.Pi/2 + float64(rem) - float64(a); math.Abs(d) > bound(float64(a)) {
+			t.Fatalf("RopeReduce(%g) = %d, %g: k pi/2 + r is off by %g", a, k, rem, d)
+		}
+	}
+	if k, rem := ops.RopeReduce(0.5); k != 0 || rem != 0.5 {
+		t.Errorf("RopeReduce(0.5) = %d, %g; want 0, 0.5 (no reduction)", k, rem)
+	}
+	for pos := range 131072 {
+		v := []float32{1, 0}
+		ops.RopeRef(v, 1, 2, 2, pos, 500000, false)
+		c, s := math.Cos(float64(pos)), math.Sin(float64(pos))
+		if math.Abs(float64(v[0])-c) > 2*bound(float64(pos)) || math.Abs(float64(v[1])-s) > 2*bound(float64(pos)) {
+			t.Fatalf("(1, 0) at position %d = %v, want (%v, %v)", pos, v, c, s)
+		}
+	}
+}
+
 // Llama3RopeFreqs against values worked by hand from the HF formula in
 // float64 (formats.md §1.7): freq_i = 500000^(-i/64), wavelen_i = 2π /
 // freq_i; Llama 3.1 8B (factor 8, low 1, high 4, orig 8192) has wavelen <

@@ -1,6 +1,9 @@
 package templates
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // The kernels below are the non-matmul steps of a Llama decode block. Each
 // binds its buffers to @group(0) in the order its doc comment lists, takes
@@ -50,11 +53,28 @@ func (p RMSNorm) view() (string, any) {
 // (f32 bits), pad, pad, pad}, 2 v read_write [heads*head_dim], and with
 // Freqs 3 freqs read [rope_dim/2]. rope_dim is even and at most head_dim.
 // Dispatch Groups(heads, ropeDim).
+//
+// cos and sin are the kernel's own, not WGSL's built-ins (bounded only on
+// [-pi, pi], and loosely): the angle a is split as k*pi/2 + r, k =
+// round(a * RopeTwoOverPi), r = (a - k*RopePiOver2Hi) - k*RopePiOver2Lo in
+// f32 (ops.RopeReduce), and polynomials on |r| <= pi/4 give cos and sin
+// within about 2^-23 + |a| 2^-35 of those of a.
 type Rope struct {
 	WG    int  // threads per workgroup, a power of two in 32..256
 	Half  bool // pair dimension i with i+rope_dim/2, not with i+1
 	Freqs bool // divide each pair's angle by its entry of a frequency-factor table
 }
+
+// The Cody-Waite split of pi/2 that the RoPE kernels reduce angles by.
+// RopePiOver2Hi has 8 significant bits, so k*RopePiOver2Hi, and its
+// subtraction from the angle, are exact for |k| < 83468 (angles below
+// 131000 rad); RopePiOver2Lo is the f32 nearest pi/2 - RopePiOver2Hi.
+// The templates write them as the shortest decimals of these f32 values.
+const (
+	RopeTwoOverPi float32 = 2 / math.Pi
+	RopePiOver2Hi float32 = 1.5703125
+	RopePiOver2Lo float32 = math.Pi/2 - 1.5703125
+)
 
 func (p Rope) Name() string { return "rope" }
 func (p Rope) String() string {

@@ -2,6 +2,8 @@ package templates_test
 
 import (
 	"bytes"
+	"math"
+	"regexp"
 	"strconv"
 	"testing"
 
@@ -71,6 +73,33 @@ func TestBlockRenderedSourceAvoidsUnportableWGSL(t *testing.T) {
 					t.Errorf("%s %s: source contains %q", k.Name(), k, f)
 				}
 			}
+		}
+	}
+}
+
+// The RoPE kernels reduce angles by the exported constants (ops mirrors
+// them): each appears, as the shortest decimal of its f32 value, in both
+// kernels, and the split is what its doc says.
+func TestRopeReductionConstants(t *testing.T) {
+	builtinSinCos := regexp.MustCompile(`\b(sin|cos)\(`)
+	if float64(templates.RopePiOver2Hi)*128 != 201 {
+		t.Errorf("RopePiOver2Hi = %g, want 201/128 (8 significant bits)", templates.RopePiOver2Hi)
+	}
+	if d := float64(templates.RopePiOver2Hi) + float64(templates.RopePiOver2Lo) - math.Pi/2; math.Abs(d) > 1e-11 {
+		t.Errorf("RopePiOver2Hi + RopePiOver2Lo is pi/2 %+g", d)
+	}
+	for _, k := range []templates.Kernel{templates.Rope{WG: 64}, templates.Rope{WG: 32, Half: true, Freqs: true}, templates.QKVRope{WG: 64}} {
+		src, err := templates.Render(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []float32{templates.RopeTwoOverPi, templates.RopePiOver2Hi, templates.RopePiOver2Lo} {
+			if lit := "* " + strconv.FormatFloat(float64(c), 'f', -1, 32); !bytes.Contains(src, []byte(lit)) {
+				t.Errorf("%s %s: source lacks %q", k.Name(), k, lit)
+			}
+		}
+		if builtinSinCos.Match(src) {
+			t.Errorf("%s %s: source calls WGSL's sin or cos", k.Name(), k)
 		}
 	}
 }

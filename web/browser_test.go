@@ -262,16 +262,25 @@ func TestBrowserRunsExport(t *testing.T) {
 	// Attention (prefill, and decode's two dispatches run as one) and the
 	// block kernels verify and are timed too; and a whole check can fail:
 	// with argmax's expected index moved by one, argmax is reported wrong
-	// and not timed. RoPE is left out: its tolerance allows sin and cos
-	// 2^-19 of error, SwiftShader's are further off at the timed position's
-	// angles (an element off by 4.7e-5 against 2.6e-5 allowed; Vulkan
-	// allows 2^-11), and the page rightly reports it wrong there.
+	// and not timed. RoPE runs in both layouts, with and without frequency
+	// factors, at position 4095 (pair 0 turns by 4095 rad): the kernels'
+	// own cos and sin hold the 2^-21 tolerance where SwiftShader's sin and
+	// cos are 2^-12.4 off even on [-pi, pi].
 	kp := kernelProfile(t)
-	kp.Entries = slices.DeleteFunc(kp.Entries, func(e profiles.Entry) bool { return e.Op == "rope" })
+	i := slices.IndexFunc(kp.Entries, func(e profiles.Entry) bool { return e.Op == "rope" })
+	if i < 0 {
+		t.Fatal("the kernel profile has no rope entry")
+	}
+	adjacent := kp.Entries[i]
+	adjacent.Dtype, adjacent.Shape = "f32", []int{4, 128}
+	kp.Entries = slices.Insert(kp.Entries, i+1, adjacent)
 	kdir := t.TempDir()
 	km, err := Export(kp, kdir, Options{Portable: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := len(slices.DeleteFunc(slices.Clone(km.Kernels), func(k Kernel) bool { return k.Op != "rope" })); n != 2 {
+		t.Fatalf("the export has %d rope kernels, want 2", n)
 	}
 	wrong := slices.IndexFunc(km.Kernels, func(k Kernel) bool { return k.Op == "argmax" })
 	expect := filepath.Join(kdir, km.Kernels[wrong].Checks[0].Expect)
@@ -282,6 +291,11 @@ func TestBrowserRunsExport(t *testing.T) {
 	kSrv := httptest.NewServer(Handler(kdir))
 	defer kSrv.Close()
 	res, title = runPage(kSrv.URL + "/?samples=3&target_ms=5")
+	if png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "browser-kernels.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if len(res.Kernels) != len(km.Kernels) || res.OK {
 		t.Fatalf("page ran %d kernels, ok %v; want %d, not ok", len(res.Kernels), res.OK, len(km.Kernels))
 	}

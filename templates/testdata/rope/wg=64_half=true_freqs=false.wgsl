@@ -17,6 +17,25 @@ struct Base {
 @group(0) @binding(1) var<uniform> base: Base;
 @group(0) @binding(2) var<storage, read_write> v: array<f32>;
 
+// rope_cos_sin returns (cos a, sin a) within about 2^-23 + |a| 2^-35 on
+// any adapter: WGSL bounds its sin and cos only on [-pi, pi] and only to
+// 2^-11 (SwiftShader's are 2^-12.4 off there). a = k pi/2 + r with k =
+// round(a 2/pi), reduced Cody-Waite style: k * 1.5703125 (8 bits) and its
+// subtraction are exact for |k| < 83468, only k times the rest of pi/2
+// rounds. Cephes' sinf and cosf polynomials on |r| <= pi/4, then k's
+// quadrant.
+fn rope_cos_sin(a: f32) -> vec2<f32> {
+  let k = round(a * 0.63661975);
+  let r = (a - k * 1.5703125) - k * 0.0004838268;
+  let z = r * r;
+  let s = r + r * z * ((-0.00019515296 * z + 0.008332161) * z - 0.16666655);
+  let c = 1.0 - 0.5 * z + z * z * ((0.000024433157 * z - 0.0013887316) * z + 0.041666646);
+  let q = u32(i32(k)) & 3u;
+  let odd = (q & 1u) == 1u;
+  let sign = select(1.0, -1.0, q >= 2u);
+  return vec2<f32>(sign * select(c, -s, odd), sign * select(s, c, odd));
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = gid.y * nwg.x * 64u + gid.x;
@@ -28,8 +47,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = g % pairs;
   let freq = 1.0 / pow(bitcast<f32>(base.theta), f32(2u * i) / f32(dims.rope_dim));
   let val = f32(dims.pos) * freq;
-  let fcr = cos(val);
-  let fci = sin(val);
+  let cs = rope_cos_sin(val);
+  let fcr = cs.x;
+  let fci = cs.y;
   let i0 = h * dims.head_dim + i;
   let i1 = i0 + pairs;
   let v0 = v[i0];
