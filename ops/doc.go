@@ -16,6 +16,12 @@
 // are BlockOps: their references are in block.go, their checked runs
 // (BlockCases) in blockcases.go, their workloads in blockwork.go.
 //
+// Attention (flash prefill, split decode with its reduce, the int8 KV
+// store) is in attention.go (the Attn call, CPU references and tolerances)
+// and flash.go (spaces and FlashEvaluator); the quantized GEMV and its
+// fused variants in gemv.go, the integer GEMV with int8 activations in
+// gemva8.go, the decode loop's fused kernels in fused.go.
+//
 // An Evaluator rejects a candidate with its reason at the first failure
 // and only times candidates that validated.
 package ops
