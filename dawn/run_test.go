@@ -345,31 +345,6 @@ func matmulCases(k ops.Kernel) []runCase {
 	return cases
 }
 
-// randomTensor is a rows x cols tensor of format f with random codes,
-// scales and mins, drawn as ops draws its operands.
-func randomTensor(r *rand.Rand, f quant.Format, rows, cols int) *quant.Tensor {
-	t := &quant.Tensor{Format: f, Rows: rows, Cols: cols}
-	t.Words = make([]uint32, rows*t.WordsPerRow())
-	for i := range t.Words {
-		t.Words[i] = r.Uint32()
-	}
-	groups := rows * (cols / f.GroupLen(cols))
-	t.Scales = make([]float32, groups)
-	for i := range t.Scales {
-		t.Scales[i] = (0.5 + r.Float32()) / float32(int(1)<<f.Bits)
-	}
-	if f.Asym {
-		t.Mins = make([]float32, groups)
-		for i := range t.Mins {
-			t.Mins[i] = -0.5 * r.Float32()
-		}
-	}
-	if err := t.Validate(); err != nil {
-		panic(err)
-	}
-	return t
-}
-
 // gemvCases: y = W x for ops.GemvInputs on ops.GemvValidationShapes, with
 // k's fusions on ops.GemvFusionInputs, against ops.GemvFusedReference
 // (DequantizeRow(r) . x in float64, the norm and SwiGLU input in float64)
@@ -417,34 +392,24 @@ func gemvCases(k templates.Gemv) []runCase {
 	return cases
 }
 
-// gemmCases: C = A x W^T for random A and a random quant.Tensor W on
-// ops.GemmValidationShapes, against DequantizeRow in float64 within
-// ops.Tolerance(K, mag), mag as ops counts it: sum |a w|, plus for a min
-// sum |a| (|u scale| + |min|), since u*scale + min may round differently
-// or be fused on the device.
+// gemmCases: C = A x W^T on ops.GemmValidationShapes, with the inputs
+// (ops.GemmInputs) and the float64 reference and tolerance
+// (ops.GemmReference) ops validates GEMM kernels with.
 func gemmCases(k templates.Gemm) []runCase {
 	f := quant.Format{Bits: k.Bits, Group: k.Group, Asym: k.Asym}
 	var cases []runCase
 	for _, s := range ops.GemmValidationShapes(k) {
-		r := rand.New(rand.NewPCG(uint64(s.M)<<40|uint64(s.N)<<20|uint64(s.K), uint64(f.Bits)))
-		t := randomTensor(r, f, s.N, s.K)
-		a := uniformRand(r, s.M*s.K, 1)
+		t, a, err := ops.GemmInputs(s, f)
+		if err != nil {
+			panic(err)
+		}
 		glen := t.GroupLen(s.K)
-		w := t.Dequantize()
 		ref, tol := make([]float64, s.M*s.N), make([]float64, s.M*s.N)
-		for i := 0; i < s.M; i++ {
-			for j := 0; j < s.N; j++ {
-				var sum, mag float64
-				for l := 0; l < s.K; l++ {
-					av, wv := float64(a[i*s.K+l]), float64(w[j*s.K+l])
-					sum += av * wv
-					mag += math.Abs(av * wv)
-					if f.Asym {
-						m := float64(t.Mins[j*(s.K/glen)+l/glen])
-						mag += math.Abs(av) * (math.Abs(wv-m) + math.Abs(m))
-					}
-				}
-				ref[i*s.N+j], tol[i*s.N+j] = sum, ops.Tolerance(s.K, mag)
+		row := make([]float32, s.K)
+		for j := 0; j < s.N; j++ {
+			t.DequantizeRow(j, row)
+			for i := 0; i < s.M; i++ {
+				ref[i*s.N+j], tol[i*s.N+j] = ops.GemmReference(t, a, row, i, j)
 			}
 		}
 		bufs := []buffer{

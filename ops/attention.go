@@ -76,6 +76,15 @@ func (a Attn) Check() error {
 // see: each query at p, scaled by Temperature(p), against keys
 // FirstKey(p)..p of its key/value head, as AttentionRef computes it.
 func CausalAttentionRef(out, q, kcache, vcache []float32, a Attn) {
+	dim := a.Heads * a.HeadDim
+	a.eachQuery(q, kcache, vcache, func(i int, qs, kc, vc []float32, _ float32) {
+		AttentionRef(out[i*dim:(i+1)*dim], qs, kc, vc, a.Heads, a.KVHeads, a.HeadDim, len(kc)/a.KVDim())
+	})
+}
+
+// eachQuery calls f for each query i with its row scaled by its
+// temperature t, and the cache rows it sees.
+func (a Attn) eachQuery(q, kcache, vcache []float32, f func(i int, qs, kc, vc []float32, t float32)) {
 	dim, kvDim := a.Heads*a.HeadDim, a.KVDim()
 	qs := make([]float32, dim)
 	for i := 0; i < a.QLen; i++ {
@@ -85,8 +94,7 @@ func CausalAttentionRef(out, q, kcache, vcache []float32, a Attn) {
 		for j, v := range q[i*dim : (i+1)*dim] {
 			qs[j] = v * t
 		}
-		AttentionRef(out[i*dim:(i+1)*dim], qs, kcache[lo*kvDim:(p+1)*kvDim], vcache[lo*kvDim:(p+1)*kvDim],
-			a.Heads, a.KVHeads, a.HeadDim, p-lo+1)
+		f(i, qs, kcache[lo*kvDim:(p+1)*kvDim], vcache[lo*kvDim:(p+1)*kvDim], t)
 	}
 }
 
@@ -94,40 +102,32 @@ func CausalAttentionRef(out, q, kcache, vcache []float32, a Attn) {
 // element, query by query, as AttentionTolerance does, plus the rounding of
 // the temperature's log, which WGSL does not round correctly.
 func CausalAttentionTolerance(q, kcache, vcache []float32, a Attn) []float64 {
-	dim, kvDim := a.Heads*a.HeadDim, a.KVDim()
-	tol := make([]float64, 0, a.QLen*dim)
-	qs := make([]float32, dim)
-	for i := 0; i < a.QLen; i++ {
-		p := a.QPos + i
-		lo := a.FirstKey(p)
-		t := a.Temperature(p)
-		for j, v := range q[i*dim : (i+1)*dim] {
-			qs[j] = v * t
-		}
-		row := AttentionTolerance(qs, kcache[lo*kvDim:(p+1)*kvDim], vcache[lo*kvDim:(p+1)*kvDim],
-			a.Heads, a.KVHeads, a.HeadDim, p-lo+1)
+	tol := make([]float64, 0, a.QLen*a.Heads*a.HeadDim)
+	a.eachQuery(q, kcache, vcache, func(_ int, qs, kc, vc []float32, t float32) {
+		row := AttentionTolerance(qs, kc, vc, a.Heads, a.KVHeads, a.HeadDim, len(kc)/a.KVDim())
 		if t != 1 {
 			// A relative error e in the temperature moves each score by e|s|
 			// and an output by at most 2 e max|s| max|v|.
-			var smax, vmax float64
-			for j := range qs {
-				smax += math.Abs(float64(qs[j]))
+			var smax float64
+			for _, v := range qs {
+				smax += math.Abs(float64(v))
 			}
-			for _, v := range vcache[lo*kvDim : (p+1)*kvDim] {
-				vmax = max(vmax, math.Abs(float64(v)))
-			}
-			var kmax float64
-			for _, v := range kcache[lo*kvDim : (p+1)*kvDim] {
-				kmax = max(kmax, math.Abs(float64(v)))
-			}
-			extra := 2 * 1e-5 * smax * kmax / math.Sqrt(float64(a.HeadDim)) * vmax
+			extra := 2 * 1e-5 * smax * absMax(kc) / math.Sqrt(float64(a.HeadDim)) * absMax(vc)
 			for j := range row {
 				row[j] += extra
 			}
 		}
 		tol = append(tol, row...)
-	}
+	})
 	return tol
+}
+
+func absMax(v []float32) float64 {
+	var m float64
+	for _, x := range v {
+		m = max(m, math.Abs(float64(x)))
+	}
+	return m
 }
 
 // AttentionFLOPs counts the multiply-adds of attention as 2 FLOPs each:

@@ -497,9 +497,29 @@ func uploadWords(d *runner.Device, w []uint32) (*runner.Buffer, error) {
 // dispatches lists one dispatch per part and copy, each lane in turn;
 // copy < 0 means all copies and lanes, else that copy's first lane.
 func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy int) []runner.Dispatch {
+	x := o.gx
+	if k.GLU {
+		x = o.ggu
+	}
+	return eachPart(o.parts, o.lanes, copy, func(p *gemvPart, c, y int) runner.Dispatch {
+		bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], x, o.gy[y]}
+		if k.Asym {
+			bufs = append(bufs, p.m[c])
+		}
+		if k.Norm {
+			bufs = append(bufs, o.gnorm)
+		}
+		return runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(p.rows)}
+	})
+}
+
+// eachPart lists dispatch(p, c, y) for every part p of every weight copy c
+// in every lane, y being the output that lane and copy write (lane-major);
+// copy >= 0 keeps only that copy's first lane.
+func eachPart(parts []*gemvPart, lanes, copy int, dispatch func(p *gemvPart, c, y int) runner.Dispatch) []runner.Dispatch {
 	var ds []runner.Dispatch
-	copies := len(o.parts[0].w)
-	for l := 0; l < o.lanes; l++ {
+	copies := len(parts[0].w)
+	for l := 0; l < lanes; l++ {
 		if copy >= 0 && l > 0 {
 			break
 		}
@@ -507,19 +527,8 @@ func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy in
 			if copy >= 0 && c != copy {
 				continue
 			}
-			for _, p := range o.parts {
-				x := o.gx
-				if k.GLU {
-					x = o.ggu
-				}
-				bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], x, o.gy[l*copies+c]}
-				if k.Asym {
-					bufs = append(bufs, p.m[c])
-				}
-				if k.Norm {
-					bufs = append(bufs, o.gnorm)
-				}
-				ds = append(ds, runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(p.rows)})
+			for _, p := range parts {
+				ds = append(ds, dispatch(p, c, l*copies+c))
 			}
 		}
 	}

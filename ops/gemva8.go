@@ -518,23 +518,10 @@ func (o *gemvA8Operands) quantDispatch() runner.Dispatch {
 // dispatches lists one dispatch per part and copy, each lane in turn;
 // copy < 0 means all copies and lanes, else that copy's first lane.
 func (o *gemvA8Operands) dispatches(kern *runner.Kernel, k templates.GemvA8, copy int) []runner.Dispatch {
-	var ds []runner.Dispatch
-	copies := len(o.parts[0].w)
-	for l := 0; l < o.lanes; l++ {
-		if copy >= 0 && l > 0 {
-			break
-		}
-		for c := 0; c < copies; c++ {
-			if copy >= 0 && c != copy {
-				continue
-			}
-			for _, p := range o.parts {
-				bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], o.gxq, o.gy[l*copies+c], o.gsc}
-				ds = append(ds, runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(p.rows)})
-			}
-		}
-	}
-	return ds
+	return eachPart(o.parts, o.lanes, copy, func(p *gemvPart, c, y int) runner.Dispatch {
+		bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], o.gxq, o.gy[y], o.gsc}
+		return runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(p.rows)}
+	})
 }
 
 // bytesPerRun counts what one timed run reads and writes: every copy's
