@@ -38,6 +38,9 @@ func (s AttnShape) Dtype() string {
 	return "f32"
 }
 
+// MaxAttnBytes bounds the f32 queries and caches of one attention shape.
+const MaxAttnBytes = 4 << 30
+
 // ParseAttnShapes reads a comma-separated list of SEQxHEADSxKVHEADSxHEADDIM.
 func ParseAttnShapes(list string, kv8 bool) ([]AttnShape, error) {
 	var out []AttnShape
@@ -60,6 +63,10 @@ func ParseAttnShapes(list string, kv8 bool) ([]AttnShape, error) {
 		s := AttnShape{Seq: v[0], Heads: v[1], KVHeads: v[2], HeadDim: v[3], KV8: kv8}
 		if s.Heads%s.KVHeads != 0 || s.HeadDim%4 != 0 || s.HeadDim > 256 {
 			return nil, fmt.Errorf("attention shape %q: heads must be a multiple of key/value heads and head dim a multiple of 4 up to 256", f)
+		}
+		// The host holds the queries and both caches in f32 to check them.
+		if n := int64(s.Seq) * int64(s.Heads+2*s.KVHeads) * int64(s.HeadDim) * 4; n > MaxAttnBytes {
+			return nil, fmt.Errorf("attention shape %q: %d MiB of queries and caches, more than %d MiB", f, n>>20, MaxAttnBytes>>20)
 		}
 		out = append(out, s)
 	}

@@ -73,6 +73,9 @@ every timed pass into a results file in Go benchmark format.`)
 	if !ok {
 		return fmt.Errorf("parsing -strategy: %q is not one of %s", f.strategy, strings.Join(search.MethodNames, ", "))
 	}
+	if f.lanes < 0 {
+		return fmt.Errorf("parsing -lanes: %d is negative", f.lanes)
+	}
 	if f.samples < 10 {
 		return fmt.Errorf("parsing -samples: %d is below the minimum of 10", f.samples)
 	}
