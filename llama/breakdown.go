@@ -8,8 +8,9 @@ import (
 )
 
 // StepProfile is where the GPU time of one decode step goes: every dispatch
-// timed alone (runner.Program.Profile), the times added up by kernel and
-// shape. Times are seconds per step, one sample per run.
+// timed alone (runner.Program.Profile) and, by kernel and shape, what the
+// dispatches add to the step's pass (runner.Program.Marginal). Times are
+// seconds per step, one sample per run.
 type StepProfile struct {
 	Pos        int // the position the step decoded
 	Dispatches int // of the step
@@ -36,9 +37,13 @@ type KernelTime struct {
 	Shape   string
 	Roles   []string  // the parts of the model they compute, e.g. "q, k, v"
 	Count   int       // dispatches per step
-	Samples []float64 // seconds per step, one per run
+	Samples []float64 // seconds per step, one per run, each dispatch alone
 	Median  float64
-	Bytes   int64 // moved per step, inputs read and outputs written once
+	// InPass is what the dispatches add to the step in one pass: the pass
+	// with each of them run twice less the pass, one per run.
+	InPass       []float64
+	InPassMedian float64
+	Bytes        int64 // moved per step, inputs read and outputs written once
 }
 
 // Name is the kernel and shape, e.g. "gemv 3072x2048".
@@ -47,8 +52,9 @@ func (k KernelTime) Name() string { return k.Kernel + " " + k.Shape }
 // ProfileStep runs the decode step at pos runs times as
 // runner.Program.Profile does (plus one run of each kind to warm up) on
 // the token in g.tok, and adds up its dispatches' times by kernel and
-// shape, longest first. The caches at pos and g.tok change as a step
-// leaves them.
+// shape, largest share of the pass first. The caches at pos, g.tok and
+// the residual stream change as the step, and steps with some dispatches
+// run twice, leave them.
 func (g *GPU) ProfileStep(pos, runs int) (*StepProfile, error) {
 	if err := g.setStep(pos); err != nil {
 		return nil, err
@@ -61,6 +67,7 @@ func (g *GPU) ProfileStep(pos, runs int) (*StepProfile, error) {
 	sp := &StepProfile{Pos: pos, Dispatches: s.prog.Len(), Pass: prof.Pass, Host: prof.Host, Warnings: prof.Warnings}
 	byName := map[string]*KernelTime{}
 	var order []*KernelTime
+	var sets [][]int // the dispatches of each of order
 	for i, info := range s.info {
 		name := info.kernel + " " + info.shape
 		k := byName[name]
@@ -68,8 +75,10 @@ func (g *GPU) ProfileStep(pos, runs int) (*StepProfile, error) {
 			k = &KernelTime{Kernel: info.kernel, Shape: info.shape, Samples: make([]float64, len(prof.Dispatches))}
 			byName[name] = k
 			order = append(order, k)
+			sets = append(sets, nil)
 		}
 		k.Count++
+		sets[slices.Index(order, k)] = append(sets[slices.Index(order, k)], i)
 		if info.role != "" && !slices.Contains(k.Roles, info.role) {
 			k.Roles = append(k.Roles, info.role)
 		}
@@ -87,11 +96,19 @@ func (g *GPU) ProfileStep(pos, runs int) (*StepProfile, error) {
 		}
 		sp.Sum = append(sp.Sum, sum)
 	}
-	for _, k := range order {
+	marg, err := s.prog.Marginal(runs, sets)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range order {
 		k.Median = median(k.Samples)
+		for r, with := range marg.With[i] {
+			k.InPass = append(k.InPass, with-marg.Base[r])
+		}
+		k.InPassMedian = median(k.InPass)
 		sp.Kernels = append(sp.Kernels, *k)
 	}
-	slices.SortStableFunc(sp.Kernels, func(a, b KernelTime) int { return cmp.Compare(b.Median, a.Median) })
+	slices.SortStableFunc(sp.Kernels, func(a, b KernelTime) int { return cmp.Compare(b.InPassMedian, a.InPassMedian) })
 	return sp, nil
 }
 

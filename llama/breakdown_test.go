@@ -66,6 +66,9 @@ func TestGPUProfileStep(t *testing.T) {
 		}
 		delete(want, k.Name())
 		count += k.Count
+		if len(k.InPass) != runs {
+			t.Errorf("%s: %d in-pass samples, want %d", k.Name(), len(k.InPass), runs)
+		}
 		if len(k.Roles) == 0 || k.Bytes <= 0 || k.Median <= 0 || len(k.Samples) != runs {
 			t.Errorf("%s: roles %q, %d bytes, median %g, %d samples", k.Name(), k.Roles, k.Bytes, k.Median, len(k.Samples))
 		}

@@ -1085,6 +1085,9 @@ func (g *GPU) classify(r *recorder, x, norm *runner.Buffer) error {
 // first positions (the shortest tier; later tiers may add a reduce).
 func (g *GPU) DispatchesPerStep() int { return g.steps[0].prog.Len() }
 
+// DispatchesAt is the number of dispatches of the decode step at pos.
+func (g *GPU) DispatchesAt(pos int) int { return g.stepFor(pos).prog.Len() }
+
 // WeightBytes is what one decode step reads of the weights: every
 // projection's codes, scales and mins (or f32 values), the classifier, and
 // one row of the embedding.

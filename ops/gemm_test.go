@@ -107,14 +107,14 @@ func TestGemmRejectsBrokenKernels(t *testing.T) {
 	}{
 		{"unmutated", sym, "", "", ""},
 		{"unmutated asym", asym, "", "", ""},
-		{"scale of the row's first group", sym, "let g = n * gpr + kw * 8u / dims.glen;", "let g = n * gpr;", "want"},
+		{"scale of the row's first group", sym, "let g = n * gpr + kw * 8u / 32u;", "let g = n * gpr;", "want"},
 		{"symmetric offset", sym, "- 8.0) * s", "- 7.0) * s", "want"},
 		{"codes out of order", sym, "(u >> 4u) & 0xfu", "(u >> 8u) & 0xfu", "want"},
 		{"prefetch of the current tile", sym, "(k0 + 64u)", "(k0)", "want"},
 		{"store past the row", sym, "if (col < dims.n) {", "if (col <= dims.n) {", "out of bounds"},
 		{"last row skipped", sym, "if (row < dims.m) {", "if (row + 1u < dims.m) {", "never written"},
 		{"min dropped", asym, "* s + mn;", "* s;", "want"},
-		{"min of the row's first group", asym, "let g = n * gpr + kw * 16u / dims.glen;", "let g = n * gpr;", "want"},
+		{"min of the row's first group", asym, "let g = n * gpr + kw * 16u / 32u;", "let g = n * gpr;", "want"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

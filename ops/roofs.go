@@ -13,11 +13,33 @@ import (
 )
 
 // Roofs are the device's measured ceilings: memory bandwidth from a copy
-// kernel (bytes read plus bytes written) and the fma rate of an
-// arithmetic-bound kernel. Every kernel is reported as a fraction of them.
+// kernel (bytes read plus bytes written), the fma rate of an
+// arithmetic-bound kernel, and the rate of back-to-back dispatches of a
+// kernel with next to no work. Every kernel is reported as a fraction of
+// the first two; the third is the floor every dispatch pays, which bounds
+// short kernels and decode steps of many dispatches.
 type Roofs struct {
-	Copy search.Result // Score in B/s
-	FMA  search.Result // Score in FLOP/s
+	Copy     search.Result // Score in B/s
+	FMA      search.Result // Score in FLOP/s
+	Dispatch search.Result // Score in dispatches/s
+}
+
+// DispatchSeconds is the measured floor of one dispatch.
+func (r Roofs) DispatchSeconds() float64 {
+	if r.Dispatch.Score <= 0 {
+		return 0
+	}
+	return 1 / r.Dispatch.Score
+}
+
+// Attainable is the best rate, in B/s, of a bandwidth-bound kernel that
+// moves bytes in one dispatch: the copy's rate with the dispatch floor
+// added to its time.
+func (r Roofs) Attainable(bytes float64) float64 {
+	if r.Copy.Score <= 0 {
+		return 0
+	}
+	return bytes / (bytes/r.Copy.Score + r.DispatchSeconds())
 }
 
 // RoofKernels are the copy and fma kernels the roofs are measured with.
@@ -41,8 +63,39 @@ func MeasureRoofs(ctx context.Context, d *runner.Device, timing runner.TimeOptio
 	if r.Copy, err = measureCopy(ctx, d, copyBytes, timing); err != nil {
 		return r, err
 	}
-	r.FMA, err = measureFMA(ctx, d, fmaThreads, timing)
+	if r.FMA, err = measureFMA(ctx, d, fmaThreads, timing); err != nil {
+		return r, err
+	}
+	r.Dispatch, err = measureDispatch(ctx, d, timing)
 	return r, err
+}
+
+// measureDispatch times the copy kernel on one workgroup's worth (4 KiB):
+// what is left is the cost of a dispatch, its barrier and its launch.
+func measureDispatch(ctx context.Context, d *runner.Device, timing runner.TimeOptions) (search.Result, error) {
+	const size = 16 * 256
+	start := time.Now()
+	src, err := templates.Render(CopyKernel)
+	if err != nil {
+		return search.Result{}, err
+	}
+	k, err := d.Compile("copy", string(src), []runner.Binding{runner.ReadOnly, runner.ReadWrite}, CopyKernel.WorkgroupSize())
+	if err != nil {
+		return search.Result{}, err
+	}
+	defer k.Release()
+	in, err := d.NewBuffer("dispatch-src", size)
+	if err != nil {
+		return search.Result{}, err
+	}
+	defer in.Release()
+	out, err := d.NewBuffer("dispatch-dst", size)
+	if err != nil {
+		return search.Result{}, err
+	}
+	defer out.Release()
+	ds := runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{in, out}, Groups: grid(size/16, CopyKernel.WG)}
+	return timed(ctx, d, ds, timing, "roof/f32/kind=dispatch/bytes=4096", CopyKernel, 1, "dispatch/s", start)
 }
 
 // grid spreads threads over x and y so that no dimension exceeds the limit.

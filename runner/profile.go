@@ -239,3 +239,116 @@ func (s *timestampSet) release() {
 		s.set.Release()
 	}
 }
+
+// Marginal is what sets of a program's dispatches cost inside its pass.
+// Each run times the program in one pass as Submit encodes it (Base) and,
+// for each set, with the set's dispatches encoded twice in a row (With):
+// With - Base is the set's share of the pass, barriers and launches
+// included, which timing a dispatch alone (Profile) overstates by a
+// pass's overhead. The duplicates run on the program's buffers, so a
+// program that adds into a buffer leaves different values there.
+type Marginal struct {
+	Base []float64   // seconds per run
+	With [][]float64 // per set, seconds per run
+}
+
+// Marginal times the program as Marginal describes, runs times plus one
+// warm-up of each; sets list dispatch indices.
+func (p *Program) Marginal(runs int, sets [][]int) (Marginal, error) {
+	d := p.dev
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m := Marginal{With: make([][]float64, len(sets))}
+	switch {
+	case p.groups == nil:
+		return m, fmt.Errorf("program: released")
+	case !d.timestamps:
+		return m, fmt.Errorf("timing a program's dispatches: %w", ErrNoTimestamps)
+	case runs < 1:
+		return m, fmt.Errorf("timing a program's dispatches: %d runs", runs)
+	}
+	for _, s := range sets {
+		for _, i := range s {
+			if i < 0 || i >= len(p.ds) {
+				return m, fmt.Errorf("timing a program's dispatches: dispatch %d of %d", i, len(p.ds))
+			}
+		}
+	}
+	set, err := d.newTimestampSet(2)
+	if err != nil {
+		return m, err
+	}
+	defer set.release()
+	type variant struct {
+		ds     []Dispatch
+		groups []*wgpu.BindGroup
+	}
+	variants := []variant{{p.ds, p.groups}}
+	for _, s := range sets {
+		twice := make([]bool, len(p.ds))
+		for _, i := range s {
+			twice[i] = true
+		}
+		var v variant
+		for i := range p.ds {
+			for range 1 + btoi(twice[i]) {
+				v.ds, v.groups = append(v.ds, p.ds[i]), append(v.groups, p.groups[i])
+			}
+		}
+		variants = append(variants, v)
+	}
+	for run := range runs + 1 {
+		for vi, v := range variants {
+			secs, err := d.timePass(set, v.ds, v.groups)
+			if err != nil {
+				return m, err
+			}
+			switch {
+			case run == 0:
+			case vi == 0:
+				m.Base = append(m.Base, secs)
+			default:
+				m.With[vi-1] = append(m.With[vi-1], secs)
+			}
+		}
+	}
+	return m, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// timePass runs ds in one compute pass between two timestamps of set and
+// returns the seconds between them.
+func (d *Device) timePass(set *timestampSet, ds []Dispatch, groups []*wgpu.BindGroup) (float64, error) {
+	enc, err := d.dev.CreateCommandEncoder(nil)
+	if err != nil {
+		return 0, fmt.Errorf("command encoder: %w", err)
+	}
+	defer enc.Release()
+	err = set.write(enc, 0)
+	if err == nil {
+		err = encodePass(enc, ds, groups, 1)
+	}
+	if err == nil {
+		err = set.write(enc, 1)
+	}
+	if err == nil {
+		err = set.resolve(enc, 2)
+	}
+	if err == nil {
+		err = d.submit(enc)
+	}
+	if err != nil {
+		return 0, err
+	}
+	ts, err := set.read(d, 2)
+	if err != nil {
+		return 0, err
+	}
+	return ts[0], nil
+}

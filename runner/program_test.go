@@ -196,6 +196,29 @@ func TestProgramProfile(t *testing.T) {
 	if _, err := p.Profile(0); err == nil {
 		t.Error("Profile(0): no error")
 	}
+
+	// Marginal: running the heavy dispatch twice adds far more to the pass
+	// than running a light one twice; out-of-range sets are refused.
+	mg, err := p.Marginal(runs, [][]int{{1}, {0, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mg.Base) != runs || len(mg.With) != 2 || len(mg.With[0]) != runs || len(mg.With[1]) != runs {
+		t.Fatalf("marginal: %d base runs, %d sets", len(mg.Base), len(mg.With))
+	}
+	delta := func(i int) float64 {
+		var d []float64
+		for r, w := range mg.With[i] {
+			d = append(d, w-mg.Base[r])
+		}
+		return med(d)
+	}
+	if heavy, light := delta(0), delta(1); heavy < 2*light || heavy <= 0 {
+		t.Errorf("marginal: the heavy dispatch adds %.3gs, the two light ones %.3gs (medians)", heavy, light)
+	}
+	if _, err := p.Marginal(1, [][]int{{3}}); err == nil {
+		t.Error("Marginal of dispatch 3 of 3: no error")
+	}
 }
 
 func u32bytes(v ...uint32) []byte {

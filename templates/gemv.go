@@ -20,7 +20,9 @@ type Gemv struct {
 	// code), "vec" (shift a splatted word by a vector of offsets), "unorm"
 	// (mask whole bytes and convert four at once with unpack4x8unorm), or
 	// "lut" (int2: a table of the four codes of every byte in workgroup
-	// memory).
+	// memory), or "mant" (place each code at the top of the mantissa of
+	// 1.0, giving 1 + u/2^Bits with one shift and one mask, and take the
+	// ones out once per load with the sum of x).
 	Unpack string
 	// Fold takes a symmetric format's offset out of the sum once per load,
 	// as offset times the sum of x, shared by all rows, instead of from
@@ -47,7 +49,7 @@ type Gemv struct {
 }
 
 // Unpacks lists the unpacking strategies.
-var Unpacks = []string{"shift", "vec", "unorm", "magic", "lut"}
+var Unpacks = []string{"shift", "vec", "unorm", "magic", "mant", "lut"}
 
 func (p Gemv) Name() string { return "gemv" }
 
@@ -156,6 +158,10 @@ func (p Gemv) Check() error {
 	}
 	switch p.Unpack {
 	case "shift", "vec", "unorm", "magic":
+	case "mant":
+		if p.Fold {
+			return fmt.Errorf("%w: mant takes the offset out by itself, without fold", errParams)
+		}
 	case "lut":
 		if p.Bits != 2 {
 			return fmt.Errorf("%w: the lut unpacking is for int2", errParams)
@@ -176,6 +182,8 @@ type gemvView struct {
 	NormBinding  int
 	SumX         string
 	Body         []string // statements accumulating the chunk's dot product into d
+	RowSum       string   // what a row adds to its sum from d and the group's g
+	UsesSumX     bool     // whether RowSum needs sx
 }
 
 func (p Gemv) view() (string, any) {
@@ -196,7 +204,28 @@ func (p Gemv) view() (string, any) {
 	}
 	v.SumX = "dot(" + strings.Join(sums, " + ") + ", vec4<f32>(1.0))"
 	v.Body = p.body()
+	v.RowSum, v.UsesSumX = p.rowSum(), p.usesSumX()
 	return "gemv.wgsl.tmpl", v
+}
+
+// usesSumX reports whether a load's sum of x enters the row sums.
+func (p Gemv) usesSumX() bool { return p.Asym || p.Fold || p.Unpack == "mant" }
+
+// rowSum is the term a row adds per load: d (the dot product of the codes,
+// or with mant of 1 + u/2^Bits, with x) scaled by the group's scale, the
+// offset or min taken out with sx, the sum of x.
+func (p Gemv) rowSum() string {
+	d := "d"
+	if p.Unpack == "mant" {
+		d = fmt.Sprintf("%d.0 * (d - sx)", 1<<p.Bits)
+	}
+	switch {
+	case p.Asym:
+		return fmt.Sprintf("scales[g] * %s + mins[g] * sx", d)
+	case p.Fold || p.Unpack == "mant":
+		return fmt.Sprintf("scales[g] * (%s - %d.0 * sx)", d, 1<<(p.Bits-1))
+	}
+	return "scales[g] * d"
 }
 
 // body emits the unpacking of the loaded words wv and their dot product
@@ -242,6 +271,27 @@ func (p Gemv) body() []string {
 			for q := 0; q < per; q += 4 {
 				out = append(out, fmt.Sprintf("d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(%s) >> vec4<u32>(%du, %du, %du, %du)) & vec4<u32>(%s)) | vec4<u32>(0x4b000000u)) - vec4<f32>(%d.0), %s);",
 					u, q*p.Bits, (q+1)*p.Bits, (q+2)*p.Bits, (q+3)*p.Bits, mask, bias, xv(e0+q)))
+			}
+		case "mant":
+			// A code moved to the mantissa's top Bits bits of 1.0 reads
+			// 1 + u/2^Bits: one shift (none where it already sits there)
+			// and one mask per code, no conversion.
+			top := 23 - p.Bits
+			mask := fmt.Sprintf("0x%08xu", uint32((1<<p.Bits)-1)<<top)
+			for q := 0; q < per; q += 4 {
+				var c [4]string
+				for i := range c {
+					switch sh := top - (q+i)*p.Bits; {
+					case sh > 0:
+						c[i] = fmt.Sprintf("%s << %du", u, sh)
+					case sh < 0:
+						c[i] = fmt.Sprintf("%s >> %du", u, -sh)
+					default:
+						c[i] = u
+					}
+				}
+				out = append(out, fmt.Sprintf("d = d + dot(bitcast<vec4<f32>>((vec4<u32>(%s) & vec4<u32>(%s)) | vec4<u32>(0x3f800000u)), %s);",
+					strings.Join(c[:], ", "), mask, xv(e0+q)))
 			}
 		case "unorm":
 			// Masking every byte to one code at a time gives codes

@@ -24,6 +24,15 @@ var parsed = template.Must(template.New("").Funcs(template.FuncMap{
 	"mul": func(a, b int) int { return a * b },
 	"mod": func(a, b int) int { return a % b },
 	"at":  at,
+	// group indexes a row's scale for the element at col: with a group
+	// length known when the kernel is generated the division is a shift,
+	// and per-row scales need none.
+	"group": func(group int, row, col string) string {
+		if group == 0 {
+			return row
+		}
+		return fmt.Sprintf("%s * gpr + %s / %du", row, col, group)
+	},
 	// pair hands a define a view and a name, e.g. the tensor it handles.
 	"pair": func(v any, name string) map[string]any { return map[string]any{"V": v, "T": name} },
 }).ParseFS(files, "*.wgsl.tmpl"))

@@ -66,8 +66,8 @@ device's roofs; write them as a results file for tune report.`)
 			if err != nil {
 				return fmt.Errorf("measuring roofs: %w", err)
 			}
-			fmt.Fprintf(stderr, "round %d: roofs: copy %s, fma %s\n", round, reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"))
-			out = append(out, perRound(r.Copy), perRound(r.FMA))
+			fmt.Fprintf(stderr, "round %d: roofs: copy %s, fma %s, dispatch %s\n", round, reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"), reports.FormatSeconds(r.DispatchSeconds()))
+			out = append(out, perRound(r.Copy), perRound(r.FMA), perRound(r.Dispatch))
 		}
 		for _, e := range prof.Entries {
 			if e.Op != "matmul" || e.Dtype != "f32" || len(e.Shape) != 3 {

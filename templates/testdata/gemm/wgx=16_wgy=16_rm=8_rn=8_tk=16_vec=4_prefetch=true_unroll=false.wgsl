@@ -48,7 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let idx = l * 256u + tid;
       let n = min(col0 + idx / 2u, dims.n - 1u);
       let kw = (k0) / 8u + idx % 2u;
-      let g = n * gpr + kw * 8u / dims.glen;
+      let g = n * gpr + kw * 8u / 128u;
       pw[l] = w[n * wpr + kw];
       ps[l] = scales[g];
     }
@@ -102,7 +102,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let idx = l * 256u + tid;
       let n = min(col0 + idx / 2u, dims.n - 1u);
       let kw = (k0 + 16u) / 8u + idx % 2u;
-      let g = n * gpr + kw * 8u / dims.glen;
+      let g = n * gpr + kw * 8u / 128u;
       pw[l] = w[n * wpr + kw];
       ps[l] = scales[g];
     }

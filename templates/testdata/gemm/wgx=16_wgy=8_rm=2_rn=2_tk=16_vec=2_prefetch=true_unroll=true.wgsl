@@ -50,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let idx = l * 128u + tid;
       let n = min(col0 + idx / 1u, dims.n - 1u);
       let kw = (k0) / 16u + idx % 1u;
-      let g = n * gpr + kw * 16u / dims.glen;
+      let g = n * gpr + kw * 16u / 64u;
       pw[l] = w[n * wpr + kw];
       ps[l] = scales[g];
       pm[l] = mins[g];
@@ -112,7 +112,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let idx = l * 128u + tid;
       let n = min(col0 + idx / 1u, dims.n - 1u);
       let kw = (k0 + 16u) / 16u + idx % 1u;
-      let g = n * gpr + kw * 16u / dims.glen;
+      let g = n * gpr + kw * 16u / 64u;
       pw[l] = w[n * wpr + kw];
       ps[l] = scales[g];
       pm[l] = mins[g];

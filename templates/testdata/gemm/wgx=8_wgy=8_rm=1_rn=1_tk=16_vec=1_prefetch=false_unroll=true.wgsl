@@ -50,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let idx = l * 64u + tid;
       let n = min(col0 + idx / 4u, dims.n - 1u);
       let kw = (k0) / 4u + idx % 4u;
-      let g = n * gpr + kw * 4u / dims.glen;
+      let g = n;
       pw[l] = w[n * wpr + kw];
       ps[l] = scales[g];
       pm[l] = mins[g];

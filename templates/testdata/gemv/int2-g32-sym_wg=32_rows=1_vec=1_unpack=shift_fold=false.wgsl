@@ -31,7 +31,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 32u;
       var d = 0.0;
       let u0 = wv;
       d = d + dot(vec4<f32>(f32((u0 >> 0u) & 0x3u), f32((u0 >> 2u) & 0x3u), f32((u0 >> 4u) & 0x3u), f32((u0 >> 6u) & 0x3u)) - vec4<f32>(2.0), x0);

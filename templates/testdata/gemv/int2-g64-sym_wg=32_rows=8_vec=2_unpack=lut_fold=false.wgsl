@@ -41,7 +41,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 64u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -58,7 +58,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 64u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -75,7 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 2u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 64u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -92,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 3u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 64u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -109,7 +109,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 4u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 64u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -126,7 +126,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 5u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 64u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -143,7 +143,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 6u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 64u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -160,7 +160,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 7u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 64u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);

@@ -33,7 +33,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 128u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(vec4<f32>((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)), x0);

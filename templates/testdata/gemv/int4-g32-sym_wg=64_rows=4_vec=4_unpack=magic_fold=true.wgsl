@@ -36,7 +36,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 32u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x0);
@@ -55,7 +55,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 32u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x0);
@@ -74,7 +74,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 2u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 32u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x0);
@@ -93,7 +93,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 3u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row * gpr + c0 / 32u;
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x0);

@@ -38,7 +38,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row;
       var d = 0.0;
       let u0 = wv;
       d = d + dot(unpack4x8unorm((u0 >> 0u) & 0xffffffffu) * 255.0, vec4<f32>(x0[0], x0[1], x0[2], x0[3]));
@@ -47,7 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
-      let g = row * gpr + c0 / dims.glen;
+      let g = row;
       var d = 0.0;
       let u0 = wv;
       d = d + dot(unpack4x8unorm((u0 >> 0u) & 0xffffffffu) * 255.0, vec4<f32>(x0[0], x0[1], x0[2], x0[3]));

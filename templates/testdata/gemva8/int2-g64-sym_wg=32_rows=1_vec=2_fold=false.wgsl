@@ -46,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p7 = (bitcast<vec4<i32>>((vec4<u32>(wv[1]) >> vec4<u32>(24u, 26u, 28u, 30u)) & vec4<u32>(0x3u)) - vec4<i32>(2i)) * a7;
       let ps = p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7;
       let d = ps.x + ps.y + ps.z + ps.w;
-      acc[0] = acc[0] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[0] = acc[0] + scales[row * gpr + c0 / 64u] * f32(d);
     }
   }
   partial[0u * 32u + t] = acc[0];

@@ -46,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p7 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)) - vec4<i32>(8i)) * a7;
       let ps = p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7;
       let d = ps.x + ps.y + ps.z + ps.w;
-      acc[0] = acc[0] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[0] = acc[0] + scales[row * gpr + c0 / 32u] * f32(d);
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
@@ -61,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p7 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)) - vec4<i32>(8i)) * a7;
       let ps = p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7;
       let d = ps.x + ps.y + ps.z + ps.w;
-      acc[1] = acc[1] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[1] = acc[1] + scales[row * gpr + c0 / 32u] * f32(d);
     }
     {
       let row = min(row0 + 2u, dims.rows - 1u);
@@ -76,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p7 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)) - vec4<i32>(8i)) * a7;
       let ps = p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7;
       let d = ps.x + ps.y + ps.z + ps.w;
-      acc[2] = acc[2] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[2] = acc[2] + scales[row * gpr + c0 / 32u] * f32(d);
     }
     {
       let row = min(row0 + 3u, dims.rows - 1u);
@@ -91,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p7 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)) - vec4<i32>(8i)) * a7;
       let ps = p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7;
       let d = ps.x + ps.y + ps.z + ps.w;
-      acc[3] = acc[3] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[3] = acc[3] + scales[row * gpr + c0 / 32u] * f32(d);
     }
   }
   partial[0u * 128u + t] = acc[0];

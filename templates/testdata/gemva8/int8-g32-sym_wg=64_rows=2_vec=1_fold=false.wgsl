@@ -32,7 +32,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p0 = (bitcast<vec4<i32>>((vec4<u32>(wv) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu)) - vec4<i32>(128i)) * a0;
       let ps = p0;
       let d = ps.x + ps.y + ps.z + ps.w;
-      acc[0] = acc[0] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[0] = acc[0] + scales[row * gpr + c0 / 32u] * f32(d);
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
@@ -40,7 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p0 = (bitcast<vec4<i32>>((vec4<u32>(wv) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu)) - vec4<i32>(128i)) * a0;
       let ps = p0;
       let d = ps.x + ps.y + ps.z + ps.w;
-      acc[1] = acc[1] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[1] = acc[1] + scales[row * gpr + c0 / 32u] * f32(d);
     }
   }
   partial[0u * 64u + t] = acc[0];

@@ -40,7 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p3 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu))) * a3;
       let ps = p0 + p1 + p2 + p3;
       let d = ps.x + ps.y + ps.z + ps.w - sx;
-      acc[0] = acc[0] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[0] = acc[0] + scales[row] * f32(d);
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
@@ -51,7 +51,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p3 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu))) * a3;
       let ps = p0 + p1 + p2 + p3;
       let d = ps.x + ps.y + ps.z + ps.w - sx;
-      acc[1] = acc[1] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[1] = acc[1] + scales[row] * f32(d);
     }
     {
       let row = min(row0 + 2u, dims.rows - 1u);
@@ -62,7 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p3 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu))) * a3;
       let ps = p0 + p1 + p2 + p3;
       let d = ps.x + ps.y + ps.z + ps.w - sx;
-      acc[2] = acc[2] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[2] = acc[2] + scales[row] * f32(d);
     }
     {
       let row = min(row0 + 3u, dims.rows - 1u);
@@ -73,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p3 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu))) * a3;
       let ps = p0 + p1 + p2 + p3;
       let d = ps.x + ps.y + ps.z + ps.w - sx;
-      acc[3] = acc[3] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[3] = acc[3] + scales[row] * f32(d);
     }
     {
       let row = min(row0 + 4u, dims.rows - 1u);
@@ -84,7 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p3 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu))) * a3;
       let ps = p0 + p1 + p2 + p3;
       let d = ps.x + ps.y + ps.z + ps.w - sx;
-      acc[4] = acc[4] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[4] = acc[4] + scales[row] * f32(d);
     }
     {
       let row = min(row0 + 5u, dims.rows - 1u);
@@ -95,7 +95,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p3 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu))) * a3;
       let ps = p0 + p1 + p2 + p3;
       let d = ps.x + ps.y + ps.z + ps.w - sx;
-      acc[5] = acc[5] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[5] = acc[5] + scales[row] * f32(d);
     }
     {
       let row = min(row0 + 6u, dims.rows - 1u);
@@ -106,7 +106,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p3 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu))) * a3;
       let ps = p0 + p1 + p2 + p3;
       let d = ps.x + ps.y + ps.z + ps.w - sx;
-      acc[6] = acc[6] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[6] = acc[6] + scales[row] * f32(d);
     }
     {
       let row = min(row0 + 7u, dims.rows - 1u);
@@ -117,7 +117,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let p3 = (bitcast<vec4<i32>>((vec4<u32>(wv[3]) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu))) * a3;
       let ps = p0 + p1 + p2 + p3;
       let d = ps.x + ps.y + ps.z + ps.w - sx;
-      acc[7] = acc[7] + scales[row * gpr + c0 / dims.glen] * f32(d);
+      acc[7] = acc[7] + scales[row] * f32(d);
     }
   }
   partial[0u * 256u + t] = acc[0];
