@@ -35,17 +35,20 @@ func (g *GPU) attnUniform(qLen, qPos, split int) []uint32 {
 // few key/value heads.
 const defaultDecodeSplit = 64
 
-// decodeKernels chooses split decode attention for the context.
-func (g *GPU) decodeKernels() ops.DecodeKernels {
+// decodeKernels chooses split decode attention for steps at positions
+// below limit: the profile's kernel for the nearest tuned context, as the
+// best split for a short context spreads it over more workgroups than the
+// best for a long one.
+func (g *GPU) decodeKernels(limit int) ops.DecodeKernels {
 	o := g.m.Options
 	hd, grp := o.HeadDim, o.NumHeads/o.NumKVHeads
 	def := ops.DecodeBaseline(hd, grp, false)
 	def.Split = defaultDecodeSplit
-	shape := []int{g.ctx, o.NumHeads, o.NumKVHeads, hd}
+	shape := []int{limit, o.NumHeads, o.NumKVHeads, hd}
 	k := def
 	c, ok := g.lookup("attention-decode", "f32", shape, ops.DecodeSpace(hd, grp, false, ops.DeviceLimits(g.dev)), def.String(), func(p search.Point) (string, error) {
 		k = ops.DecodeParams(p, hd, grp, false)
-		if k.Split*templates.FlashMaxSplits < g.ctx {
+		if k.Split*templates.FlashMaxSplits < limit {
 			return "", fmt.Errorf("split %d leaves more than %d splits", k.Split, templates.FlashMaxSplits)
 		}
 		return k.String(), nil
@@ -124,13 +127,26 @@ func (g *GPU) lookupEntry(op, dtype string, shape []int, space *search.Space, de
 
 // decodeAttention holds what a decode step's attention binds.
 type decodeAttention struct {
-	flash        *ops.DecodeKernels // nil: templates.Attention
-	u            *runner.Buffer     // the per-step uniform
-	opart, mlart *runner.Buffer     // the splits' partial outputs
+	// tiers are the split decode kernels of the step programs, by
+	// ascending limit; nil means templates.Attention.
+	tiers        []attnTier
+	u            *runner.Buffer // templates.Attention's per-step uniform
+	opart, mlart *runner.Buffer // the splits' partial outputs
 }
 
-// newDecodeAttention chooses the decode attention and allocates its
-// buffers.
+// attnTier is the split decode of the step program for positions below
+// limit, with its own per-step uniform (which carries the split).
+type attnTier struct {
+	limit int
+	k     ops.DecodeKernels
+	u     *runner.Buffer
+}
+
+// newDecodeAttention chooses the decode attention of every step program
+// and allocates its buffers. The programs cover the positions below 256,
+// 512, ... up to the context, each with the kernel tuned nearest its
+// limit; where the first one's split is shorter, a first program covers
+// one split, whose attention needs no reduce.
 func (g *GPU) newDecodeAttention() (decodeAttention, error) {
 	o := g.m.Options
 	var a decodeAttention
@@ -139,17 +155,42 @@ func (g *GPU) newDecodeAttention() (decodeAttention, error) {
 		a.u, err = g.uniform("attention", uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), 1)
 		return a, err
 	}
-	k := g.decodeKernels()
-	a.flash = &k
-	splits := (g.ctx + k.Split - 1) / k.Split
-	if a.u, err = g.uniform("attention", g.attnUniform(1, 0, k.Split)...); err != nil {
-		return a, err
+	var limits []int
+	for n := 256; n < g.ctx; n *= 2 {
+		limits = append(limits, n)
+	}
+	limits = append(limits, g.ctx)
+	splits := 0
+	for _, n := range limits {
+		t := attnTier{limit: n, k: g.decodeKernels(n)}
+		if len(a.tiers) == 0 && t.k.Split < n {
+			a.tiers = append(a.tiers, attnTier{limit: t.k.Split, k: t.k})
+		}
+		a.tiers = append(a.tiers, t)
+		splits = max(splits, (n+t.k.Split-1)/t.k.Split)
+	}
+	for i := range a.tiers {
+		t := &a.tiers[i]
+		if t.u, err = g.uniform(fmt.Sprintf("attention.%d", t.limit), g.attnUniform(1, 0, t.k.Split)...); err != nil {
+			return a, err
+		}
 	}
 	if a.opart, err = g.buffer("attention.parts", 4*splits*o.QDim()); err != nil {
 		return a, err
 	}
 	a.mlart, err = g.buffer("attention.maxsum", 4*splits*o.NumHeads*2)
 	return a, err
+}
+
+// tier is the tier of the step program for positions below limit, or of
+// the one a step at pos takes where limit is 0.
+func (a decodeAttention) tier(limit, pos int) attnTier {
+	for _, t := range a.tiers {
+		if t.limit == limit || limit == 0 && pos < t.limit {
+			return t
+		}
+	}
+	return a.tiers[len(a.tiers)-1]
 }
 
 // record records attention of the query in q over ly's caches into out,
@@ -169,14 +210,15 @@ func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner
 	o := g.m.Options
 	qdim, kvdim, heads := int64(o.QDim()), int64(o.KVDim()), int64(o.NumHeads)
 	kv := func(pos int) int64 { return 8 * int64(pos+1) * kvdim }
-	if a.flash == nil {
+	if a.tiers == nil {
 		att := templates.Attention{WG: defaultWG, MaxSeq: g.ctx}
 		shape := fmt.Sprintf("%dx%dx%d", o.NumHeads, o.NumKVHeads, o.HeadDim)
 		return r.part(shape, "attention", func(pos int) int64 { return 8*qdim + kv(pos) }, func() error {
 			return r.add(att, []runner.Binding{u, ro, ro, ro, rw}, att.Groups(o.NumHeads), a.u, q, ly.kc, ly.vc, out)
 		})
 	}
-	k := *a.flash
+	t := a.tier(limit, 0)
+	k := t.k
 	splits := (limit + k.Split - 1) / k.Split
 	partial := 4*qdim + 8*heads // one split's output, maximum and sum
 	shape := fmt.Sprintf("%dx%dx%d", o.NumHeads, o.NumKVHeads, o.HeadDim)
@@ -185,27 +227,29 @@ func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner
 		fin.Final = true
 		role := fmt.Sprintf("attention, one split of %d", k.Split)
 		return r.part(shape, role, func(pos int) int64 { return 8*qdim + kv(pos) }, func() error {
-			return r.add(fin, ops.FlashBindings(fin), fin.Groups(1, o.NumKVHeads), a.u, q, ly.kc, ly.vc, out)
+			return r.add(fin, ops.FlashBindings(fin), fin.Groups(1, o.NumKVHeads), t.u, q, ly.kc, ly.vc, out)
 		})
 	}
 	role := fmt.Sprintf("attention, %d splits of %d", splits, k.Split)
 	err := r.part(shape, role, func(pos int) int64 { return 4*qdim + kv(pos) + int64(splits)*partial }, func() error {
-		return r.add(k.Decode, []runner.Binding{u, ro, ro, ro, rw, rw}, k.Decode.Groups(splits, o.NumKVHeads), a.u, q, ly.kc, ly.vc, a.opart, a.mlart)
+		return r.add(k.Decode, []runner.Binding{u, ro, ro, ro, rw, rw}, k.Decode.Groups(splits, o.NumKVHeads), t.u, q, ly.kc, ly.vc, a.opart, a.mlart)
 	})
 	if err != nil {
 		return err
 	}
 	used := func(pos int) int64 { return int64(pos/k.Split + 1) }
 	return r.part(shape, role, func(pos int) int64 { return used(pos)*partial + 4*qdim }, func() error {
-		return r.add(k.Reduce, []runner.Binding{u, ro, ro, rw}, k.Reduce.Groups(o.NumHeads), a.u, a.opart, a.mlart, out)
+		return r.add(k.Reduce, []runner.Binding{u, ro, ro, rw}, k.Reduce.Groups(o.NumHeads), t.u, a.opart, a.mlart, out)
 	})
 }
 
-// set writes the uniform for the query at pos.
+// set writes the uniform for the query at pos, of the program that
+// takes it.
 func (a decodeAttention) set(g *GPU, pos int) error {
 	o := g.m.Options
-	if a.flash == nil {
+	if a.tiers == nil {
 		return a.u.Write(0, u32Bytes([]uint32{uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(pos + 1)}))
 	}
-	return a.u.Write(0, u32Bytes(g.attnUniform(1, pos, a.flash.Split)))
+	t := a.tier(0, pos)
+	return t.u.Write(0, u32Bytes(g.attnUniform(1, pos, t.k.Split)))
 }

@@ -788,20 +788,17 @@ type stepProgram struct {
 // decode attention dispatches workgroups for every split of the positions
 // a program covers, and the ones past a step's position start only to
 // find no keys: a step at a short position takes the program of the
-// smallest tier above it. The first tier is one split where that is
-// shorter than the next: its attention needs no reduce. Without split
+// smallest tier above it (decodeAttention's tiers). Without split
 // attention one program serves all.
 func (g *GPU) stepTiers() []int {
-	var tiers []int
-	if g.attn.flash != nil {
-		if s := g.attn.flash.Split; s < min(256, g.ctx) {
-			tiers = append(tiers, s)
-		}
-		for n := 256; n < g.ctx; n *= 2 {
-			tiers = append(tiers, n)
-		}
+	if g.attn.tiers == nil {
+		return []int{g.ctx}
 	}
-	return append(tiers, g.ctx)
+	var tiers []int
+	for _, t := range g.attn.tiers {
+		tiers = append(tiers, t.limit)
+	}
+	return tiers
 }
 
 // buildEmbed records the lookup of the token in g.tok into g.x.

@@ -1,7 +1,9 @@
 package llama
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,10 +92,10 @@ func TestGPUSyntheticLongContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Release()
-	if g.attn.flash == nil || g.attn.flash.Split >= 150 {
-		t.Fatalf("decode attention %+v: want flash decode with a split below 150", g.attn.flash)
+	if g.attn.tiers == nil || g.attn.tiers[0].k.Split >= 150 {
+		t.Fatalf("decode attention %+v: want flash decode with a split below 150", g.attn.tiers)
 	}
-	split := g.attn.flash.Split
+	split := g.attn.tiers[0].k.Split
 	if len(g.steps) != 4 || g.steps[0].limit != split || g.steps[1].limit != 256 || g.steps[3].limit != 600 {
 		t.Fatalf("step programs for %v positions; want %d, 256, 512, 600", g.steps, split)
 	}
@@ -103,6 +105,46 @@ func TestGPUSyntheticLongContext(t *testing.T) {
 	ids := make([]int, 300)
 	for i := range ids {
 		ids[i] = (i*37 + 11) % m.VocabSize
+	}
+	if e := compareLogits(t, g, m, ids); e > logitTolerance {
+		t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
+	}
+}
+
+// Each step program takes the decode attention tuned nearest its context:
+// with a profile whose best split grows with the context, the programs
+// for 256, 512 and 600 positions split them into 16, 32 and 64 positions
+// (the first program is one split of 16), and the logits across all the
+// programs are the CPU's.
+func TestGPUDecodeAttentionPerTier(t *testing.T) {
+	d := runnertest.Device(t)
+	spec := syntheticSpecs["tiny"]
+	spec.SeqLen = 1024
+	m, err := spec.generate("tiny", SyntheticOptions{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := m.Options
+	p := profiles.New(profiles.Adapter{Name: "test"})
+	for _, e := range []struct{ ctx, split int }{{256, 16}, {512, 32}, {600, 64}} {
+		p.Put(profiles.Entry{Op: "attention-decode", Dtype: "f32", Shape: []int{e.ctx, o.NumHeads, o.NumKVHeads, o.HeadDim},
+			Kernel: "flash-decode", ID: fmt.Sprintf("wg=64/bt=8/split=%d/stagev=true", e.split)})
+	}
+	g, err := NewGPU(d, m, GPUOptions{Context: 600, Profile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	var got [][2]int
+	for _, tr := range g.attn.tiers {
+		got = append(got, [2]int{tr.limit, tr.k.Split})
+	}
+	if want := [][2]int{{16, 16}, {256, 16}, {512, 32}, {600, 64}}; !slices.Equal(got, want) {
+		t.Fatalf("step programs (limit, split) %v, want %v", got, want)
+	}
+	ids := make([]int, 530)
+	for i := range ids {
+		ids[i] = (i*53 + 7) % m.VocabSize
 	}
 	if e := compareLogits(t, g, m, ids); e > logitTolerance {
 		t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
