@@ -247,9 +247,11 @@ func gemvRepresentatives() []templates.Kernel {
 		{Bits: 4, Group: 128, Asym: true, WG: 256, Rows: 1, Vec: 2, Unpack: "vec"},
 	}
 	for _, k := range fused {
-		for _, fu := range []templates.Gemv{{Norm: true}, {Acc: true}, {GLU: true, Acc: true}} {
-			k.Norm, k.GLU, k.Acc = fu.Norm, fu.GLU, fu.Acc
-			ks = append(ks, k)
+		for _, fu := range []templates.Gemv{{Norm: true}, {Acc: true}, {GLU: true, Acc: true}, {Norm: true, Rope: true}, {Rope: true}} {
+			k.Norm, k.GLU, k.Acc, k.Rope = fu.Norm, fu.GLU, fu.Acc, fu.Rope
+			if k.Check() == nil {
+				ks = append(ks, k)
+			}
 		}
 	}
 	return ks

@@ -352,6 +352,13 @@ func matmulCases(k ops.Kernel) []runCase {
 // |x|), the second term for unpackings that round a code by an ulp before
 // the offset is taken away, plus what each fusion adds, as ops allows.
 func gemvCases(k templates.Gemv) []runCase {
+	if k.Rope {
+		cs, err := ops.GemvRopeCases(k)
+		if err != nil {
+			panic(err)
+		}
+		return blockRuns(k, cs)
+	}
 	f := quant.Format{Bits: k.Bits, Group: k.Group, Asym: k.Asym}
 	var cases []runCase
 	for _, s := range ops.GemvValidationShapes(k) {
@@ -497,6 +504,12 @@ func checkedRuns(t *testing.T, k templates.Kernel) []runCase {
 	if err != nil {
 		t.Fatalf("%s: %v", label(k), err)
 	}
+	return blockRuns(k, cs)
+}
+
+// blockRuns are ops' checked runs of k as runCases, each written buffer
+// with ops.GuardWords of guard band as ops.CheckBlock gives it.
+func blockRuns(k templates.Kernel, cs []ops.BlockCase) []runCase {
 	runs := make([]runCase, len(cs))
 	for i, c := range cs {
 		runs[i] = runCase{k: k, shape: c.Name, groups: c.Groups}

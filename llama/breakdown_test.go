@@ -45,11 +45,11 @@ func TestGPUProfileStep(t *testing.T) {
 	L := o.NumLayers
 	// What the tiny model's step is made of at position 300 (the 512
 	// tier: 8 splits of 64), and how many of each.
-	// The norms, residual adds and SwiGLU are fused into the GEMVs.
+	// The norms, residual adds, SwiGLU, RoPE and the cache stores are
+	// fused into the GEMVs.
 	want := map[string]int{
 		"embedquant 128":      1,
-		"gemv 256x128":        L, // norm; q, k, v
-		"qkvrope 256":         L,
+		"gemv 256x128":        L, // norm; q, k, v; rope, kv store
 		"flash-decode 4x2x32": L,
 		"flash-reduce 4x2x32": L,
 		"gemv 128x128":        L,     // attention output, added
@@ -112,8 +112,8 @@ func TestGPUProfileStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Dispatches != g.DispatchesPerStep() || p.Dispatches != 1+6*L+3 {
-		t.Errorf("%d dispatches at position 10, want %d", p.Dispatches, 1+6*L+3)
+	if p.Dispatches != g.DispatchesPerStep() || p.Dispatches != 1+5*L+3 {
+		t.Errorf("%d dispatches at position 10, want %d", p.Dispatches, 1+5*L+3)
 	}
 	for _, k := range p.Kernels {
 		switch {

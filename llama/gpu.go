@@ -546,12 +546,18 @@ func (g *GPU) uploadF32(l *linear, ws []*Weight) error {
 type gemvFusion struct {
 	norm     *runner.Buffer
 	glu, acc bool
+	rope     *ropeEpilogue
 }
+
+// ropeEpilogue is what the q, k, v GEMV binds to rotate q and k and store
+// k and v itself (templates.Gemv.Rope): the rope and step uniforms and
+// the layer's caches.
+type ropeEpilogue struct{ dims, step, kc, vc *runner.Buffer }
 
 // decode records y = W x for one token, with fusion fu; only quantized
 // products fuse.
 func (l *linear) decode(r *recorder, x, y *runner.Buffer, fu gemvFusion) error {
-	fused := fu.norm != nil || fu.glu || fu.acc
+	fused := fu.norm != nil || fu.glu || fu.acc || fu.rope != nil
 	if l.f == nil {
 		if fused {
 			return fmt.Errorf("%s: an f32 product has no fused variant", l.name)
@@ -561,13 +567,12 @@ func (l *linear) decode(r *recorder, x, y *runner.Buffer, fu gemvFusion) error {
 		return r.add(k, []runner.Binding{u, ro, ro, rw}, k.Groups(l.rows), p.dims, p.w, x, y)
 	}
 	v := ops.GemvVariant{Norm: fu.norm != nil, GLU: fu.glu, Acc: fu.acc}
-	k, ok := l.gemv[v]
-	if !ok {
-		k = r.g.gemvParams(*l.f, v, l.rows, l.cols)
-		if l.gemv == nil {
-			l.gemv = map[ops.GemvVariant]templates.Gemv{}
+	k := l.kernel(r.g, v)
+	if fu.rope != nil {
+		var ok bool
+		if k, ok = l.ropeKernel(r.g, v); !ok {
+			return fmt.Errorf("%s: no rope epilogue for %s", l.name, k)
 		}
-		l.gemv[v] = k
 	}
 	for i := range l.parts {
 		p := &l.parts[i]
@@ -589,11 +594,41 @@ func (l *linear) decode(r *recorder, x, y *runner.Buffer, fu gemvFusion) error {
 		if fu.norm != nil {
 			bufs = append(bufs, fu.norm)
 		}
+		if e := fu.rope; e != nil {
+			bufs = append(bufs, e.dims, e.step, e.kc, e.vc)
+		}
 		if err := r.add(k, ops.GemvBindingsFor(k), k.Groups(p.rows), bufs...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// kernel is the GEMV of variant v, chosen when first asked for.
+func (l *linear) kernel(g *GPU, v ops.GemvVariant) templates.Gemv {
+	k, ok := l.gemv[v]
+	if !ok {
+		k = g.gemvParams(*l.f, v, l.rows, l.cols)
+		if l.gemv == nil {
+			l.gemv = map[ops.GemvVariant]templates.Gemv{}
+		}
+		l.gemv[v] = k
+	}
+	return k
+}
+
+// ropeKernel is variant v with the rope epilogue, and whether it can run
+// it: the rows of a pair must share a workgroup (an odd row count per
+// workgroup, one where the tuned kernel has a single row, is doubled) and
+// the matrix one part.
+func (l *linear) ropeKernel(g *GPU, v ops.GemvVariant) (templates.Gemv, bool) {
+	k := l.kernel(g, v)
+	k.Rope = true
+	if k.Rows%2 == 1 {
+		k.Rows *= 2
+	}
+	ok := l.f != nil && len(l.parts) == 1 && k.Check() == nil && k.WorkgroupBytes() <= ops.DeviceLimits(g.dev).WorkgroupBytes
+	return k, ok
 }
 
 // fitGemv fits a fused variant of tuned params to the device: the norm's
@@ -974,7 +1009,7 @@ func (g *GPU) recordFusedLayers(r *recorder, limit int) error {
 	o := g.m.Options
 	qkvDim := int64(o.QDim() + 2*o.KVDim())
 	for _, ly := range g.layers {
-		steps := []func() error{
+		qkv := []func() error{
 			func() error {
 				return ly.qkv.record(r, "norm; q, k, v", g.x, g.qkv, gemvFusion{norm: ly.attNorm})
 			},
@@ -984,6 +1019,14 @@ func (g *GPU) recordFusedLayers(r *recorder, limit int) error {
 						g.ropeU, g.stepU, g.qkv, g.q, ly.kc, ly.vc)
 				})
 			},
+		}
+		if _, ok := ly.qkv.ropeKernel(g, ops.GemvVariant{Norm: true}); ok {
+			qkv = []func() error{func() error {
+				rope := &ropeEpilogue{g.ropeU, g.stepU, ly.kc, ly.vc}
+				return ly.qkv.record(r, "norm; q, k, v; rope, kv store", g.x, g.q, gemvFusion{norm: ly.attNorm, rope: rope})
+			}}
+		}
+		steps := append(qkv,
 			func() error { return g.attn.record(g, r, ly, g.q, g.att, limit) },
 			func() error {
 				return ly.out.record(r, "attention output; residual add", g.att, g.x, gemvFusion{acc: true})
@@ -994,7 +1037,7 @@ func (g *GPU) recordFusedLayers(r *recorder, limit int) error {
 			func() error {
 				return ly.down.record(r, "SwiGLU; down; residual add", g.gu, g.x, gemvFusion{glu: true, acc: true})
 			},
-		}
+		)
 		for _, s := range steps {
 			if err := s(); err != nil {
 				return err

@@ -58,11 +58,12 @@ func TestGPUSyntheticMatchesCPU(t *testing.T) {
 			defer g.Release()
 			// 1 embedding, 9 per layer (32 positions are one split of
 			// attention: no reduce), the final norm, classifier and argmax in
-			// two; quantized, 6 per layer with the norms, residual adds and
-			// SwiGLU in the GEMVs, the final norm in the classifier.
+			// two; quantized, 5 per layer with the norms, residual adds,
+			// SwiGLU, RoPE and the cache stores in the GEMVs, the final
+			// norm in the classifier.
 			want := 1 + 9*m.NumLayers + 4
 			if f != nil {
-				want = 1 + 6*m.NumLayers + 3
+				want = 1 + 5*m.NumLayers + 3
 			}
 			if n := g.DispatchesPerStep(); n != want || g.fused != (f != nil) {
 				t.Errorf("%d dispatches per step (fused %t), want %d", n, g.fused, want)
@@ -391,8 +392,8 @@ func TestGPUFusedLayersF32Classifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Release()
-	// 1 embedding, 6 per layer, the norm, the classifier, argmax in two.
-	if n, want := g.DispatchesPerStep(), 1+6*m.NumLayers+4; n != want || !g.fused || g.cls.f != nil {
+	// 1 embedding, 5 per layer, the norm, the classifier, argmax in two.
+	if n, want := g.DispatchesPerStep(), 1+5*m.NumLayers+4; n != want || !g.fused || g.cls.f != nil {
 		t.Errorf("%d dispatches per step (fused %t, classifier %v), want %d, fused, f32", n, g.fused, g.cls.f, want)
 	}
 	if e := compareLogits(t, g, m, []int{1, 17, 300, 5, 511, 42}); e > logitTolerance {

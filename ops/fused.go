@@ -305,3 +305,84 @@ func CopyRangeCase(k templates.CopyRange, n, srcLen, dstLen, srcOff, dstOff int)
 		{Name: "dst", Data: F32Words(dst), Want: F32Words(want)},
 	}}
 }
+
+// GemvRopeCases are the checked runs of a GEMV with the rope epilogue
+// (templates.Gemv.Rope; compiled with GemvBindingsFor): the product of
+// GemvInputs (normalised as GemvFusionInputs says where k has Norm) is a
+// token's packed q, k and v, split as QKVRopeRef splits it at the case's
+// position into caches whose other positions hold the sentinel, which must
+// survive. An element is within GemvFusedReference's tolerance of its row,
+// a rotated one within the sum of its pair's plus RopeCase's bound.
+func GemvRopeCases(k templates.Gemv) ([]BlockCase, error) {
+	if !k.Rope {
+		return nil, fmt.Errorf("ops: %s has no rope epilogue", k)
+	}
+	f := quant.Format{Bits: k.Bits, Group: k.Group, Asym: k.Asym}
+	g := max(128, k.Group, k.Elems())
+	var cs []BlockCase
+	for _, c := range []struct {
+		heads, kvHeads, headDim, ropeDim, pos, seq, cols int
+		theta                                            float32
+	}{
+		{4, 2, 16, 16, 5, 8, g, 10000},         // grouped kv heads
+		{3, 3, 12, 8, 300, 302, 2 * g, 500000}, // partial rotary late in the sequence; rows not a multiple of most row counts
+		{2, 1, 8, 8, 0, 1, g, 10000},           // position 0
+	} {
+		qdim, kvdim := c.heads*c.headDim, c.kvHeads*c.headDim
+		s := GemvShape{Rows: qdim + 2*kvdim, Cols: c.cols}
+		t, x, err := GemvInputs(s, f)
+		if err != nil {
+			return nil, err
+		}
+		fu := GemvFusionInputs(s)
+		vals, tols := make([]float32, s.Rows), make([]float64, s.Rows)
+		row := make([]float32, s.Cols)
+		for r := range s.Rows {
+			want, tol := GemvFusedReference(t, x, fu, k, r, row)
+			vals[r], tols[r] = float32(want), tol+unitRoundoff*math.Abs(want)
+		}
+		q := make([]float32, qdim)
+		kf, vf := make([]float32, c.seq*kvdim), make([]float32, c.seq*kvdim)
+		QKVRopeRef(q, kf, vf, vals, c.heads, c.kvHeads, c.headDim, c.ropeDim, c.pos, c.theta)
+		tolQ, tolK, tolV := make([]float64, qdim), make([]float64, c.seq*kvdim), make([]float64, c.seq*kvdim)
+		for e := 0; e < qdim+kvdim; e += 2 {
+			t0, t1 := tols[e], tols[e+1]
+			if d := e % c.headDim; d < c.ropeDim {
+				rt := ropePairTol(d/2, c.ropeDim, c.pos, c.theta, math.Abs(float64(vals[e]))+math.Abs(float64(vals[e+1])))
+				t0, t1 = t0+t1+rt, t0+t1+rt
+			}
+			if e < qdim {
+				tolQ[e], tolQ[e+1] = t0, t1
+			} else {
+				o := c.pos*kvdim + e - qdim
+				tolK[o], tolK[o+1] = t0, t1
+			}
+		}
+		copy(tolV[c.pos*kvdim:], tols[qdim+kvdim:])
+		wantK, wantV := SentinelWords(c.seq*kvdim), SentinelWords(c.seq*kvdim)
+		copy(wantK[c.pos*kvdim:], F32Words(kf[c.pos*kvdim:(c.pos+1)*kvdim]))
+		copy(wantV[c.pos*kvdim:], F32Words(vf[c.pos*kvdim:(c.pos+1)*kvdim]))
+		bufs := []BlockBuffer{
+			{Name: "dims", Data: GemvUniform(k, s.Rows, s.Cols, t.GroupLen(s.Cols), 0, fu.Eps, 0, s.Cols)},
+			{Name: "w", Data: t.Words},
+			{Name: "scales", Data: F32Words(t.Scales)},
+			{Name: "x", Data: F32Words(x)},
+			{Name: "q", Data: SentinelWords(qdim), Want: F32Words(q), Tol: tolQ},
+		}
+		if f.Asym {
+			bufs = append(bufs, BlockBuffer{Name: "mins", Data: F32Words(t.Mins)})
+		}
+		if k.Norm {
+			bufs = append(bufs, BlockBuffer{Name: "norm", Data: F32Words(fu.Norm)})
+		}
+		bufs = append(bufs,
+			BlockBuffer{Name: "rope", Data: UniformWords(uint32(c.heads), uint32(c.kvHeads), uint32(c.headDim), uint32(c.ropeDim))},
+			BlockBuffer{Name: "step", Data: UniformWords(math.Float32bits(c.theta), uint32(c.pos), 1)},
+			BlockBuffer{Name: "kcache", Data: SentinelWords(c.seq * kvdim), Want: wantK, Tol: tolK},
+			BlockBuffer{Name: "vcache", Data: SentinelWords(c.seq * kvdim), Want: wantV, Tol: tolV},
+		)
+		cs = append(cs, BlockCase{Name: fmt.Sprintf("heads=%d/kv=%d/hd=%d/rope=%d/pos=%d/cols=%d", c.heads, c.kvHeads, c.headDim, c.ropeDim, c.pos, c.cols),
+			Groups: k.Groups(s.Rows), Bufs: bufs})
+	}
+	return cs, nil
+}

@@ -200,6 +200,9 @@ func GemvBindingsFor(k templates.Gemv) []runner.Binding {
 	if k.Norm {
 		b = append(b, runner.ReadOnly)
 	}
+	if k.Rope {
+		b = append(b, runner.Uniform, runner.Uniform, runner.ReadWrite, runner.ReadWrite)
+	}
 	return b
 }
 

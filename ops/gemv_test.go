@@ -296,3 +296,57 @@ func TestGemvVariantSpaceCompiles(t *testing.T) {
 		}
 	}
 }
+
+// The rope epilogue writes the CPU's q, k and v: for int8, int4 and int2,
+// with and without a min and the norm, with 2 to 16 rows per workgroup;
+// a rotation turned the wrong way, and v written over k, fail.
+func TestGemvRopeEpilogue(t *testing.T) {
+	d := runnertest.Device(t)
+	ks := []templates.Gemv{
+		{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "mant", Norm: true, Rope: true},
+		{Bits: 8, Group: 32, Asym: true, WG: 32, Rows: 4, Vec: 1, Unpack: "unorm", Rope: true},
+		{Bits: 2, Group: 64, WG: 128, Rows: 16, Vec: 2, Unpack: "magic", Fold: true, Norm: true, Rope: true},
+	}
+	run := func(k templates.Gemv, src string) error {
+		kern, err := d.Compile("gemv", src, ops.GemvBindingsFor(k), k.WorkgroupSize())
+		if err != nil {
+			return err
+		}
+		defer kern.Release()
+		cases, err := ops.GemvRopeCases(k)
+		if err != nil {
+			return err
+		}
+		for _, c := range cases {
+			if err := c.Check(d, kern); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, k := range ks {
+		src, err := templates.Render(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run(k, string(src)); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+	k := ks[0]
+	src, err := templates.Render(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct{ old, new string }{
+		{"out = v * cs.x - pv * cs.y;", "out = v * cs.x + pv * cs.y;"},
+		{"vcache[step.pos * kvdim + row - qdim - kvdim] = v;", "kcache[step.pos * kvdim + row - qdim - kvdim] = v;"},
+	} {
+		if !strings.Contains(string(src), m.old) {
+			t.Fatalf("the template no longer contains %q, which this test mutates", m.old)
+		}
+		if err := run(k, strings.ReplaceAll(string(src), m.old, m.new)); err == nil {
+			t.Errorf("%q instead of %q passed", m.new, m.old)
+		}
+	}
+}

@@ -46,6 +46,14 @@ type Gemv struct {
 	GLU bool
 	// Acc adds the product into y (y += W x) instead of storing it.
 	Acc bool
+	// Rope makes the rows a token's packed q, k and v (the heads of q,
+	// then of k, then of v): adjacent pairs of q and k rows within a head's
+	// first rope_dim dimensions are rotated at the step's position as
+	// qkvrope.wgsl.tmpl rotates them, q is written to y, k and v into the
+	// caches at the position. Four bindings follow the others: the rope
+	// and step uniforms of qkvrope, the key and the value cache. Rows must
+	// be even, so that pairs share a workgroup, and Acc off.
+	Rope bool
 }
 
 // Unpacks lists the unpacking strategies.
@@ -58,7 +66,7 @@ func (p Gemv) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{p.Norm, "norm"}, {p.GLU, "glu"}, {p.Acc, "acc"}} {
+	}{{p.Norm, "norm"}, {p.GLU, "glu"}, {p.Acc, "acc"}, {p.Rope, "rope"}} {
 		if f.on {
 			s += "/" + f.name
 		}
@@ -73,7 +81,7 @@ func (p Gemv) TunedID() string {
 }
 
 // Fused reports whether any fusion is on.
-func (p Gemv) Fused() bool { return p.Norm || p.GLU || p.Acc }
+func (p Gemv) Fused() bool { return p.Norm || p.GLU || p.Acc || p.Rope }
 
 // UniformWords is the size of the kernel's uniform in u32 words: {rows,
 // cols, glen, row_offset}, then {eps, gate, up, pad} with Norm or GLU.
@@ -153,6 +161,8 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: fold is for symmetric formats", errParams)
 	case p.Norm && p.GLU:
 		return fmt.Errorf("%w: norm and glu prologues cannot be combined", errParams)
+	case p.Rope && (p.Acc || p.Rows%2 != 0):
+		return fmt.Errorf("%w: the rope epilogue needs an even number of rows and no acc", errParams)
 	case p.Group != 0 && p.Elems() > p.Group:
 		return fmt.Errorf("%w: a load of %d elements spans groups of %d", errParams, p.Elems(), p.Group)
 	}
@@ -180,6 +190,7 @@ type gemvView struct {
 	Offset       int
 	RedLen, Half int
 	NormBinding  int
+	RopeBinding  int // the first of the rope epilogue's four
 	SumX         string
 	Body         []string // statements accumulating the chunk's dot product into d
 	RowSum       string   // what a row adds to its sum from d and the group's g
@@ -191,6 +202,10 @@ func (p Gemv) view() (string, any) {
 	v.NormBinding = 5
 	if p.Asym {
 		v.NormBinding = 6
+	}
+	v.RopeBinding = v.NormBinding
+	if p.Norm {
+		v.RopeBinding++
 	}
 	v.WT = "u32"
 	if p.Vec > 1 {

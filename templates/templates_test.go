@@ -32,6 +32,7 @@ var golden = []templates.Kernel{
 	templates.Gemv{Bits: 2, Group: 32, WG: 32, Rows: 1, Vec: 1, Unpack: "shift"},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 16, Vec: 2, Unpack: "mant"},
 	templates.Gemv{Bits: 8, Group: 0, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "mant"},
+	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 16, Vec: 2, Unpack: "mant", Norm: true, Rope: true},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 4, Unpack: "magic", Fold: true, Norm: true},
 	templates.Gemv{Bits: 8, Group: 0, Asym: true, WG: 128, Rows: 2, Vec: 1, Unpack: "unorm", Norm: true},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "vec", GLU: true, Acc: true},
