@@ -135,8 +135,9 @@ func TestBucketsFlagErrors(t *testing.T) {
 	}
 }
 
-// Two reruns of a two-point tune: a row each and a verdict that matches
-// the count of agreeing reruns.
+// Two reruns of a two-point tune: a row each, the device's resolution, and
+// a verdict that matches the count of agreeing reruns (or says the device
+// is too noisy to judge).
 func TestStabilityOnDevice(t *testing.T) {
 	var stdout strings.Builder
 	args := []string{"stability", "-shape", "64x64x64", "-where", twoPoints, "-strategy", "exhaustive", "-reruns", "2", "-samples", "10", "-target", "1ms"}
@@ -147,9 +148,13 @@ func TestStabilityOnDevice(t *testing.T) {
 	if strings.Count(out, "wgx=8/wgy=8/rm=") < 3 {
 		t.Errorf("want a row per rerun and the overall winner:\n%s", out)
 	}
+	if !strings.Contains(out, "reproducibility: the winner re-timed back to back differs from itself by ") {
+		t.Errorf("no resolution measured:\n%s", out)
+	}
 	switch {
 	case strings.Contains(out, "2/2 reruns agree (100%; criterion 95%): stable\n"):
 	case strings.Contains(out, "1/2 reruns agree (50%; criterion 95%): not stable\n"):
+	case strings.Contains(out, " reruns agree (") && strings.Contains(out, "): undetermined: back to back, the device did not reproduce the winner's own median within 5%\n"):
 	default:
 		t.Errorf("no consistent verdict:\n%s", out)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +35,8 @@ tune is stable when at least -criterion of the reruns agree.`)
 	seed := fs.Uint64("seed", 1, "seed of the search strategy")
 	threshold := fs.Float64("threshold", 0.01, "practical threshold: a median within this fraction of the winner's agrees")
 	criterion := fs.Float64("criterion", 0.95, "share of reruns that must agree")
+	noiseRounds := fs.Int("noise-rounds", 5, "re-timings of the overall winner that measure the device's reproducibility, 0 for none")
+	maxNoise := fs.Float64("max-noise", 0.05, "the largest resolution that can stand for the practical threshold: a device noisier than this cannot judge stability")
 	samples := fs.Int("samples", 10, "timed passes per candidate (at least 10)")
 	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
 	if err := parseFlags(fs, args); err != nil {
@@ -41,8 +45,8 @@ tune is stable when at least -criterion of the reruns agree.`)
 	if _, ok := search.NewMethod(*strategy); !ok {
 		return fmt.Errorf("parsing -strategy: %q is not one of %s", *strategy, strings.Join(search.MethodNames, ", "))
 	}
-	if *reruns < 2 || *maxEvals < 0 || *samples < 10 || *target <= 0 || !(*threshold >= 0 && *threshold < 1) || !(*criterion > 0 && *criterion <= 1) {
-		return fmt.Errorf("parsing flags: want -reruns >= 2, -max-evals >= 0, at least 10 samples, a positive target, 0 <= -threshold < 1 and 0 < -criterion <= 1")
+	if *reruns < 2 || *maxEvals < 0 || *noiseRounds < 0 || *noiseRounds == 1 || *samples < 10 || *target <= 0 || !(*threshold >= 0 && *threshold < 1) || !(*criterion > 0 && *criterion <= 1) || !(*maxNoise > 0) {
+		return fmt.Errorf("parsing flags: want -reruns >= 2, -max-evals >= 0, -noise-rounds 0 or >= 2, at least 10 samples, a positive target, 0 <= -threshold < 1 and 0 < -criterion <= 1 and -max-noise > 0")
 	}
 	if *op != "matmul" && *format == "" {
 		return fmt.Errorf("parsing -format: %s needs a weight format, e.g. int4-g32-sym", *op)
@@ -145,7 +149,15 @@ tune is stable when at least -criterion of the reruns agree.`)
 	} else {
 		retimed[ref.ID] = ref.Measure
 	}
-	agree, err := search.Agreement(picks, ref.ID, retimed, *threshold)
+	practical := *threshold
+	var resolution, drift float64
+	if *noiseRounds > 0 {
+		if resolution, drift, err = reproducibility(ctx, w.Space, rt, ref.ID, distinct, *noiseRounds); err != nil {
+			return err
+		}
+		practical = max(practical, resolution)
+	}
+	agree, err := search.Agreement(picks, ref.ID, retimed, practical)
 	if err != nil {
 		return err
 	}
@@ -169,11 +181,63 @@ tune is stable when at least -criterion of the reruns agree.`)
 	}
 	rm := retimed[ref.ID]
 	verdict := "stable"
-	if float64(n) < *criterion*float64(len(runs)) {
+	switch {
+	case resolution > *maxNoise:
+		verdict = fmt.Sprintf("undetermined: back to back, the device did not reproduce the winner's own median within %.0f%%", 100**maxNoise)
+	case float64(n) < *criterion*float64(len(runs)):
 		verdict = "not stable"
 	}
 	fmt.Fprintf(stdout, "%s: overall winner %s, %s (95%% CI %s-%s)\n", w.Label, ref.ID, reports.FormatRate(rm.Work/rm.Median, w.Unit),
 		reports.FormatRate(rm.Work/rm.Hi, w.Unit), reports.FormatRate(rm.Work/rm.Lo, w.Unit))
+	if *noiseRounds > 0 {
+		fmt.Fprintf(stdout, "reproducibility: the winner re-timed back to back differs from itself by %.1f%% (median of %d rounds); its medians drifted by %.1f%% over them; practical threshold %.1f%%\n",
+			100*resolution, *noiseRounds, 100*drift, 100*practical)
+	}
 	fmt.Fprintf(stdout, "%d/%d reruns agree (%.0f%%; criterion %.0f%%): %s\n", n, len(runs), 100*float64(n)/float64(len(runs)), 100**criterion, verdict)
 	return nil
+}
+
+// reproducibility re-times the point ref twice in a row in each of rounds
+// rounds, each round after re-timing every other of picks once so that the
+// rounds spread over the device's drift. resolution is the median over
+// the rounds of how far the two back-to-back medians differ (|a/b - 1|):
+// what a paired comparison of a kernel with itself shows, the smallest
+// difference between two kernels the device can resolve. drift is how far
+// ref's medians moved over the rounds: the largest over the smallest, less
+// one.
+func reproducibility(ctx context.Context, space *search.Space, rt search.Retimer, ref string, picks []search.Result, rounds int) (resolution, drift float64, err error) {
+	retime := func(id string) (float64, error) {
+		p, err := space.Parse(id)
+		if err != nil {
+			return 0, err
+		}
+		m, err := rt.Retime(ctx, p)
+		if err != nil {
+			return 0, fmt.Errorf("re-timing %s: %w", id, err)
+		}
+		return m.Median, nil
+	}
+	var pairs, all []float64
+	for range rounds {
+		for _, p := range picks {
+			if p.ID == ref {
+				continue
+			}
+			if _, err := retime(p.ID); err != nil {
+				return 0, 0, err
+			}
+		}
+		a, err := retime(ref)
+		if err != nil {
+			return 0, 0, err
+		}
+		b, err := retime(ref)
+		if err != nil {
+			return 0, 0, err
+		}
+		pairs = append(pairs, math.Abs(a/b-1))
+		all = append(all, a, b)
+	}
+	slices.Sort(pairs)
+	return pairs[len(pairs)/2], slices.Max(all)/slices.Min(all) - 1, nil
 }
