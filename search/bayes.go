@@ -1,8 +1,10 @@
 package search
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat"
@@ -15,9 +17,14 @@ var _ Method = (*Bayes)(nil)
 // positions (scaled to the unit cube) models the log of the score, and the
 // next point is the untried one of highest expected improvement. A
 // rejected point counts as a score below every valid one, which steers the
-// model away from its neighbourhood.
+// model away from its neighbourhood. Every Local-th proposal instead
+// exploits: the untried point one axis away from the best so far (or the
+// next best, where those are all tried) that the model rates highest, so
+// that a run ends on a local optimum rather than beside one, and reruns
+// whose measurements differ by noise end on the same one.
 type Bayes struct {
 	Starts int // random points before the model is used; 0 means 8
+	Local  int // every Local-th model-guided proposal is a neighbour of the best; 0 means 3, negative never
 
 	idx    pointIndex
 	r      *rand.Rand
@@ -26,8 +33,10 @@ type Bayes struct {
 	feats  [][]float64 // of every legal point
 	obsX   [][]float64
 	obsY   []float64 // log score; NaN for rejected until the model is fitted
+	obsI   []int     // the legal index of each observation
 	last   int
 	starts int
+	local  int
 }
 
 func (m *Bayes) Init(legal []Point, seed uint64) {
@@ -39,10 +48,14 @@ func (m *Bayes) Init(legal []Point, seed uint64) {
 	for i, p := range legal {
 		m.feats[i] = features(p)
 	}
-	m.obsX, m.obsY = nil, nil
+	m.obsX, m.obsY, m.obsI = nil, nil, nil
 	m.starts = m.Starts
 	if m.starts <= 0 {
 		m.starts = 8
+	}
+	m.local = m.Local
+	if m.local == 0 {
+		m.local = 3
 	}
 }
 
@@ -51,8 +64,13 @@ func (m *Bayes) Next() (Point, bool) {
 		return Point{}, false
 	}
 	i := -1
-	if len(m.obsY) >= m.starts {
-		i = m.bestExpectedImprovement()
+	if n := len(m.obsY); n >= m.starts {
+		if m.local > 0 && (n-m.starts)%m.local == m.local-1 {
+			i = m.bestNeighbour()
+		}
+		if i < 0 {
+			i = m.bestExpectedImprovement()
+		}
 	}
 	if i < 0 {
 		i = untried(m.r, m.tried, m.left)
@@ -70,6 +88,7 @@ func (m *Bayes) Observe(res Result) {
 	}
 	m.obsX = append(m.obsX, m.feats[m.last])
 	m.obsY = append(m.obsY, y)
+	m.obsI = append(m.obsI, m.last)
 }
 
 // gp is a fitted Gaussian process with a squared-exponential kernel.
@@ -139,8 +158,10 @@ func (g *gp) predict(f []float64, kv *mat.VecDense, tmp *mat.VecDense) (mu, sd f
 	return mu, math.Sqrt(math.Max(v, 1e-12))
 }
 
-func (m *Bayes) bestExpectedImprovement() int {
-	// Rejected points sit below the worst valid score.
+// model fits the process to the observations, rejected points set below
+// the worst valid one, and returns it with the standardised best
+// observation; nil before any point validated.
+func (m *Bayes) model() (*gp, float64) {
 	ys := append([]float64(nil), m.obsY...)
 	lo := math.Inf(1)
 	for _, y := range ys {
@@ -149,7 +170,7 @@ func (m *Bayes) bestExpectedImprovement() int {
 		}
 	}
 	if math.IsInf(lo, 1) {
-		return -1
+		return nil, 0
 	}
 	for i, y := range ys {
 		if math.IsNaN(y) {
@@ -164,11 +185,19 @@ func (m *Bayes) bestExpectedImprovement() int {
 		}
 	}
 	if best == nil {
-		return -1
+		return nil, 0
 	}
 	top := math.Inf(-1)
 	for _, y := range ys {
 		top = math.Max(top, (y-best.mean)/best.scale)
+	}
+	return best, top
+}
+
+func (m *Bayes) bestExpectedImprovement() int {
+	best, top := m.model()
+	if best == nil {
+		return -1
 	}
 	n := len(m.obsX)
 	kv, tmp := mat.NewVecDense(n, nil), mat.NewVecDense(n, nil)
@@ -186,4 +215,44 @@ func (m *Bayes) bestExpectedImprovement() int {
 		}
 	}
 	return pick
+}
+
+// bestNeighbour returns the untried legal point one axis away from the
+// best observation (or, where those are all tried, from the next best) of
+// highest predicted mean, or -1.
+func (m *Bayes) bestNeighbour() int {
+	order := make([]int, 0, len(m.obsY))
+	for k, y := range m.obsY {
+		if !math.IsNaN(y) {
+			order = append(order, k)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(m.obsY[b], m.obsY[a]) })
+	var g *gp
+	for _, k := range order {
+		var cands []int
+		for _, j := range m.idx.neighbours(m.obsI[k]) {
+			if !m.tried[j] {
+				cands = append(cands, j)
+			}
+		}
+		if len(cands) == 0 {
+			continue
+		}
+		if g == nil {
+			if g, _ = m.model(); g == nil {
+				return -1
+			}
+		}
+		n := len(m.obsX)
+		kv, tmp := mat.NewVecDense(n, nil), mat.NewVecDense(n, nil)
+		pick, pickMu := -1, math.Inf(-1)
+		for _, j := range cands {
+			if mu, _ := g.predict(m.feats[j], kv, tmp); mu > pickMu {
+				pick, pickMu = j, mu
+			}
+		}
+		return pick
+	}
+	return -1
 }

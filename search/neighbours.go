@@ -17,6 +17,26 @@ func newPointIndex(legal []Point) pointIndex {
 	return pointIndex{legal, byID}
 }
 
+// neighbours lists every legal point that differs from legal[i] in one
+// axis.
+func (x pointIndex) neighbours(i int) []int {
+	p := x.legal[i]
+	var out []int
+	for d := range p.idx {
+		for v := range p.space.Axes[d].Values {
+			if v == p.idx[d] {
+				continue
+			}
+			q := Point{space: p.space, idx: append([]int(nil), p.idx...)}
+			q.idx[d] = v
+			if j, ok := x.byID[q.ID()]; ok {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
+}
+
 // neighbour returns a random legal point that differs from legal[i] in one
 // axis, or -1 after a few failed tries.
 func (x pointIndex) neighbour(r *rand.Rand, i int) int {
