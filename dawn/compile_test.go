@@ -203,7 +203,7 @@ func blockRepresentatives(wg int) []templates.Kernel {
 // width, with and without a min; the two-stage argmax at one and several
 // values per thread.
 func fusedRepresentatives(wg int) []templates.Kernel {
-	ks := []templates.Kernel{templates.QKVRope{WG: wg}, templates.AddRMSNorm{WG: wg}, templates.PackedSwiGLU{WG: wg}, templates.CopyRange{WG: wg},
+	ks := []templates.Kernel{templates.QKVRope{WG: wg}, templates.QKVRope{WG: wg, Freqs: true}, templates.AddRMSNorm{WG: wg}, templates.PackedSwiGLU{WG: wg}, templates.CopyRange{WG: wg},
 		templates.ArgmaxParts{WG: wg, Per: 1}, templates.ArgmaxParts{WG: wg, Per: 4}, templates.ArgmaxMerge{WG: wg}}
 	for _, bits := range []int{8, 4, 2} {
 		ks = append(ks, templates.EmbedQuant{Bits: bits, WG: wg}, templates.EmbedQuant{Bits: bits, Asym: true, WG: wg})
@@ -247,8 +247,8 @@ func gemvRepresentatives() []templates.Kernel {
 		{Bits: 4, Group: 128, Asym: true, WG: 256, Rows: 1, Vec: 2, Unpack: "vec"},
 	}
 	for _, k := range fused {
-		for _, fu := range []templates.Gemv{{Norm: true}, {Acc: true}, {GLU: true, Acc: true}, {Norm: true, Rope: true}, {Rope: true}} {
-			k.Norm, k.GLU, k.Acc, k.Rope = fu.Norm, fu.GLU, fu.Acc, fu.Rope
+		for _, fu := range []templates.Gemv{{Norm: true}, {Acc: true}, {GLU: true, Acc: true}, {Norm: true, Rope: true}, {Rope: true}, {Norm: true, Rope: true, RopeFreqs: true}} {
+			k.Norm, k.GLU, k.Acc, k.Rope, k.RopeFreqs = fu.Norm, fu.GLU, fu.Acc, fu.Rope, fu.RopeFreqs
 			if k.Check() == nil {
 				ks = append(ks, k)
 			}

@@ -42,7 +42,7 @@ func (g *GPU) chooseBlocks() {
 	g.blk = blockKernels{
 		rms:      templates.RMSNorm{WG: norm},
 		addNorm:  templates.AddRMSNorm{WG: norm},
-		qkvRope:  templates.QKVRope{WG: g.blockWG("rope", "f32", []int{o.NumHeads, o.HeadDim}, defaultWG)},
+		qkvRope:  templates.QKVRope{WG: g.blockWG("rope", "f32", []int{o.NumHeads, o.HeadDim}, defaultWG), Freqs: o.RopeFreqs != nil},
 		glu:      templates.PackedSwiGLU{WG: g.blockWG("swiglu", "f32", []int{o.HiddenDim}, defaultWG)},
 		argParts: defaultArgParts,
 		argMerge: defaultArgMerge,

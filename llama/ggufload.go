@@ -56,9 +56,6 @@ func modelFromGGUF(f *gguf.File) (*Model, error) {
 	if v, err := md.Float("llama.rope.scale_linear"); err == nil && v != 1 {
 		return nil, fmt.Errorf("%w: linear rope scale %g", ErrUnsupported, v)
 	}
-	if _, ok := f.Tensor("rope_freqs.weight"); ok {
-		return nil, fmt.Errorf("%w: rope_freqs.weight (llama3 rope scaling)", ErrUnsupported)
-	}
 
 	var errs []error
 	get := func(key string, def int) int {
@@ -107,6 +104,14 @@ func modelFromGGUF(f *gguf.File) (*Model, error) {
 	o.VocabSize = int(min(emb.Dims[1], 1<<31))
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	if _, ok := f.Tensor("rope_freqs.weight"); ok && o.RopeDim > 0 {
+		// Llama 3's rope scaling: a divisor per pair of each head's angle.
+		w, err := ggufWeight(f, "rope_freqs.weight", 1, o.RopeDim/2)
+		if err != nil {
+			return nil, err
+		}
+		o.RopeFreqs = w.Data
 	}
 	if err := o.check(); err != nil {
 		return nil, fmt.Errorf("%w: llama metadata: %w", ErrFormat, err)

@@ -100,6 +100,7 @@ type GPU struct {
 	outNorm    *runner.Buffer
 	normU      *runner.Buffer // rmsnorm/addrmsnorm uniform, one row
 	ropeU      *runner.Buffer // qkvrope's constant uniform
+	ropeFreqs  *runner.Buffer // Options.RopeFreqs, or nil
 
 	blk         blockKernels
 	steps       []stepProgram  // by the positions they attend over, ascending
@@ -550,9 +551,20 @@ type gemvFusion struct {
 }
 
 // ropeEpilogue is what the q, k, v GEMV binds to rotate q and k and store
-// k and v itself (templates.Gemv.Rope): the rope and step uniforms and
-// the layer's caches.
-type ropeEpilogue struct{ dims, step, kc, vc *runner.Buffer }
+// k and v itself (templates.Gemv.Rope): the rope and step uniforms, the
+// layer's caches, and the frequency factors (nil for none).
+type ropeEpilogue struct{ dims, step, kc, vc, freqs *runner.Buffer }
+
+// recordQKVRope records qkvrope over rows rows of packed q, k, v from qkv
+// into q and ly's caches at the positions step says.
+func (g *GPU) recordQKVRope(r *recorder, rows int, step, qkv, q *runner.Buffer, ly gpuLayer) error {
+	k := g.blk.qkvRope
+	bufs := []*runner.Buffer{g.ropeU, step, qkv, q, ly.kc, ly.vc}
+	if k.Freqs {
+		bufs = append(bufs, g.ropeFreqs)
+	}
+	return r.add(k, ops.FusedBindings(k), k.Groups(rows, ly.qkv.rows), bufs...)
+}
 
 // decode records y = W x for one token, with fusion fu; only quantized
 // products fuse.
@@ -596,6 +608,9 @@ func (l *linear) decode(r *recorder, x, y *runner.Buffer, fu gemvFusion) error {
 		}
 		if e := fu.rope; e != nil {
 			bufs = append(bufs, e.dims, e.step, e.kc, e.vc)
+			if e.freqs != nil {
+				bufs = append(bufs, e.freqs)
+			}
 		}
 		if err := r.add(k, ops.GemvBindingsFor(k), k.Groups(p.rows), bufs...); err != nil {
 			return err
@@ -623,7 +638,7 @@ func (l *linear) kernel(g *GPU, v ops.GemvVariant) templates.Gemv {
 // the matrix one part.
 func (l *linear) ropeKernel(g *GPU, v ops.GemvVariant) (templates.Gemv, bool) {
 	k := l.kernel(g, v)
-	k.Rope = true
+	k.Rope, k.RopeFreqs = true, g.m.Options.RopeFreqs != nil
 	if k.Rows%2 == 1 {
 		k.Rows *= 2
 	}
@@ -761,6 +776,11 @@ func (g *GPU) build() error {
 	}
 	if g.stepU, err = g.uniform("step", math.Float32bits(o.RopeTheta), 0, 1); err != nil {
 		return err
+	}
+	if o.RopeFreqs != nil {
+		if g.ropeFreqs, err = g.floats("rope_freqs", o.RopeFreqs); err != nil {
+			return err
+		}
 	}
 	if g.attn, err = g.newDecodeAttention(); err != nil {
 		return err
@@ -973,8 +993,7 @@ func (g *GPU) recordStep(r *recorder, limit int) error {
 			func() error { return ly.qkv.record(r, "q, k, v", g.xb, g.qkv, gemvFusion{}) },
 			func() error {
 				return r.part(fmt.Sprint(qkvDim), "rope, kv store", fixed(8*qkvDim), func() error {
-					return r.add(b.qkvRope, []runner.Binding{u, u, ro, rw, rw, rw}, b.qkvRope.Groups(1, ly.qkv.rows),
-						g.ropeU, g.stepU, g.qkv, g.q, ly.kc, ly.vc)
+					return g.recordQKVRope(r, 1, g.stepU, g.qkv, g.q, ly)
 				})
 			},
 			func() error { return g.attn.record(g, r, ly, g.q, g.att, limit) },
@@ -1015,14 +1034,13 @@ func (g *GPU) recordFusedLayers(r *recorder, limit int) error {
 			},
 			func() error {
 				return r.part(fmt.Sprint(qkvDim), "rope, kv store", fixed(8*qkvDim), func() error {
-					return r.add(g.blk.qkvRope, []runner.Binding{u, u, ro, rw, rw, rw}, g.blk.qkvRope.Groups(1, ly.qkv.rows),
-						g.ropeU, g.stepU, g.qkv, g.q, ly.kc, ly.vc)
+					return g.recordQKVRope(r, 1, g.stepU, g.qkv, g.q, ly)
 				})
 			},
 		}
 		if _, ok := ly.qkv.ropeKernel(g, ops.GemvVariant{Norm: true}); ok {
 			qkv = []func() error{func() error {
-				rope := &ropeEpilogue{g.ropeU, g.stepU, ly.kc, ly.vc}
+				rope := &ropeEpilogue{g.ropeU, g.stepU, ly.kc, ly.vc, g.ropeFreqs}
 				return ly.qkv.record(r, "norm; q, k, v; rope, kv store", g.x, g.q, gemvFusion{norm: ly.attNorm, rope: rope})
 			}}
 		}

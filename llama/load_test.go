@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/tune-gpu/tune/gguf"
@@ -152,10 +154,34 @@ func TestStoriesFormatsAgree(t *testing.T) {
 		t.Errorf("seq len %d and %d, want 512 (llama2.c header) and 2048 (GGUF context_length)", ao.SeqLen, bo.SeqLen)
 	}
 	ao.SeqLen = bo.SeqLen
-	if ao != bo {
+	if !reflect.DeepEqual(ao, bo) {
 		t.Fatalf("options differ:\n%+v\n%+v", ao, bo)
 	}
 	// The GGUF file stores the tied classifier again as output.weight.
 	b.Output = b.TokenEmbedding
 	assertSameWeights(t, b, a)
+}
+
+// A GGUF file's rope_freqs.weight (Llama 3's rope scaling) becomes the
+// model's RopeFreqs; a table of the wrong length or with a factor below 1
+// is a format error.
+func TestReadGGUFRopeFreqs(t *testing.T) {
+	o := tinyOptions
+	o.RopeFreqs = []float32{1, 2.5}
+	m := randomModel(t, o, false)
+	b := ggufBytes(t, m)
+	got, err := ReadGGUF(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.RopeFreqs, o.RopeFreqs) {
+		t.Errorf("rope freqs %v, want %v", got.RopeFreqs, o.RopeFreqs)
+	}
+	for _, bad := range [][]float32{{1, 2, 3}, {1, 0.5}} {
+		m.RopeFreqs = bad
+		b := ggufBytes(t, m)
+		if _, err := ReadGGUF(bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrFormat) {
+			t.Errorf("rope freqs %v: got %v, want %v", bad, err, ErrFormat)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/tune-gpu/tune/gguf"
 	"github.com/tune-gpu/tune/quant"
@@ -30,6 +31,10 @@ type Options struct {
 	RopeDim    int     // leading dimensions of each head that RoPE rotates (HeadDim for Llama)
 	RopeTheta  float32 // RoPE base frequency, 10000 unless the file says otherwise
 	RMSEps     float32 // RMSNorm epsilon, 1e-5 unless the file says otherwise
+	// RopeFreqs divides each pair's RoPE angle (RopeDim/2 factors, at
+	// least 1): Llama 3's rope_freqs table of its "llama3" scaling
+	// (ops.Llama3RopeFreqs), or nil for plain RoPE.
+	RopeFreqs []float32
 
 	// Mixture of experts (Llama 4); zero for a dense model.
 	Experts      int // routed experts of an MoE layer
@@ -61,6 +66,10 @@ func (o *Options) check() error {
 		return fmt.Errorf("rope dim %d is not even and in 1..head dim %d", o.RopeDim, o.HeadDim)
 	case !(o.RopeTheta > 0) || !(o.RMSEps > 0):
 		return fmt.Errorf("rope theta %g and rms eps %g must be positive", o.RopeTheta, o.RMSEps)
+	case o.RopeFreqs != nil && len(o.RopeFreqs) != o.RopeDim/2:
+		return fmt.Errorf("%d rope frequency factors for %d pairs", len(o.RopeFreqs), o.RopeDim/2)
+	case slices.ContainsFunc(o.RopeFreqs, func(f float32) bool { return !(f >= 1) || math.IsInf(float64(f), 0) }):
+		return fmt.Errorf("rope frequency factors must be finite and at least 1")
 	case o.Experts < 0 || o.Experts > 0 && (o.ExpertsUsed < 1 || o.ExpertsUsed > o.Experts || o.ExpertHidden < 1):
 		return fmt.Errorf("%d experts, %d used, expert hidden dim %d: want 1 <= used <= experts and a positive width", o.Experts, o.ExpertsUsed, o.ExpertHidden)
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/cmplx"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -111,6 +112,11 @@ func ggufBytes(t testing.TB, m *Model, extra ...gguf.KV) []byte {
 		{Key: "llama.attention.layer_norm_rms_epsilon", Value: m.RMSEps},
 	}
 	var ts []gguf.Tensor
+	if f := m.RopeFreqs; f != nil {
+		var b bytes.Buffer
+		binary.Write(&b, binary.LittleEndian, f)
+		ts = append(ts, gguf.Tensor{Name: "rope_freqs.weight", Dims: []uint64{uint64(len(f))}, Type: gguf.F32, Data: b.Bytes()})
+	}
 	for _, w := range m.Weights() {
 		dims := []uint64{uint64(w.Cols), uint64(w.Rows)}
 		if w.Rows == 1 {
@@ -165,6 +171,9 @@ func referenceLogits(m *Model, tokens []int) [][]float64 {
 		for h := 0; h < len(x); h += o.HeadDim {
 			for j := 0; j < o.RopeDim/2; j++ {
 				angle := float64(pos) * math.Pow(float64(o.RopeTheta), -2*float64(j)/float64(o.RopeDim))
+				if o.RopeFreqs != nil {
+					angle /= float64(o.RopeFreqs[j])
+				}
 				z := complex(x[h+2*j], x[h+2*j+1]) * cmplx.Exp(complex(0, angle))
 				x[h+2*j], x[h+2*j+1] = real(z), imag(z)
 			}
@@ -239,10 +248,15 @@ func TestForwardMatchesDefinition(t *testing.T) {
 	llama2c.RopeDim = llama2c.HeadDim
 	mha := llama2c
 	mha.NumKVHeads = mha.NumHeads
+	scaled := llama2c
+	scaled.RopeFreqs = make([]float32, scaled.RopeDim/2)
+	for i := range scaled.RopeFreqs {
+		scaled.RopeFreqs[i] = 1 + float32(i) // pair 0 as plain RoPE, the others slower
+	}
 	for _, tc := range []struct {
 		name string
 		o    Options
-	}{{"gqa partial rope", tinyOptions}, {"gqa", llama2c}, {"mha", mha}} {
+	}{{"gqa partial rope", tinyOptions}, {"gqa", llama2c}, {"mha", mha}, {"llama3 rope scaling", scaled}} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := randomModel(t, tc.o, true)
 			tokens := []int{1, 4, 6, 0, 4, 2}
@@ -278,7 +292,7 @@ func TestLoadersAgree(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, got := range []*Model{a, c} {
-				if got.Options != m.Options {
+				if !reflect.DeepEqual(got.Options, m.Options) {
 					t.Fatalf("options %+v, want %+v", got.Options, m.Options)
 				}
 				if (got.Output == got.TokenEmbedding) != tied {

@@ -90,6 +90,13 @@ func softmax(x []float32) { ops.SoftmaxRef(x) }
 // take the whole angle: over stories260K's 512 positions 490 of the 4096
 // values differ, by an ULP, and its greedy and sampled tokens are run.c's
 // all the same (TestStoriesGreedy, TestStoriesSampled).
+//
+// With RopeFreqs each pair's angle is divided by its factor, as ggml does
+// with a llama3 GGUF's rope_freqs.weight.
 func rope(x []float32, pos int, o *Options) {
+	if o.RopeFreqs != nil {
+		ops.RopeFreqsRef(x, len(x)/o.HeadDim, o.HeadDim, o.RopeDim, pos, o.RopeTheta, o.RopeFreqs, false)
+		return
+	}
 	ops.RopeRef(x, len(x)/o.HeadDim, o.HeadDim, o.RopeDim, pos, o.RopeTheta, false)
 }

@@ -163,7 +163,7 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 		}
 		r.extend(ds)
 	}
-	rms, addNorm, qkvRope, glu := g.blk.rms, g.blk.addNorm, g.blk.qkvRope, g.blk.glu
+	rms, addNorm, glu := g.blk.rms, g.blk.addNorm, g.blk.glu
 	gemm := func(l *linear, a, c *runner.Buffer) error {
 		k := g.gemmParams(*l.f, rows, l.rows, l.cols)
 		pt := l.parts[0]
@@ -188,8 +188,7 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 			func() error { return err },
 			func() error { return gemm(ly.qkv, pf.xb, pf.qkv) },
 			func() error {
-				return r.add(qkvRope, []runner.Binding{u, u, ro, rw, rw, rw}, qkvRope.Groups(rows, ly.qkv.rows),
-					g.ropeU, p.stepU, pf.qkv, pf.q, ly.kc, ly.vc)
+				return g.recordQKVRope(r, rows, p.stepU, pf.qkv, pf.q, ly)
 			},
 			func() error { return g.prefillAttention(r, p, ly) },
 			func() error { return gemm(ly.out, pf.att, pf.y) },

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tune-gpu/tune/gguf"
+	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/quant"
 )
 
@@ -31,24 +32,36 @@ type syntheticSpec struct {
 	// Chunk positions.
 	MoEStep, NoRopeStep, Chunk int
 	QKNorm                     bool
+	// Scaling is the model's "llama3" RoPE scaling, or nil for none.
+	Scaling *ropeScaling
 }
 
-// The shapes are the models' config.json values (see
-// shared/reference/formats.md §4, §4b). Llama 3's "llama3" RoPE frequency
-// scaling is not modelled: the GPU kernels implement plain RoPE, and with
-// random weights it changes no timing.
+// ropeScaling is a config.json's llama3 rope_scaling (ops.Llama3RopeFreqs).
+type ropeScaling struct {
+	Factor, Low, High float64
+	OrigCtx           int
+}
+
+// llama31Scaling is Llama 3.1's, llama32Scaling Llama 3.2's.
+var (
+	llama31Scaling = &ropeScaling{Factor: 8, Low: 1, High: 4, OrigCtx: 8192}
+	llama32Scaling = &ropeScaling{Factor: 32, Low: 1, High: 4, OrigCtx: 8192}
+)
+
+// The shapes and RoPE scaling are the models' config.json values (see
+// shared/reference/formats.md §4, §4b).
 var syntheticSpecs = map[string]syntheticSpec{
 	"tiny": {Options: Options{Dim: 128, HiddenDim: 256, NumLayers: 2, NumHeads: 4, NumKVHeads: 2, VocabSize: 512,
 		SeqLen: 256, HeadDim: 32, RopeDim: 32, RopeTheta: 10000, RMSEps: 1e-5}, Tied: true,
 		About: "2 layers, dim 128, 4 heads of 32 sharing 2 kv heads, vocab 512, tied; for tests"},
 	"llama-3.2-1b": {Options: Options{Dim: 2048, HiddenDim: 8192, NumLayers: 16, NumHeads: 32, NumKVHeads: 8, VocabSize: 128256,
-		SeqLen: 131072, HeadDim: 64, RopeDim: 64, RopeTheta: 500000, RMSEps: 1e-5}, Tied: true,
+		SeqLen: 131072, HeadDim: 64, RopeDim: 64, RopeTheta: 500000, RMSEps: 1e-5}, Tied: true, Scaling: llama32Scaling,
 		About: "Llama 3.2 1B: 16 layers, dim 2048, 32 heads of 64, 8 kv heads, FFN 8192, vocab 128256, tied"},
 	"llama-3.2-3b": {Options: Options{Dim: 3072, HiddenDim: 8192, NumLayers: 28, NumHeads: 24, NumKVHeads: 8, VocabSize: 128256,
-		SeqLen: 131072, HeadDim: 128, RopeDim: 128, RopeTheta: 500000, RMSEps: 1e-5}, Tied: true,
+		SeqLen: 131072, HeadDim: 128, RopeDim: 128, RopeTheta: 500000, RMSEps: 1e-5}, Tied: true, Scaling: llama32Scaling,
 		About: "Llama 3.2 3B: 28 layers, dim 3072, 24 heads of 128, 8 kv heads, FFN 8192, vocab 128256, tied"},
 	"llama-3.1-8b": {Options: Options{Dim: 4096, HiddenDim: 14336, NumLayers: 32, NumHeads: 32, NumKVHeads: 8, VocabSize: 128256,
-		SeqLen: 131072, HeadDim: 128, RopeDim: 128, RopeTheta: 500000, RMSEps: 1e-5},
+		SeqLen: 131072, HeadDim: 128, RopeDim: 128, RopeTheta: 500000, RMSEps: 1e-5}, Scaling: llama31Scaling,
 		About: "Llama 3.1 8B: 32 layers, dim 4096, 32 heads of 128, 8 kv heads, FFN 14336, vocab 128256"},
 	"llama-2-7b": {Options: Options{Dim: 4096, HiddenDim: 11008, NumLayers: 32, NumHeads: 32, NumKVHeads: 32, VocabSize: 32000,
 		SeqLen: 4096, HeadDim: 128, RopeDim: 128, RopeTheta: 10000, RMSEps: 1e-5},
@@ -59,7 +72,7 @@ var syntheticSpecs = map[string]syntheticSpec{
 	// and chunked attention.
 	"llama-4-mini": {Options: Options{Dim: 1024, HiddenDim: 2048, NumLayers: 8, NumHeads: 16, NumKVHeads: 4, VocabSize: 32768,
 		SeqLen: 8192, HeadDim: 64, RopeDim: 64, RopeTheta: 500000, RMSEps: 1e-5, Experts: 16, ExpertsUsed: 1, ExpertHidden: 512},
-		MoEStep: 1, NoRopeStep: 4, Chunk: 8192, QKNorm: true,
+		MoEStep: 1, NoRopeStep: 4, Chunk: 8192, QKNorm: true, Scaling: &ropeScaling{Factor: 16, Low: 1, High: 1, OrigCtx: 8192},
 		About: "Llama 4 Scout's pattern, scaled down: 8 layers, dim 1024, 16 heads of 64, 4 kv heads, 16 experts (top 1, FFN 512) + shared expert, NoPE every 4th layer, vocab 32768; CPU only"},
 }
 
@@ -120,6 +133,13 @@ func Synthetic(name string, opts SyntheticOptions) (*Model, error) {
 }
 
 func (spec syntheticSpec) generate(name string, opts SyntheticOptions) (*Model, error) {
+	if sc := spec.Scaling; sc != nil {
+		f, err := ops.Llama3RopeFreqs(spec.RopeDim, float64(spec.RopeTheta), sc.Factor, sc.Low, sc.High, sc.OrigCtx)
+		if err != nil {
+			return nil, fmt.Errorf("synthetic model %s: %w", name, err)
+		}
+		spec.RopeFreqs = f
+	}
 	o := spec.Options
 	if err := o.check(); err != nil {
 		return nil, fmt.Errorf("synthetic model %s: %w", name, err)

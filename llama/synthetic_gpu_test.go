@@ -152,6 +152,67 @@ func TestGPUDecodeAttentionPerTier(t *testing.T) {
 	}
 }
 
+// With Llama 3's rope scaling the GPU divides the angles as the CPU does:
+// in the fused step (the q, k, v GEMV's epilogue), the unfused one
+// (qkvrope) and a batched prefill (qkvrope over the batch), at positions
+// where the factors matter.
+func TestGPURopeScaling(t *testing.T) {
+	d := runnertest.Device(t)
+	spec := syntheticSpecs["tiny"]
+	spec.SeqLen = 1024
+	spec.Scaling = &ropeScaling{Factor: 8, Low: 1, High: 4, OrigCtx: 64}
+	for _, f := range []*quant.Format{nil, {Bits: 8, Group: 32}} {
+		m, err := spec.generate("tiny", SyntheticOptions{Format: f, Seed: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.RopeFreqs == nil || slices.Max(m.RopeFreqs) != 8 || slices.Min(m.RopeFreqs) != 1 {
+			t.Fatalf("rope freqs %v: want factors from 1 to 8", m.RopeFreqs)
+		}
+		g, err := NewGPU(d, m, GPUOptions{Context: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int, 150)
+		for i := range ids {
+			ids[i] = (i*29 + 3) % m.VocabSize
+		}
+		if e := compareLogits(t, g, m, ids); e > logitTolerance {
+			t.Errorf("fused %t: largest logit error %.2g of the largest logit, want <= %g", g.fused, e, logitTolerance)
+		}
+		g.Release()
+		if f == nil {
+			continue
+		}
+		// A batched prompt, its last logits against the CPU's.
+		g, err = NewGPU(d, m, GPUOptions{Context: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.runPrompt(ids[:100]); err != nil {
+			t.Fatal(err)
+		}
+		got, err := g.readLogits()
+		g.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache := m.NewKVCache(100)
+		var want []float32
+		for pos, id := range ids[:100] {
+			want = m.Forward(id, pos, cache)
+		}
+		var scale, diff float64
+		for i, w := range want {
+			scale = math.Max(scale, math.Abs(float64(w)))
+			diff = math.Max(diff, math.Abs(float64(got[i]-w)))
+		}
+		if diff/scale > logitTolerance {
+			t.Errorf("prefill: largest logit error %.2g of the largest logit, want <= %g", diff/scale, logitTolerance)
+		}
+	}
+}
+
 // logitTolerance bounds the GPU's logits against the CPU's, relative to the
 // largest: the summation orders differ (measured 1e-6 on lavapipe); a wrong
 // kernel is off by the order of the logits themselves.

@@ -25,6 +25,9 @@ func FusedBindings(k templates.Kernel) []runner.Binding {
 	u, r, w := runner.Uniform, runner.ReadOnly, runner.ReadWrite
 	switch k := k.(type) {
 	case templates.QKVRope:
+		if k.Freqs {
+			return []runner.Binding{u, u, r, w, w, w, r}
+		}
 		return []runner.Binding{u, u, r, w, w, w}
 	case templates.AddRMSNorm:
 		return []runner.Binding{u, w, r, r, w}
@@ -54,7 +57,14 @@ func FusedCases(k templates.Kernel) ([]BlockCase, error) {
 			{6, 2, 32, 32, 5, 0, 7, 500000},    // a prompt from position 0
 			{1, 1, 2, 2, 1, 0, 1, 10000},       // one pair of each
 		} {
-			cs = append(cs, QKVRopeCase(k, s.heads, s.kvHeads, s.headDim, s.ropeDim, s.rows, s.pos, s.seq, s.theta))
+			var freqs []float32
+			if k.Freqs {
+				var err error
+				if freqs, err = Llama3RopeFreqs(s.ropeDim, float64(s.theta), 8, 1, 4, 64); err != nil {
+					return nil, err
+				}
+			}
+			cs = append(cs, QKVRopeCase(k, s.heads, s.kvHeads, s.headDim, s.ropeDim, s.rows, s.pos, s.seq, s.theta, freqs))
 		}
 	case templates.AddRMSNorm:
 		for _, s := range []struct {
@@ -101,10 +111,11 @@ func FusedCases(k templates.Kernel) ([]BlockCase, error) {
 }
 
 // QKVRopeRef splits rows of [q | k | v] (rows of qkv, each q_dim + 2
-// kv_dim wide) as QKVRope does: row r's q and k rotated by RopeRef at
-// position pos+r (adjacent pairs), q to row r of q, k and v to position
-// pos+r of the caches.
-func QKVRopeRef(q, kcache, vcache, qkv []float32, heads, kvHeads, headDim, ropeDim, pos int, theta float32) {
+// kv_dim wide) as QKVRope does: row r's q and k rotated by RopeRef (by
+// RopeFreqsRef with freqs, where freqs is not nil) at position pos+r
+// (adjacent pairs), q to row r of q, k and v to position pos+r of the
+// caches.
+func QKVRopeRef(q, kcache, vcache, qkv []float32, heads, kvHeads, headDim, ropeDim, pos int, theta float32, freqs []float32) {
 	qdim, kvdim := heads*headDim, kvHeads*headDim
 	width := qdim + 2*kvdim
 	for r := 0; r+width <= len(qkv); r += width {
@@ -113,6 +124,11 @@ func QKVRopeRef(q, kcache, vcache, qkv []float32, heads, kvHeads, headDim, ropeD
 		copy(qr, row[:qdim])
 		copy(kc, row[qdim:qdim+kvdim])
 		copy(vcache[p*kvdim:][:kvdim], row[qdim+kvdim:])
+		if freqs != nil {
+			RopeFreqsRef(qr, heads, headDim, ropeDim, p, theta, freqs, false)
+			RopeFreqsRef(kc, kvHeads, headDim, ropeDim, p, theta, freqs, false)
+			continue
+		}
 		RopeRef(qr, heads, headDim, ropeDim, p, theta, false)
 		RopeRef(kc, kvHeads, headDim, ropeDim, p, theta, false)
 	}
@@ -120,19 +136,24 @@ func QKVRopeRef(q, kcache, vcache, qkv []float32, heads, kvHeads, headDim, ropeD
 
 // ropePairTol is RopeCase's bound on an element of pair i of ropeDim
 // turned at pos by theta, the pair's elements of magnitudes summing to
-// mag.
-func ropePairTol(i, ropeDim, pos int, theta float32, mag float64) float64 {
+// mag, with one ULP of the angle more for a division by a frequency factor
+// of at least 1 (freqs).
+func ropePairTol(i, ropeDim, pos int, theta float32, mag float64, freqs bool) float64 {
 	e := float64(2*i) / float64(ropeDim)
 	angle := float64(pos) * math.Pow(float64(theta), -e)
 	ulps := 2*(3+2*e*math.Log2(float64(theta))) + 4
+	if freqs {
+		ulps++
+	}
 	return mag*(angle*ulps*unitRoundoff+2*ropeSinCos) + 8*unitRoundoff*mag
 }
 
 // QKVRopeCase splits rows rows of values in [-1, 1) at positions pos..
 // into caches of seq positions whose earlier positions hold values and
 // later ones the sentinel, both of which must survive. Rotated elements
-// are within RopeCase's bound; the rest are copies, exact.
-func QKVRopeCase(k templates.QKVRope, heads, kvHeads, headDim, ropeDim, rows, pos, seq int, theta float32) BlockCase {
+// are within RopeCase's bound; the rest are copies, exact. freqs (nil
+// unless k has Freqs) divides the angles.
+func QKVRopeCase(k templates.QKVRope, heads, kvHeads, headDim, ropeDim, rows, pos, seq int, theta float32, freqs []float32) BlockCase {
 	r := rand.New(rand.NewPCG(uint64(heads*headDim)<<20|uint64(rows), uint64(pos)))
 	qdim, kvdim := heads*headDim, kvHeads*headDim
 	width := qdim + 2*kvdim
@@ -142,7 +163,7 @@ func QKVRopeCase(k templates.QKVRope, heads, kvHeads, headDim, ropeDim, rows, po
 	copy(vc, F32Words(scaled(r, pos*kvdim, 1)))
 	q := make([]float32, rows*qdim)
 	kf, vf := make([]float32, seq*kvdim), make([]float32, seq*kvdim)
-	QKVRopeRef(q, kf, vf, qkv, heads, kvHeads, headDim, ropeDim, pos, theta)
+	QKVRopeRef(q, kf, vf, qkv, heads, kvHeads, headDim, ropeDim, pos, theta, freqs)
 	wantK, wantV := append([]uint32(nil), kc...), append([]uint32(nil), vc...)
 	copy(wantK[pos*kvdim:], F32Words(kf[pos*kvdim:(pos+rows)*kvdim]))
 	copy(wantV[pos*kvdim:], F32Words(vf[pos*kvdim:(pos+rows)*kvdim]))
@@ -154,7 +175,7 @@ func QKVRopeCase(k templates.QKVRope, heads, kvHeads, headDim, ropeDim, rows, po
 			if d >= ropeDim {
 				continue
 			}
-			t := ropePairTol(d/2, ropeDim, p, theta, math.Abs(float64(x[e]))+math.Abs(float64(x[e+1])))
+			t := ropePairTol(d/2, ropeDim, p, theta, math.Abs(float64(x[e]))+math.Abs(float64(x[e+1])), freqs != nil)
 			if e < qdim {
 				tolQ[row*qdim+e], tolQ[row*qdim+e+1] = t, t
 			} else {
@@ -163,7 +184,7 @@ func QKVRopeCase(k templates.QKVRope, heads, kvHeads, headDim, ropeDim, rows, po
 			}
 		}
 	}
-	return BlockCase{Name: fmt.Sprintf("heads=%d/kv=%d/hd=%d/rope=%d/rows=%d/pos=%d", heads, kvHeads, headDim, ropeDim, rows, pos),
+	c := BlockCase{Name: fmt.Sprintf("heads=%d/kv=%d/hd=%d/rope=%d/rows=%d/pos=%d", heads, kvHeads, headDim, ropeDim, rows, pos),
 		Groups: k.Groups(rows, width), Bufs: []BlockBuffer{
 			{Name: "dims", Data: UniformWords(uint32(heads), uint32(kvHeads), uint32(headDim), uint32(ropeDim))},
 			{Name: "step", Data: UniformWords(math.Float32bits(theta), uint32(pos), uint32(rows))},
@@ -172,6 +193,10 @@ func QKVRopeCase(k templates.QKVRope, heads, kvHeads, headDim, ropeDim, rows, po
 			{Name: "kcache", Data: kc, Want: wantK, Tol: tolK},
 			{Name: "vcache", Data: vc, Want: wantV},
 		}}
+	if freqs != nil {
+		c.Bufs = append(c.Bufs, BlockBuffer{Name: "freqs", Data: F32Words(freqs)})
+	}
+	return c
 }
 
 // AddRMSNormCase adds rows of n values in [-scale, scale) into as many and
@@ -330,6 +355,13 @@ func GemvRopeCases(k templates.Gemv) ([]BlockCase, error) {
 	} {
 		qdim, kvdim := c.heads*c.headDim, c.kvHeads*c.headDim
 		s := GemvShape{Rows: qdim + 2*kvdim, Cols: c.cols}
+		var freqs []float32
+		if k.RopeFreqs {
+			var err error
+			if freqs, err = Llama3RopeFreqs(c.ropeDim, float64(c.theta), 8, 1, 4, 64); err != nil {
+				return nil, err
+			}
+		}
 		t, x, err := GemvInputs(s, f)
 		if err != nil {
 			return nil, err
@@ -343,12 +375,12 @@ func GemvRopeCases(k templates.Gemv) ([]BlockCase, error) {
 		}
 		q := make([]float32, qdim)
 		kf, vf := make([]float32, c.seq*kvdim), make([]float32, c.seq*kvdim)
-		QKVRopeRef(q, kf, vf, vals, c.heads, c.kvHeads, c.headDim, c.ropeDim, c.pos, c.theta)
+		QKVRopeRef(q, kf, vf, vals, c.heads, c.kvHeads, c.headDim, c.ropeDim, c.pos, c.theta, freqs)
 		tolQ, tolK, tolV := make([]float64, qdim), make([]float64, c.seq*kvdim), make([]float64, c.seq*kvdim)
 		for e := 0; e < qdim+kvdim; e += 2 {
 			t0, t1 := tols[e], tols[e+1]
 			if d := e % c.headDim; d < c.ropeDim {
-				rt := ropePairTol(d/2, c.ropeDim, c.pos, c.theta, math.Abs(float64(vals[e]))+math.Abs(float64(vals[e+1])))
+				rt := ropePairTol(d/2, c.ropeDim, c.pos, c.theta, math.Abs(float64(vals[e]))+math.Abs(float64(vals[e+1])), freqs != nil)
 				t0, t1 = t0+t1+rt, t0+t1+rt
 			}
 			if e < qdim {
@@ -381,6 +413,9 @@ func GemvRopeCases(k templates.Gemv) ([]BlockCase, error) {
 			BlockBuffer{Name: "kcache", Data: SentinelWords(c.seq * kvdim), Want: wantK, Tol: tolK},
 			BlockBuffer{Name: "vcache", Data: SentinelWords(c.seq * kvdim), Want: wantV, Tol: tolV},
 		)
+		if freqs != nil {
+			bufs = append(bufs, BlockBuffer{Name: "freqs", Data: F32Words(freqs)})
+		}
 		cs = append(cs, BlockCase{Name: fmt.Sprintf("heads=%d/kv=%d/hd=%d/rope=%d/pos=%d/cols=%d", c.heads, c.kvHeads, c.headDim, c.ropeDim, c.pos, c.cols),
 			Groups: k.Groups(s.Rows), Bufs: bufs})
 	}

@@ -14,7 +14,7 @@ import (
 // buffers the kernel may write. (The cases run on lavapipe in package
 // llama and on Dawn in package dawn.)
 func TestFusedCasesFitBindings(t *testing.T) {
-	ks := []templates.Kernel{templates.QKVRope{WG: 32}, templates.AddRMSNorm{WG: 64}, templates.PackedSwiGLU{WG: 128}, templates.CopyRange{WG: 256}}
+	ks := []templates.Kernel{templates.QKVRope{WG: 32}, templates.QKVRope{WG: 64, Freqs: true}, templates.AddRMSNorm{WG: 64}, templates.PackedSwiGLU{WG: 128}, templates.CopyRange{WG: 256}}
 	for _, bits := range []int{8, 4, 2} {
 		ks = append(ks, templates.EmbedQuant{Bits: bits, WG: 32}, templates.EmbedQuant{Bits: bits, Asym: true, WG: 32})
 	}
@@ -72,7 +72,7 @@ func TestEmbedQuantCaseRejectsFormat(t *testing.T) {
 func TestFusedRefs(t *testing.T) {
 	qkv := []float32{1, 2, 3, 4, 5, 6} // one head and one kv head of 2: q | k | v
 	q, kc, vc := make([]float32, 2), make([]float32, 4), make([]float32, 4)
-	ops.QKVRopeRef(q, kc, vc, qkv, 1, 1, 2, 2, 1, 10000) // position 1: pair 0 turns by 1 radian
+	ops.QKVRopeRef(q, kc, vc, qkv, 1, 1, 2, 2, 1, 10000, nil) // position 1: pair 0 turns by 1 radian
 	wantQ, wantK := []float32{1, 2}, []float32{3, 4}
 	ops.RopeRef(wantQ, 1, 2, 2, 1, 10000, false)
 	ops.RopeRef(wantK, 1, 2, 2, 1, 10000, false)

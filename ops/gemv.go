@@ -203,6 +203,9 @@ func GemvBindingsFor(k templates.Gemv) []runner.Binding {
 	if k.Rope {
 		b = append(b, runner.Uniform, runner.Uniform, runner.ReadWrite, runner.ReadWrite)
 	}
+	if k.RopeFreqs {
+		b = append(b, runner.ReadOnly)
+	}
 	return b
 }
 

@@ -298,14 +298,16 @@ func TestGemvVariantSpaceCompiles(t *testing.T) {
 }
 
 // The rope epilogue writes the CPU's q, k and v: for int8, int4 and int2,
-// with and without a min and the norm, with 2 to 16 rows per workgroup;
-// a rotation turned the wrong way, and v written over k, fail.
+// with and without a min, the norm and Llama 3's frequency factors, with 2
+// to 16 rows per workgroup; a rotation turned the wrong way, v written
+// over k, and the factors ignored, fail.
 func TestGemvRopeEpilogue(t *testing.T) {
 	d := runnertest.Device(t)
 	ks := []templates.Gemv{
 		{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "mant", Norm: true, Rope: true},
 		{Bits: 8, Group: 32, Asym: true, WG: 32, Rows: 4, Vec: 1, Unpack: "unorm", Rope: true},
 		{Bits: 2, Group: 64, WG: 128, Rows: 16, Vec: 2, Unpack: "magic", Fold: true, Norm: true, Rope: true},
+		{Bits: 4, Group: 32, WG: 32, Rows: 8, Vec: 4, Unpack: "mant", Norm: true, Rope: true, RopeFreqs: true},
 	}
 	run := func(k templates.Gemv, src string) error {
 		kern, err := d.Compile("gemv", src, ops.GemvBindingsFor(k), k.WorkgroupSize())
@@ -338,14 +340,24 @@ func TestGemvRopeEpilogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []struct{ old, new string }{
-		{"out = v * cs.x - pv * cs.y;", "out = v * cs.x + pv * cs.y;"},
-		{"vcache[step.pos * kvdim + row - qdim - kvdim] = v;", "kcache[step.pos * kvdim + row - qdim - kvdim] = v;"},
+	fk := ks[3]
+	fsrc, err := templates.Render(fk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		k        templates.Gemv
+		src      []byte
+		old, new string
+	}{
+		{k, src, "out = v * cs.x - pv * cs.y;", "out = v * cs.x + pv * cs.y;"},
+		{k, src, "vcache[step.pos * kvdim + row - qdim - kvdim] = v;", "kcache[step.pos * kvdim + row - qdim - kvdim] = v;"},
+		{fk, fsrc, "rope_cos_sin((f32(step.pos) * freq) / freqs[i])", "rope_cos_sin(f32(step.pos) * freq)"},
 	} {
-		if !strings.Contains(string(src), m.old) {
+		if !strings.Contains(string(m.src), m.old) {
 			t.Fatalf("the template no longer contains %q, which this test mutates", m.old)
 		}
-		if err := run(k, strings.ReplaceAll(string(src), m.old, m.new)); err == nil {
+		if err := run(m.k, strings.ReplaceAll(string(m.src), m.old, m.new)); err == nil {
 			t.Errorf("%q instead of %q passed", m.new, m.old)
 		}
 	}

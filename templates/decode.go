@@ -22,14 +22,22 @@ import "fmt"
 // {theta (f32 bits), pos, rows, pad}, 2 qkv read [rows*(q_dim+2*kv_dim)],
 // 3 q read_write [rows*q_dim], 4 kcache read_write [seq*kv_dim], 5 vcache
 // read_write [seq*kv_dim], with q_dim = heads*head_dim and kv_dim =
-// kv_heads*head_dim. head_dim and rope_dim are even, rope_dim <= head_dim,
-// pos+rows <= seq. Dispatch Groups(rows, qDim+2*kvDim).
+// kv_heads*head_dim, and with Freqs 6 freqs read [rope_dim/2], the
+// divisors of the pairs' angles as Rope takes them. head_dim and rope_dim
+// are even, rope_dim <= head_dim, pos+rows <= seq. Dispatch Groups(rows,
+// qDim+2*kvDim).
 type QKVRope struct {
-	WG int // threads per workgroup, a power of two in 32..256
+	WG    int  // threads per workgroup, a power of two in 32..256
+	Freqs bool // divide each pair's angle by its entry of a frequency-factor table
 }
 
-func (p QKVRope) Name() string             { return "qkvrope" }
-func (p QKVRope) String() string           { return fmt.Sprintf("wg=%d", p.WG) }
+func (p QKVRope) Name() string { return "qkvrope" }
+func (p QKVRope) String() string {
+	if p.Freqs {
+		return fmt.Sprintf("wg=%d/freqs", p.WG)
+	}
+	return fmt.Sprintf("wg=%d", p.WG)
+}
 func (p QKVRope) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
 func (p QKVRope) Check() error             { return checkBlockWG(p.WG) }
 
@@ -37,7 +45,11 @@ func (p QKVRope) Check() error             { return checkBlockWG(p.WG) }
 // per pair.
 func (p QKVRope) Groups(rows, width int) [3]uint32 { return grid(ceilDiv(rows*(width/2), p.WG)) }
 
-func (p QKVRope) view() (string, any) { return "qkvrope.wgsl.tmpl", newBlockView(p, p.WG) }
+func (p QKVRope) view() (string, any) {
+	v := newBlockView(p, p.WG)
+	v.Freqs = p.Freqs
+	return "qkvrope.wgsl.tmpl", v
+}
 
 // AddRMSNorm is the residual add and the RMSNorm after it: x += y, then out
 // = weight * (x / sqrt(mean(x²) + eps)) with the same arithmetic as Add

@@ -11,6 +11,7 @@ import (
 // each width and with mins.
 var goldenDecode = []templates.Kernel{
 	templates.QKVRope{WG: 64},
+	templates.QKVRope{WG: 32, Freqs: true},
 	templates.AddRMSNorm{WG: 128},
 	templates.PackedSwiGLU{WG: 64},
 	templates.EmbedQuant{Bits: 8, WG: 64},

@@ -54,6 +54,9 @@ type Gemv struct {
 	// and step uniforms of qkvrope, the key and the value cache. Rows must
 	// be even, so that pairs share a workgroup, and Acc off.
 	Rope bool
+	// RopeFreqs divides the rope epilogue's angles by a frequency-factor
+	// table (Llama 3's rope_freqs), bound after the caches.
+	RopeFreqs bool
 }
 
 // Unpacks lists the unpacking strategies.
@@ -66,7 +69,7 @@ func (p Gemv) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{p.Norm, "norm"}, {p.GLU, "glu"}, {p.Acc, "acc"}, {p.Rope, "rope"}} {
+	}{{p.Norm, "norm"}, {p.GLU, "glu"}, {p.Acc, "acc"}, {p.Rope, "rope"}, {p.RopeFreqs, "freqs"}} {
 		if f.on {
 			s += "/" + f.name
 		}
@@ -163,6 +166,8 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: norm and glu prologues cannot be combined", errParams)
 	case p.Rope && (p.Acc || p.Rows%2 != 0):
 		return fmt.Errorf("%w: the rope epilogue needs an even number of rows and no acc", errParams)
+	case p.RopeFreqs && !p.Rope:
+		return fmt.Errorf("%w: rope frequency factors without the rope epilogue", errParams)
 	case p.Group != 0 && p.Elems() > p.Group:
 		return fmt.Errorf("%w: a load of %d elements spans groups of %d", errParams, p.Elems(), p.Group)
 	}
