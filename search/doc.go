@@ -4,7 +4,10 @@
 //  1. A Space declares axes of values; every combination is a Point with a
 //     stable ID ("wgx=16/wgy=8/..."), and Constraints drop illegal points
 //     (device limits, divisibility) before any device time is spent.
-//  2. A Method (Exhaustive, Random) proposes legal points in order.
+//  2. A Method proposes legal points in order: Exhaustive, Random, Local
+//     (hill climbing), Anneal, Evolve, or Bayes (a Gaussian process with
+//     expected improvement, every third step the best-rated neighbour of
+//     the best point so far).
 //  3. Run hands each point to an Evaluator, which validates and measures it
 //     on the device, unless the Journal already holds its result.
 //  4. Every new result is appended to the Journal as soon as it exists, so a

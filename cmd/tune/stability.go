@@ -19,10 +19,16 @@ import (
 
 func runStability(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("stability", stderr, `Run the same tune of one shape several times from scratch (no journal, no
-profile), each with its finals, then re-time every distinct winner side by
-side; a rerun agrees if it picked the overall winner or one whose re-timed
-median is inside the winner's 95% interval or within -threshold of it. The
-tune is stable when at least -criterion of the reruns agree.`)
+profile), each as sweep runs it (its drift sentinel, then its finals), then
+re-time every distinct winner side by side. A rerun agrees if it picked the
+overall winner or one whose re-timed median is inside the winner's 95%
+interval or within the practical threshold of it: -threshold, or the
+device's resolution where that is larger, how far the winner re-timed back to
+back differs from itself (the median over -noise-rounds rounds spaced out
+between the other picks' re-timings), as two kernels closer than one kernel
+is to itself cannot be told apart there. The tune is stable when at least
+-criterion of the reruns agree; on a device whose resolution exceeds
+-max-noise the verdict is undetermined.`)
 	op := fs.String("op", "matmul", "kernel family: matmul, gemv or gemm")
 	format := fs.String("format", "", "gemv/gemm weight format, e.g. int4-g32-sym")
 	adapter := fs.String("adapter", "auto", "adapter: auto, an index or a name substring")
@@ -35,6 +41,7 @@ tune is stable when at least -criterion of the reruns agree.`)
 	seed := fs.Uint64("seed", 1, "seed of the search strategy")
 	threshold := fs.Float64("threshold", 0.01, "practical threshold: a median within this fraction of the winner's agrees")
 	criterion := fs.Float64("criterion", 0.95, "share of reruns that must agree")
+	sentinelEvery := fs.Int("sentinel", 16, "as in sweep: re-time the baseline kernel after every N measurements and measure again a window in which it drifted by more than 5%; 0 turns it off")
 	noiseRounds := fs.Int("noise-rounds", 5, "re-timings of the overall winner that measure the device's reproducibility, 0 for none")
 	maxNoise := fs.Float64("max-noise", 0.05, "the largest resolution that can stand for the practical threshold: a device noisier than this cannot judge stability")
 	samples := fs.Int("samples", 10, "timed passes per candidate (at least 10)")
@@ -45,8 +52,8 @@ tune is stable when at least -criterion of the reruns agree.`)
 	if _, ok := search.NewMethod(*strategy); !ok {
 		return fmt.Errorf("parsing -strategy: %q is not one of %s", *strategy, strings.Join(search.MethodNames, ", "))
 	}
-	if *reruns < 2 || *maxEvals < 0 || *noiseRounds < 0 || *noiseRounds == 1 || *samples < 10 || *target <= 0 || !(*threshold >= 0 && *threshold < 1) || !(*criterion > 0 && *criterion <= 1) || !(*maxNoise > 0) {
-		return fmt.Errorf("parsing flags: want -reruns >= 2, -max-evals >= 0, -noise-rounds 0 or >= 2, at least 10 samples, a positive target, 0 <= -threshold < 1 and 0 < -criterion <= 1 and -max-noise > 0")
+	if *reruns < 2 || *maxEvals < 0 || *sentinelEvery < 0 || *noiseRounds < 0 || *noiseRounds == 1 || *samples < 10 || *target <= 0 || !(*threshold >= 0 && *threshold < 1) || !(*criterion > 0 && *criterion <= 1) || !(*maxNoise > 0) {
+		return fmt.Errorf("parsing flags: want -reruns >= 2, -max-evals >= 0, -sentinel >= 0, -noise-rounds 0 or >= 2, at least 10 samples, a positive target, 0 <= -threshold < 1 and 0 < -criterion <= 1 and -max-noise > 0")
 	}
 	if *op != "matmul" && *format == "" {
 		return fmt.Errorf("parsing -format: %s needs a weight format, e.g. int4-g32-sym", *op)
@@ -96,7 +103,18 @@ tune is stable when at least -criterion of the reruns agree.`)
 		}
 		m, _ := search.NewMethod(*strategy)
 		start := time.Now()
-		sum, err := search.Run(ctx, task, w.Space, m, w.Eval, search.Settings{MaxEvals: *maxEvals, Seed: s}, nil, nil)
+		settings := search.Settings{MaxEvals: *maxEvals, Seed: s}
+		if *sentinelEvery > 0 {
+			settings.Sentinel = func(ctx context.Context) (float64, error) {
+				r := w.EvaluateBaseline(ctx)
+				if r.Status != search.OK {
+					return 0, fmt.Errorf("%s: %s", w.Baseline, r.Reason)
+				}
+				return r.Measure.Median, nil
+			}
+			settings.SentinelEvery = *sentinelEvery
+		}
+		sum, err := search.Run(ctx, task, w.Space, m, w.Eval, settings, nil, nil)
 		if err != nil {
 			return err
 		}
