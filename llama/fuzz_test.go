@@ -50,6 +50,9 @@ func FuzzReadGGUF(f *testing.F) {
 		f.Add(b)
 		f.Add(b[:len(b)-8])
 	}
+	scaled := small
+	scaled.RopeFreqs = []float32{1.5} // Llama 3's rope_freqs.weight
+	f.Add(ggufBytes(f, randomModel(f, scaled, false)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := ReadGGUF(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
