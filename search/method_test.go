@@ -152,3 +152,44 @@ func TestNewMethod(t *testing.T) {
 		}
 	}
 }
+
+// Bayes spends every third model-guided proposal on an untried point one
+// axis away from the best point observed so far.
+func TestBayesNeighbourSteps(t *testing.T) {
+	space := gridSpace(8)
+	legal := space.Legal()
+	m := &search.Bayes{Starts: 4}
+	m.Init(legal, 7)
+	score := func(p search.Point) float64 { // one peak at a=5, b=2
+		da, db := float64(p.Int("a")-5), float64(p.Int("b")-2)
+		return 100 / (1 + da*da + db*db)
+	}
+	var best search.Point
+	bestScore := -1.0
+	for n := 0; n < 40; n++ {
+		p, ok := m.Next()
+		if !ok {
+			t.Fatalf("proposal %d: none", n)
+		}
+		if k := n - 4; k >= 0 && k%3 == 2 {
+			if d := abs(p.Int("a")-best.Int("a")) + abs(p.Int("b")-best.Int("b")); (p.Int("a") != best.Int("a")) == (p.Int("b") != best.Int("b")) || d == 0 {
+				t.Errorf("proposal %d: %s is not one axis away from the best so far, %s", n, p.ID(), best.ID())
+			}
+		}
+		s := score(p)
+		m.Observe(search.Result{Status: search.OK, Score: s})
+		if s > bestScore {
+			best, bestScore = p, s
+		}
+	}
+	if bestScore != 100 {
+		t.Errorf("best %s (%g) after 40 of 64 points, want the peak a=5/b=2", best.ID(), bestScore)
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
