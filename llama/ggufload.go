@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/tune-gpu/tune/gguf"
 	"github.com/tune-gpu/tune/quant"
@@ -25,6 +26,24 @@ func LoadGGUF(path string) (*Model, error) {
 	return m, nil
 }
 
+// LoadShape reads a model's hyperparameters without its weights: of
+// synthetic:NAME, or of a GGUF file from its metadata.
+func LoadShape(path string) (Options, error) {
+	if strings.HasPrefix(path, SyntheticPrefix) {
+		return SyntheticShape(path)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return Options{}, fmt.Errorf("%w: %w (only GGUF files and synthetic models give their shape without loading)", ErrFormat, err)
+	}
+	defer f.Close()
+	o, err := ggufOptions(f)
+	if err != nil {
+		return Options{}, fmt.Errorf("%w (%s)", err, path)
+	}
+	return o, nil
+}
+
 // ReadGGUF reads a GGUF model of size bytes from r, as LoadGGUF does.
 func ReadGGUF(r io.ReaderAt, size int64) (*Model, error) {
 	f, err := gguf.Read(r, size)
@@ -39,85 +58,15 @@ func ReadGGUF(r io.ReaderAt, size int64) (*Model, error) {
 // llama.cpp's converter permutes their rows so that RoPE turns adjacent
 // pairs, which is what llama2.c checkpoints hold too and what rope does.
 func modelFromGGUF(f *gguf.File) (*Model, error) {
-	md := f.Metadata
-	arch, err := md.String("general.architecture")
+	o, err := ggufOptions(f)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+		return nil, err
 	}
-	if arch != "llama" {
-		return nil, fmt.Errorf("%w: architecture %q", ErrUnsupported, arch)
-	}
-	if n, err := md.Uint("llama.expert_count"); err == nil && n > 0 {
-		return nil, fmt.Errorf("%w: mixture of %d experts", ErrUnsupported, n)
-	}
-	if s, err := md.String("llama.rope.scaling.type"); err == nil && s != "none" {
-		return nil, fmt.Errorf("%w: rope scaling %q", ErrUnsupported, s)
-	}
-	if v, err := md.Float("llama.rope.scale_linear"); err == nil && v != 1 {
-		return nil, fmt.Errorf("%w: linear rope scale %g", ErrUnsupported, v)
-	}
-
+	md := f.Metadata
 	var errs []error
-	get := func(key string, def int) int {
-		v, err := md.Uint("llama." + key)
-		switch {
-		case errors.Is(err, gguf.ErrNotFound) && def >= 0:
-			return def
-		case err != nil:
-			errs = append(errs, err)
-		case v > 1<<31:
-			errs = append(errs, fmt.Errorf("llama.%s %d is absurd", key, v))
-		}
-		return int(v)
-	}
-	getf := func(key string, def float32) float32 {
-		v, err := md.Float("llama." + key)
-		switch {
-		case errors.Is(err, gguf.ErrNotFound):
-			return def
-		case err != nil:
-			errs = append(errs, err)
-		}
-		return float32(v)
-	}
-	o := Options{
-		Dim:       get("embedding_length", -1),
-		HiddenDim: get("feed_forward_length", -1),
-		NumLayers: get("block_count", -1),
-		NumHeads:  get("attention.head_count", -1),
-		SeqLen:    get("context_length", 2048),
-		RopeTheta: getf("rope.freq_base", 10000),
-		RMSEps:    getf("attention.layer_norm_rms_epsilon", 1e-5),
-	}
-	o.NumKVHeads = get("attention.head_count_kv", o.NumHeads)
-	if o.NumHeads > 0 {
-		o.HeadDim = get("attention.key_length", o.Dim/o.NumHeads)
-		if v := get("attention.value_length", o.HeadDim); v != o.HeadDim {
-			return nil, fmt.Errorf("%w: value length %d differs from key length %d", ErrUnsupported, v, o.HeadDim)
-		}
-	}
-	o.RopeDim = get("rope.dimension_count", o.HeadDim)
-	emb, ok := f.Tensor("token_embd.weight")
-	if !ok || len(emb.Dims) != 2 {
-		return nil, fmt.Errorf("%w: no two-dimensional token_embd.weight", ErrFormat)
-	}
-	o.VocabSize = int(min(emb.Dims[1], 1<<31))
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
-	}
-	if _, ok := f.Tensor("rope_freqs.weight"); ok && o.RopeDim > 0 {
-		// Llama 3's rope scaling: a divisor per pair of each head's angle.
-		w, err := ggufWeight(f, "rope_freqs.weight", 1, o.RopeDim/2)
-		if err != nil {
-			return nil, err
-		}
-		o.RopeFreqs = w.Data
-	}
-	if err := o.check(); err != nil {
-		return nil, fmt.Errorf("%w: llama metadata: %w", ErrFormat, err)
-	}
 
 	m := &Model{Options: o, Layers: make([]Layer, o.NumLayers)}
+
 	load := func(name string, rows, cols int) *Weight {
 		w, err := ggufWeight(f, name, rows, cols)
 		if err != nil {
@@ -198,4 +147,89 @@ func ggufWeight(f *gguf.File, name string, rows, cols int) (*Weight, error) {
 		return nil, fmt.Errorf("%w: tensor %s: %w", ErrFormat, name, err)
 	}
 	return w, nil
+}
+
+// ggufOptions reads a llama GGUF file's hyperparameters: its llama.*
+// metadata, the vocabulary from token_embd.weight's dims and Llama 3's
+// rope_freqs.weight; the other tensors are not read.
+func ggufOptions(f *gguf.File) (Options, error) {
+	md := f.Metadata
+	arch, err := md.String("general.architecture")
+	if err != nil {
+		return Options{}, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	if arch != "llama" {
+		return Options{}, fmt.Errorf("%w: architecture %q", ErrUnsupported, arch)
+	}
+	if n, err := md.Uint("llama.expert_count"); err == nil && n > 0 {
+		return Options{}, fmt.Errorf("%w: mixture of %d experts", ErrUnsupported, n)
+	}
+	if s, err := md.String("llama.rope.scaling.type"); err == nil && s != "none" {
+		return Options{}, fmt.Errorf("%w: rope scaling %q", ErrUnsupported, s)
+	}
+	if v, err := md.Float("llama.rope.scale_linear"); err == nil && v != 1 {
+		return Options{}, fmt.Errorf("%w: linear rope scale %g", ErrUnsupported, v)
+	}
+
+	var errs []error
+	get := func(key string, def int) int {
+		v, err := md.Uint("llama." + key)
+		switch {
+		case errors.Is(err, gguf.ErrNotFound) && def >= 0:
+			return def
+		case err != nil:
+			errs = append(errs, err)
+		case v > 1<<31:
+			errs = append(errs, fmt.Errorf("llama.%s %d is absurd", key, v))
+		}
+		return int(v)
+	}
+	getf := func(key string, def float32) float32 {
+		v, err := md.Float("llama." + key)
+		switch {
+		case errors.Is(err, gguf.ErrNotFound):
+			return def
+		case err != nil:
+			errs = append(errs, err)
+		}
+		return float32(v)
+	}
+	o := Options{
+		Dim:       get("embedding_length", -1),
+		HiddenDim: get("feed_forward_length", -1),
+		NumLayers: get("block_count", -1),
+		NumHeads:  get("attention.head_count", -1),
+		SeqLen:    get("context_length", 2048),
+		RopeTheta: getf("rope.freq_base", 10000),
+		RMSEps:    getf("attention.layer_norm_rms_epsilon", 1e-5),
+	}
+	o.NumKVHeads = get("attention.head_count_kv", o.NumHeads)
+	if o.NumHeads > 0 {
+		o.HeadDim = get("attention.key_length", o.Dim/o.NumHeads)
+		if v := get("attention.value_length", o.HeadDim); v != o.HeadDim {
+			return Options{}, fmt.Errorf("%w: value length %d differs from key length %d", ErrUnsupported, v, o.HeadDim)
+		}
+	}
+	o.RopeDim = get("rope.dimension_count", o.HeadDim)
+	emb, ok := f.Tensor("token_embd.weight")
+	if !ok || len(emb.Dims) != 2 {
+		return Options{}, fmt.Errorf("%w: no two-dimensional token_embd.weight", ErrFormat)
+	}
+	o.VocabSize = int(min(emb.Dims[1], 1<<31))
+	if err := errors.Join(errs...); err != nil {
+		return Options{}, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	if _, ok := f.Tensor("rope_freqs.weight"); ok && o.RopeDim > 0 {
+		// Llama 3's rope scaling: a divisor per pair of each head's angle.
+		w, err := ggufWeight(f, "rope_freqs.weight", 1, o.RopeDim/2)
+		if err != nil {
+			return Options{}, err
+		}
+		o.RopeFreqs = w.Data
+	}
+	if err := o.check(); err != nil {
+		return Options{}, fmt.Errorf("%w: llama metadata: %w", ErrFormat, err)
+	}
+
+	return o, nil
 }

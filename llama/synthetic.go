@@ -117,6 +117,16 @@ type SyntheticOptions struct {
 	Progress func(done, total int64)
 }
 
+// SyntheticShape is the shape of synthetic model name, without
+// generating its weights: what a sweep for the model needs.
+func SyntheticShape(name string) (Options, error) {
+	spec, err := lookupSynthetic(name)
+	if err != nil {
+		return Options{}, err
+	}
+	return spec.Options, nil
+}
+
 // Synthetic generates the named model (see SyntheticNames; the
 // "synthetic:" prefix is optional) with deterministic random weights:
 // every projection and the embedding N(0, 1/sqrt(fan in)), RMSNorm weights

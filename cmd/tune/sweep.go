@@ -41,6 +41,8 @@ type sweepFlags struct {
 	sentinel int
 	lanes    int
 	fuse     string
+	model    string
+	contexts string
 }
 
 func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -66,8 +68,13 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.IntVar(&f.sentinel, "sentinel", 16, "re-time the baseline kernel after every N measurements and measure again the window in which it drifted by more than 5%; 0 turns it off")
 	fs.IntVar(&f.lanes, "lanes", 0, "gemv: outputs per weight copy written in turn; 1 makes every dispatch wait on a barrier as dependent decode steps do (default: enough for 256 independent dispatches on a GPU)")
 	fs.StringVar(&f.fuse, "fuse", "", "gemv: tune these variants instead of the plain GEMV, comma-separated: norm, glu, acc, glu+acc, norm+acc or plain; each is an op of its own in the profile (gemv-norm, gemv-glu+acc, ...), where the decode step looks it up")
+	fs.StringVar(&f.model, "model", "", "tune every kernel a model's GPU forward pass looks up instead of one -op: its fused GEMVs, prefill GEMMs, attention and block kernels at its shapes (synthetic:NAME or a GGUF file; -formats is then its one weight format, default int4-g32-sym)")
+	fs.StringVar(&f.contexts, "contexts", "256,512,1024,2048,4096", "with -model: the contexts decode attention is tuned at")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if f.model != "" {
+		return runModelSweep(ctx, stdout, stderr, f, setFlags(fs))
 	}
 	method, ok := search.NewMethod(f.strategy)
 	if !ok {

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tune-gpu/tune/llama"
+	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/runner/runnertest"
+)
+
+// tune sweep -model tunes what the GPU forward pass of that model looks
+// up: afterwards, its fused GEMVs and decode attention come from the
+// profile at their exact shapes, and its prefill GEMMs and attention (tuned
+// for full batches) from the profile too, none from a built-in default.
+func TestSweepModel(t *testing.T) {
+	d := runnertest.Device(t)
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "p.yaml")
+	args := []string{"sweep", "-model", "synthetic:tiny", "-formats", "int8-g32-sym", "-contexts", "32",
+		"-strategy", "random", "-max-evals", "2", "-samples", "10", "-target", "1ms", "-sentinel", "0", "-roofs=false",
+		"-profile", prof, "-journal", filepath.Join(dir, "j.jsonl"), "-results", filepath.Join(dir, "r.bench.txt")}
+	if err := run(context.Background(), io.Discard, io.Discard, args); err != nil {
+		t.Fatalf("tune %s: %v", strings.Join(args, " "), err)
+	}
+	p, err := profiles.Load(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := quant.Format{Bits: 8, Group: 32}
+	m, err := llama.Synthetic("tiny", llama.SyntheticOptions{Format: &f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := llama.NewGPU(d, m, llama.GPUOptions{Context: 32, Profile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	if _, err := g.Generate([]int{1, 2, 3, 4}, 2); err != nil { // a batched prompt: the GEMMs and flash prefill
+		t.Fatal(err)
+	}
+	want := map[string]bool{"gemv-norm": false, "gemv-acc": false, "gemv-glu+acc": false, "gemm": false, "attention-decode": false, "attention-prefill": false}
+	for _, k := range g.Kernels {
+		if _, ok := want[k.Op]; !ok {
+			continue
+		}
+		want[k.Op] = true
+		from := "profile (exact shape)"
+		if k.Op == "gemm" || k.Op == "attention-prefill" { // tuned for batches of 512 rows
+			from = "profile"
+		}
+		if !strings.HasPrefix(k.Source, from) {
+			t.Errorf("%s %s %v: %s from %s, want %s", k.Op, k.Dtype, k.Shape, k.Params, k.Source, from)
+		}
+	}
+	for op, seen := range want {
+		if !seen {
+			t.Errorf("the forward pass looked up no %s", op)
+		}
+	}
+	if err := run(context.Background(), io.Discard, io.Discard, []string{"sweep", "-model", "synthetic:tiny", "-op", "gemv"}); err == nil || !strings.Contains(err.Error(), "parsing -model") {
+		t.Errorf("-model with -op: error %v, want a parsing -model error", err)
+	}
+}
