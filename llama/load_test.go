@@ -185,3 +185,31 @@ func TestReadGGUFRopeFreqs(t *testing.T) {
 		}
 	}
 }
+
+// LoadShape reads a GGUF file's hyperparameters (rope_freqs included)
+// without its weights, and a synthetic model's without generating it.
+func TestLoadShape(t *testing.T) {
+	o := tinyOptions
+	o.RopeFreqs = []float32{1, 3}
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	if err := os.WriteFile(path, ggufBytes(t, randomModel(t, o, false)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadShape(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, o) {
+		t.Errorf("shape %+v, want %+v", got, o)
+	}
+	s, err := LoadShape("synthetic:llama-3.1-8b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Dim != 4096 || s.HiddenDim != 14336 || s.NumKVHeads != 8 || len(s.RopeFreqs) != 64 || s.RopeFreqs[63] != 8 {
+		t.Errorf("synthetic:llama-3.1-8b: %+v", s)
+	}
+	if _, err := LoadShape(filepath.Join(t.TempDir(), "none.gguf")); !errors.Is(err, ErrFormat) {
+		t.Errorf("a missing file: %v, want %v", err, ErrFormat)
+	}
+}

@@ -124,7 +124,20 @@ func SyntheticShape(name string) (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
-	return spec.Options, nil
+	return spec.options(name)
+}
+
+// options are the model's Options with its RoPE scaling's table.
+func (spec syntheticSpec) options(name string) (Options, error) {
+	o := spec.Options
+	if sc := spec.Scaling; sc != nil {
+		f, err := ops.Llama3RopeFreqs(o.RopeDim, float64(o.RopeTheta), sc.Factor, sc.Low, sc.High, sc.OrigCtx)
+		if err != nil {
+			return o, fmt.Errorf("synthetic model %s: %w", name, err)
+		}
+		o.RopeFreqs = f
+	}
+	return o, nil
 }
 
 // Synthetic generates the named model (see SyntheticNames; the
@@ -143,14 +156,11 @@ func Synthetic(name string, opts SyntheticOptions) (*Model, error) {
 }
 
 func (spec syntheticSpec) generate(name string, opts SyntheticOptions) (*Model, error) {
-	if sc := spec.Scaling; sc != nil {
-		f, err := ops.Llama3RopeFreqs(spec.RopeDim, float64(spec.RopeTheta), sc.Factor, sc.Low, sc.High, sc.OrigCtx)
-		if err != nil {
-			return nil, fmt.Errorf("synthetic model %s: %w", name, err)
-		}
-		spec.RopeFreqs = f
+	o, err := spec.options(name)
+	if err != nil {
+		return nil, err
 	}
-	o := spec.Options
+	spec.Options = o
 	if err := o.check(); err != nil {
 		return nil, fmt.Errorf("synthetic model %s: %w", name, err)
 	}
