@@ -25,5 +25,6 @@
 // A Program (dispatches bound once, submitted many times) can also be
 // profiled: each dispatch in a pass of its own with a timestamp after each,
 // the whole in one pass as Submit encodes it, and the host's time to encode
-// and submit it.
+// and submit it; Marginal times the pass with chosen dispatches run twice,
+// which gives what they add inside the pass without a pass's overhead.
 package runner
