@@ -20,7 +20,10 @@
 // store) is in attention.go (the Attn call, CPU references and tolerances)
 // and flash.go (spaces and FlashEvaluator); the quantized GEMV and its
 // fused variants in gemv.go, the integer GEMV with int8 activations in
-// gemva8.go, the decode loop's fused kernels in fused.go.
+// gemva8.go, the decode loop's fused kernels in fused.go (with the checked
+// runs of the GEMV whose epilogue applies RoPE and stores K and V,
+// GemvRopeCases). The roofs every rate is read against (copy, fma, the cost
+// of a dispatch) are in roofs.go.
 //
 // An Evaluator rejects a candidate with its reason at the first failure
 // and only times candidates that validated.
