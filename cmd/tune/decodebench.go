@@ -292,10 +292,14 @@ func writeBreakdown(w io.Writer, ctx int, p *llama.StepProfile, wall, bw float64
 	for _, k := range p.Kernels {
 		bytes += k.Bytes
 		inPass += k.InPassMedian
-		rate := float64(k.Bytes) / k.InPassMedian
+		rate, ofRoof := "-", "-" // a share lost in the pass's noise has no rate
+		if k.InPassMedian > 0 {
+			r := float64(k.Bytes) / k.InPassMedian
+			rate, ofRoof = fmt.Sprintf("%.3g", r/1e9), fmt.Sprintf("%.0f%%", 100*r/bw)
+		}
 		t.Append(k.Kernel, k.Shape, strings.Join(k.Roles, "; "), strconv.Itoa(k.Count), fmt.Sprintf("%.1f", 1e6*k.InPassMedian),
 			fmt.Sprintf("%.1f%%", 100*k.InPassMedian/pass), fmt.Sprintf("%.1f", 1e6*k.Median), fmt.Sprintf("%.3g", float64(k.Bytes)/1e6),
-			fmt.Sprintf("%.3g", rate/1e9), fmt.Sprintf("%.0f%%", 100*rate/bw))
+			rate, ofRoof)
 	}
 	t.Footer("all", "", "", strconv.Itoa(p.Dispatches), fmt.Sprintf("%.1f", 1e6*inPass), fmt.Sprintf("%.1f%%", 100*inPass/pass),
 		fmt.Sprintf("%.1f", 1e6*sum), fmt.Sprintf("%.3g", float64(bytes)/1e6),
