@@ -35,6 +35,16 @@ type Workload struct {
 	EvaluateBaseline func(context.Context) search.Result
 }
 
+// Sentinel is search.Settings.Sentinel for w: its baseline re-timed, the
+// median seconds.
+func (w Workload) Sentinel(ctx context.Context) (float64, error) {
+	r := w.EvaluateBaseline(ctx)
+	if r.Status != search.OK {
+		return 0, fmt.Errorf("%s: %s", w.Baseline, r.Reason)
+	}
+	return r.Measure.Median, nil
+}
+
 // MatmulWorkloads are f32 matmul workloads for the shapes.
 func MatmulWorkloads(d *runner.Device, shapes []Shape, timing runner.TimeOptions) []Workload {
 	var out []Workload

@@ -105,13 +105,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 		start := time.Now()
 		settings := search.Settings{MaxEvals: *maxEvals, Seed: s}
 		if *sentinelEvery > 0 {
-			settings.Sentinel = func(ctx context.Context) (float64, error) {
-				r := w.EvaluateBaseline(ctx)
-				if r.Status != search.OK {
-					return 0, fmt.Errorf("%s: %s", w.Baseline, r.Reason)
-				}
-				return r.Measure.Median, nil
-			}
+			settings.Sentinel = w.Sentinel
 			settings.SentinelEvery = *sentinelEvery
 		}
 		sum, err := search.Run(ctx, task, w.Space, m, w.Eval, settings, nil, nil)

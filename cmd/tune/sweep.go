@@ -298,13 +298,7 @@ every timed pass into a results file in Go benchmark format.`)
 		rec := &progress{w: stderr, shape: w.Label, unit: w.Unit}
 		settings := search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed}
 		if f.sentinel > 0 && base.Status == search.OK {
-			settings.Sentinel = func(ctx context.Context) (float64, error) {
-				r := w.EvaluateBaseline(ctx)
-				if r.Status != search.OK {
-					return 0, fmt.Errorf("%s: %s", w.Baseline, r.Reason)
-				}
-				return r.Measure.Median, nil
-			}
+			settings.Sentinel = w.Sentinel
 			settings.SentinelEvery = f.sentinel
 		}
 		sum, err := search.Run(ctx, task, w.Space, method, w.Eval, settings, journal, rec)
