@@ -69,16 +69,7 @@ func (p *Program) Profile(runs int) (ProgramProfile, error) {
 		if err != nil {
 			return prof, fmt.Errorf("command encoder: %w", err)
 		}
-		err = set.write(enc, 0)
-		if err == nil {
-			err = encodePass(enc, p.ds, p.groups, 1)
-		}
-		if err == nil {
-			err = set.write(enc, 1)
-		}
-		if err == nil {
-			err = set.resolve(enc, 2)
-		}
+		err = set.encodeTimedPass(enc, p.ds, p.groups)
 		var cb *wgpu.CommandBuffer
 		if err == nil {
 			cb, err = finish(enc)
@@ -195,6 +186,21 @@ func (s *timestampSet) write(enc *wgpu.CommandEncoder, i uint32) error {
 		return fmt.Errorf("timestamp: %w", err)
 	}
 	return nil
+}
+
+// encodeTimedPass encodes ds in one compute pass between timestamps 0 and
+// 1, and their resolution.
+func (s *timestampSet) encodeTimedPass(enc *wgpu.CommandEncoder, ds []Dispatch, groups []*wgpu.BindGroup) error {
+	if err := s.write(enc, 0); err != nil {
+		return err
+	}
+	if err := encodePass(enc, ds, groups, 1); err != nil {
+		return err
+	}
+	if err := s.write(enc, 1); err != nil {
+		return err
+	}
+	return s.resolve(enc, 2)
 }
 
 // resolve copies the first n timestamps to the staging buffer.
@@ -330,16 +336,7 @@ func (d *Device) timePass(set *timestampSet, ds []Dispatch, groups []*wgpu.BindG
 		return 0, fmt.Errorf("command encoder: %w", err)
 	}
 	defer enc.Release()
-	err = set.write(enc, 0)
-	if err == nil {
-		err = encodePass(enc, ds, groups, 1)
-	}
-	if err == nil {
-		err = set.write(enc, 1)
-	}
-	if err == nil {
-		err = set.resolve(enc, 2)
-	}
+	err = set.encodeTimedPass(enc, ds, groups)
 	if err == nil {
 		err = d.submit(enc)
 	}
