@@ -148,6 +148,33 @@ func ropePairTol(i, ropeDim, pos int, theta float32, mag float64, freqs bool) fl
 	return mag*(angle*ulps*unitRoundoff+2*ropeSinCos) + 8*unitRoundoff*mag
 }
 
+// ropeRowTols sets the tolerances of one packed q, k, v row x at position
+// pos whose elements carry the input errors in (nil: exact): an element of
+// a rotated pair within the sum of the pair's input errors and
+// ropePairTol, any other within its own; q's into tolQ, k's into tolK at
+// pos (kvdim per position).
+func ropeRowTols(tolQ, tolK []float64, x []float32, in []float64, qdim, kvdim, headDim, ropeDim, pos int, theta float32, freqs bool) {
+	err := func(e int) float64 {
+		if in == nil {
+			return 0
+		}
+		return in[e]
+	}
+	for e := 0; e < qdim+kvdim; e += 2 {
+		t0, t1 := err(e), err(e+1)
+		if d := e % headDim; d < ropeDim {
+			rt := ropePairTol(d/2, ropeDim, pos, theta, math.Abs(float64(x[e]))+math.Abs(float64(x[e+1])), freqs)
+			t0, t1 = t0+t1+rt, t0+t1+rt
+		}
+		if e < qdim {
+			tolQ[e], tolQ[e+1] = t0, t1
+		} else {
+			o := pos*kvdim + e - qdim
+			tolK[o], tolK[o+1] = t0, t1
+		}
+	}
+}
+
 // QKVRopeCase splits rows rows of values in [-1, 1) at positions pos..
 // into caches of seq positions whose earlier positions hold values and
 // later ones the sentinel, both of which must survive. Rotated elements
@@ -169,20 +196,7 @@ func QKVRopeCase(k templates.QKVRope, heads, kvHeads, headDim, ropeDim, rows, po
 	copy(wantV[pos*kvdim:], F32Words(vf[pos*kvdim:(pos+rows)*kvdim]))
 	tolQ, tolK := make([]float64, len(q)), make([]float64, len(kc))
 	for row := range rows {
-		x, p := qkv[row*width:], pos+row
-		for e := 0; e < qdim+kvdim; e += 2 {
-			d := e % headDim
-			if d >= ropeDim {
-				continue
-			}
-			t := ropePairTol(d/2, ropeDim, p, theta, math.Abs(float64(x[e]))+math.Abs(float64(x[e+1])), freqs != nil)
-			if e < qdim {
-				tolQ[row*qdim+e], tolQ[row*qdim+e+1] = t, t
-			} else {
-				o := p*kvdim + e - qdim
-				tolK[o], tolK[o+1] = t, t
-			}
-		}
+		ropeRowTols(tolQ[row*qdim:], tolK, qkv[row*width:], nil, qdim, kvdim, headDim, ropeDim, pos+row, theta, freqs != nil)
 	}
 	c := BlockCase{Name: fmt.Sprintf("heads=%d/kv=%d/hd=%d/rope=%d/rows=%d/pos=%d", heads, kvHeads, headDim, ropeDim, rows, pos),
 		Groups: k.Groups(rows, width), Bufs: []BlockBuffer{
@@ -377,19 +391,7 @@ func GemvRopeCases(k templates.Gemv) ([]BlockCase, error) {
 		kf, vf := make([]float32, c.seq*kvdim), make([]float32, c.seq*kvdim)
 		QKVRopeRef(q, kf, vf, vals, c.heads, c.kvHeads, c.headDim, c.ropeDim, c.pos, c.theta, freqs)
 		tolQ, tolK, tolV := make([]float64, qdim), make([]float64, c.seq*kvdim), make([]float64, c.seq*kvdim)
-		for e := 0; e < qdim+kvdim; e += 2 {
-			t0, t1 := tols[e], tols[e+1]
-			if d := e % c.headDim; d < c.ropeDim {
-				rt := ropePairTol(d/2, c.ropeDim, c.pos, c.theta, math.Abs(float64(vals[e]))+math.Abs(float64(vals[e+1])), freqs != nil)
-				t0, t1 = t0+t1+rt, t0+t1+rt
-			}
-			if e < qdim {
-				tolQ[e], tolQ[e+1] = t0, t1
-			} else {
-				o := c.pos*kvdim + e - qdim
-				tolK[o], tolK[o+1] = t0, t1
-			}
-		}
+		ropeRowTols(tolQ, tolK, vals, tols, qdim, kvdim, c.headDim, c.ropeDim, c.pos, c.theta, freqs != nil)
 		copy(tolV[c.pos*kvdim:], tols[qdim+kvdim:])
 		wantK, wantV := SentinelWords(c.seq*kvdim), SentinelWords(c.seq*kvdim)
 		copy(wantK[c.pos*kvdim:], F32Words(kf[c.pos*kvdim:(c.pos+1)*kvdim]))
