@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tune-gpu/tune/llama"
+	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/quant"
 )
 
@@ -89,6 +90,28 @@ func runModelSweep(ctx context.Context, stdout, stderr io.Writer, f sweepFlags, 
 		prefix = filepath.Join("out", "model")
 	}
 	plan := modelPlan(o, format, contexts)
+	// Every step's shapes are checked before the first sweep runs, so that
+	// a context too long for the attention kernels fails now, not after
+	// the GEMVs have been tuned.
+	for _, s := range plan {
+		var err error
+		switch s.op {
+		case "gemv":
+			_, err = ops.ParseGemvShapes(s.shapes)
+		case "gemm":
+			_, err = ops.ParseGemmShapes(s.shapes)
+		case "attention-decode", "attention-prefill":
+			_, err = parseAttnShapes(s.shapes, s.formats)
+		default:
+			var op *ops.BlockOp
+			if op, err = ops.LookupBlockOp(s.op); err == nil {
+				_, err = op.ParseShapes(s.shapes)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("parsing -model/-contexts: the %s shapes of %s: %w", s.op, f.model, err)
+		}
+	}
 	for i, s := range plan {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -63,7 +63,17 @@ func TestSweepModel(t *testing.T) {
 			t.Errorf("the forward pass looked up no %s", op)
 		}
 	}
-	if err := run(context.Background(), io.Discard, io.Discard, []string{"sweep", "-model", "synthetic:tiny", "-op", "gemv"}); err == nil || !strings.Contains(err.Error(), "parsing -model") {
-		t.Errorf("-model with -op: error %v, want a parsing -model error", err)
+	// Bad plans fail before anything is measured.
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"-op", "gemv"}, "parsing -model: -op"},
+		{[]string{"-contexts", "2000000000"}, "parsing -model/-contexts"},
+	} {
+		args := append([]string{"sweep", "-model", "synthetic:tiny", "-profile", prof, "-journal", filepath.Join(dir, "bad.jsonl")}, c.flags...)
+		if err := run(context.Background(), io.Discard, io.Discard, args); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("tune %s: error %v, want %q", strings.Join(args, " "), err, c.want)
+		}
 	}
 }
