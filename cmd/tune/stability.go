@@ -137,13 +137,9 @@ is to itself cannot be told apart there. The tune is stable when at least
 			continue
 		}
 		seen[id] = true
-		p, err := w.Space.Parse(id)
+		m, err := retimeID(ctx, w.Space, rt, id)
 		if err != nil {
 			return err
-		}
-		m, err := rt.Retime(ctx, p)
-		if err != nil {
-			return fmt.Errorf("re-timing %s: %w", id, err)
 		}
 		distinct = append(distinct, search.Result{ID: id, Status: search.OK, Score: m.Work / m.Median, Measure: m})
 	}
@@ -219,13 +215,9 @@ is to itself cannot be told apart there. The tune is stable when at least
 // one.
 func reproducibility(ctx context.Context, space *search.Space, rt search.Retimer, ref string, picks []search.Result, rounds int) (resolution, drift float64, err error) {
 	retime := func(id string) (float64, error) {
-		p, err := space.Parse(id)
+		m, err := retimeID(ctx, space, rt, id)
 		if err != nil {
 			return 0, err
-		}
-		m, err := rt.Retime(ctx, p)
-		if err != nil {
-			return 0, fmt.Errorf("re-timing %s: %w", id, err)
 		}
 		return m.Median, nil
 	}
@@ -252,4 +244,17 @@ func reproducibility(ctx context.Context, space *search.Space, rt search.Retimer
 	}
 	slices.Sort(pairs)
 	return pairs[len(pairs)/2], slices.Max(all)/slices.Min(all) - 1, nil
+}
+
+// retimeID re-times the point of space with the given ID.
+func retimeID(ctx context.Context, space *search.Space, rt search.Retimer, id string) (*search.Measurement, error) {
+	p, err := space.Parse(id)
+	if err != nil {
+		return nil, err
+	}
+	m, err := rt.Retime(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("re-timing %s: %w", id, err)
+	}
+	return m, nil
 }
