@@ -80,6 +80,7 @@ func TestGemvFusionsValidate(t *testing.T) {
 		{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 4, Unpack: "magic", Fold: true},
 		{Bits: 8, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "unorm"},
 		{Bits: 2, Group: 64, WG: 128, Rows: 1, Vec: 2, Unpack: "lut"},
+		{Bits: 4, Group: 32, WG: 32, Rows: 4, Vec: 2, Unpack: "half"},
 	}
 	for _, p := range params {
 		f := quant.Format{Bits: p.Bits, Group: p.Group, Asym: p.Asym}
@@ -308,6 +309,7 @@ func TestGemvRopeEpilogue(t *testing.T) {
 		{Bits: 8, Group: 32, Asym: true, WG: 32, Rows: 4, Vec: 1, Unpack: "unorm", Rope: true},
 		{Bits: 2, Group: 64, WG: 128, Rows: 16, Vec: 2, Unpack: "magic", Fold: true, Norm: true, Rope: true},
 		{Bits: 4, Group: 32, WG: 32, Rows: 8, Vec: 4, Unpack: "mant", Norm: true, Rope: true, RopeFreqs: true},
+		{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 2, Unpack: "half", Norm: true, Rope: true, RopeFreqs: true},
 	}
 	run := func(k templates.Gemv, src string) error {
 		kern, err := d.Compile("gemv", src, ops.GemvBindingsFor(k), k.WorkgroupSize())

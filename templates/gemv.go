@@ -22,7 +22,10 @@ type Gemv struct {
 	// "lut" (int2: a table of the four codes of every byte in workgroup
 	// memory), or "mant" (place each code at the top of the mantissa of
 	// 1.0, giving 1 + u/2^Bits with one shift and one mask, and take the
-	// ones out once per load with the sum of x).
+	// ones out once per load with the sum of x), or "half" (as mant, two
+	// codes at a time: one shift and one mask place a pair of codes, one in
+	// each 16-bit half, at the top of the mantissa of a half-precision 1.0,
+	// and unpack2x16float widens both).
 	Unpack string
 	// Fold takes a symmetric format's offset out of the sum once per load,
 	// as offset times the sum of x, shared by all rows, instead of from
@@ -60,7 +63,7 @@ type Gemv struct {
 }
 
 // Unpacks lists the unpacking strategies.
-var Unpacks = []string{"shift", "vec", "unorm", "magic", "mant", "lut"}
+var Unpacks = []string{"shift", "vec", "unorm", "magic", "mant", "half", "lut"}
 
 func (p Gemv) Name() string { return "gemv" }
 
@@ -173,9 +176,9 @@ func (p Gemv) Check() error {
 	}
 	switch p.Unpack {
 	case "shift", "vec", "unorm", "magic":
-	case "mant":
+	case "mant", "half":
 		if p.Fold {
-			return fmt.Errorf("%w: mant takes the offset out by itself, without fold", errParams)
+			return fmt.Errorf("%w: %s takes the offset out by itself, without fold", errParams, p.Unpack)
 		}
 	case "lut":
 		if p.Bits != 2 {
@@ -229,20 +232,23 @@ func (p Gemv) view() (string, any) {
 }
 
 // usesSumX reports whether a load's sum of x enters the row sums.
-func (p Gemv) usesSumX() bool { return p.Asym || p.Fold || p.Unpack == "mant" }
+func (p Gemv) usesSumX() bool { return p.Asym || p.Fold || p.onePlus() }
+
+// onePlus reports whether the unpacking yields 1 + u/2^Bits for a code u.
+func (p Gemv) onePlus() bool { return p.Unpack == "mant" || p.Unpack == "half" }
 
 // rowSum is the term a row adds per load: d (the dot product of the codes,
 // or with mant of 1 + u/2^Bits, with x) scaled by the group's scale, the
 // offset or min taken out with sx, the sum of x.
 func (p Gemv) rowSum() string {
 	d := "d"
-	if p.Unpack == "mant" {
+	if p.onePlus() {
 		d = fmt.Sprintf("%d.0 * (d - sx)", 1<<p.Bits)
 	}
 	switch {
 	case p.Asym:
 		return fmt.Sprintf("scales[g] * %s + mins[g] * sx", d)
-	case p.Fold || p.Unpack == "mant":
+	case p.Fold || p.onePlus():
 		return fmt.Sprintf("scales[g] * (%s - %d.0 * sx)", d, 1<<(p.Bits-1))
 	}
 	return "scales[g] * d"
@@ -312,6 +318,34 @@ func (p Gemv) body() []string {
 				}
 				out = append(out, fmt.Sprintf("d = d + dot(bitcast<vec4<f32>>((vec4<u32>(%s) & vec4<u32>(%s)) | vec4<u32>(0x3f800000u)), %s);",
 					strings.Join(c[:], ", "), mask, xv(e0+q)))
+			}
+		case "half":
+			// Codes i and i+per/2 sit at the same bit of the word's two
+			// halves, so one shift and one mask put both at the top of the
+			// mantissa of a half-precision 1.0 (0x3c00), exact for 8 bits.
+			top := 10 - p.Bits
+			m := uint32((1<<p.Bits)-1) << top
+			mask := fmt.Sprintf("0x%08xu", m|m<<16)
+			pair := func(i int) string {
+				switch sh := top - i*p.Bits; {
+				case sh > 0:
+					return fmt.Sprintf("(%s << %du)", u, sh)
+				case sh < 0:
+					return fmt.Sprintf("(%s >> %du)", u, -sh)
+				}
+				return u
+			}
+			for i := 0; i < per/2; i++ {
+				out = append(out, fmt.Sprintf("let h%d_%d = unpack2x16float((%s & %s) | 0x3c003c00u);", k, i, pair(i), mask))
+			}
+			// Element e of the word is half e/(per/2) of pair e%(per/2).
+			for q := 0; q < per; q += 4 {
+				var c [4]string
+				for i := range c {
+					e := q + i
+					c[i] = fmt.Sprintf("h%d_%d.%c", k, e%(per/2), "xy"[e/(per/2)])
+				}
+				out = append(out, fmt.Sprintf("d = d + dot(vec4<f32>(%s), %s);", strings.Join(c[:], ", "), xv(e0+q)))
 			}
 		case "unorm":
 			// Masking every byte to one code at a time gives codes
