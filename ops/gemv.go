@@ -36,17 +36,13 @@ func GemvSpace(f quant.Format, lim Limits) *search.Space {
 	return GemvVariantSpace(f, GemvVariant{}, lim)
 }
 
-// GemvVariantSpace is the search space of variant v of the GEMV: the plain
-// GEMV's axes, with 32 rows per workgroup more for the fused variants,
-// whose workgroups each compute the whole fused input (one normalised or
-// SwiGLU'd x per workgroup is cheaper the more rows share it). The
-// constraints judge the kernel with its fusions, whose sum of squares
-// (Norm) takes workgroup memory.
+// GemvVariantSpace is the search space of variant v of the GEMV. Up to 32
+// rows share a workgroup: every workgroup loads the whole of x (and with
+// the fusions computes the normalised or SwiGLU'd input), which the more
+// rows share the cheaper it is. The constraints judge the kernel with its
+// fusions, whose sum of squares (Norm) takes workgroup memory.
 func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
-	rows := []int{1, 2, 4, 8, 16}
-	if v.Fused() {
-		rows = append(rows, 32)
-	}
+	rows := []int{1, 2, 4, 8, 16, 32}
 	kernel := func(p search.Point) templates.Gemv { return v.Apply(GemvParams(p, f)) }
 	return &search.Space{
 		Axes: []search.Axis{

@@ -177,7 +177,8 @@ func TestGemvVariantSpace(t *testing.T) {
 		{acc, "wg=256/rows=16/vec=1/unpack=shift/fold=false", true},
 		{acc, "wg=64/rows=32/vec=4/unpack=magic/fold=true", true},
 		{norm, "wg=64/rows=32/vec=4/unpack=magic/fold=true", true},
-		{plain, "wg=64/rows=32/vec=4/unpack=magic/fold=true", false},
+		{plain, "wg=64/rows=32/vec=4/unpack=magic/fold=true", true},
+		{plain, "wg=256/rows=32/vec=1/unpack=shift/fold=false", false}, // 4*256*32 B
 	} {
 		p, err := c.space.Parse(c.id)
 		if err == nil {
