@@ -202,6 +202,9 @@ func GemvBindingsFor(k templates.Gemv) []runner.Binding {
 	if k.RopeFreqs {
 		b = append(b, runner.ReadOnly)
 	}
+	if k.Expert {
+		b = append(b, runner.ReadOnly, runner.ReadOnly)
+	}
 	return b
 }
 

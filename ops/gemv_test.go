@@ -365,3 +365,57 @@ func TestGemvRopeEpilogue(t *testing.T) {
 		}
 	}
 }
+
+// The expert GEMV computes the chosen expert's rows of a stack of three,
+// scaled by its score where asked, with the norm, SwiGLU and add fusions
+// the MoE layer uses; reading the first expert instead of the chosen one,
+// or scaling unasked, fails.
+func TestGemvExpert(t *testing.T) {
+	d := runnertest.Device(t)
+	ks := []templates.Gemv{
+		{Bits: 4, Group: 32, WG: 64, Rows: 16, Vec: 2, Unpack: "half", Norm: true, Expert: true},
+		{Bits: 8, Group: 32, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "unorm", GLU: true, Acc: true, Expert: true},
+		{Bits: 2, Group: 64, WG: 128, Rows: 4, Vec: 1, Unpack: "lut", Expert: true},
+	}
+	run := func(k templates.Gemv, src string) error {
+		kern, err := d.Compile("gemv", src, ops.GemvBindingsFor(k), k.WorkgroupSize())
+		if err != nil {
+			return err
+		}
+		defer kern.Release()
+		cases, err := ops.GemvExpertCases(k, 24, 256)
+		if err != nil {
+			return err
+		}
+		for _, c := range cases {
+			if err := c.Check(d, kern); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, k := range ks {
+		src, err := templates.Render(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run(k, string(src)); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+	src, err := templates.Render(ks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct{ old, new string }{
+		{"let ebase = chosen[dims.slot] * dims.rows;", "let ebase = 0u * dims.rows;"},
+		{"if (dims.scaled != 0u) {", "if (true) {"},
+	} {
+		if !strings.Contains(string(src), m.old) {
+			t.Fatalf("the template no longer contains %q, which this test mutates", m.old)
+		}
+		if err := run(ks[0], strings.ReplaceAll(string(src), m.old, m.new)); err == nil {
+			t.Errorf("%q instead of %q passed", m.new, m.old)
+		}
+	}
+}

@@ -85,10 +85,30 @@ func GemvFusionInputs(s GemvShape) GemvFusion {
 
 // GemvUniform is a GEMV's uniform for k: {rows, cols, glen, row_offset},
 // then with Norm or GLU {eps, gate, up, 0}, the gate and up offsets in
-// floats (multiples of 4).
+// floats (multiples of 4); with Expert, GemvExpertUniform adds the rest.
 func GemvUniform(k templates.Gemv, rows, cols, glen, offset int, eps float32, gate, up int) []uint32 {
-	u := []uint32{uint32(rows), uint32(cols), uint32(glen), uint32(offset), math.Float32bits(eps), uint32(gate), uint32(up), 0}
-	return u[:k.UniformWords()]
+	u := []uint32{uint32(rows), uint32(cols), uint32(glen), uint32(offset)}
+	if k.Norm || k.GLU {
+		u = append(u, math.Float32bits(eps), uint32(gate), uint32(up), 0)
+	}
+	if k.Expert {
+		u = append(u, 0, 0, 0, 0)
+	}
+	return u
+}
+
+// GemvExpertUniform is GemvUniform for a kernel with Expert computing the
+// expert chosen[slot], its rows scaled by scores[slot] if scaled.
+func GemvExpertUniform(k templates.Gemv, rows, cols, glen, offset int, eps float32, gate, up, slot int, scaled bool) []uint32 {
+	u := GemvUniform(k, rows, cols, glen, offset, eps, gate, up)
+	if k.Expert {
+		n := len(u)
+		u[n-4] = uint32(slot)
+		if scaled {
+			u[n-3] = 1
+		}
+	}
+	return u
 }
 
 // GemvFusedReference is GemvReference for k's fusions, the GLU input and

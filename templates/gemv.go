@@ -60,6 +60,12 @@ type Gemv struct {
 	// RopeFreqs divides the rope epilogue's angles by a frequency-factor
 	// table (Llama 3's rope_freqs), bound after the caches.
 	RopeFreqs bool
+	// Expert makes W a stack of experts' matrices of the uniform's rows
+	// each and computes the one chosen[slot] names, chosen and scores
+	// being the MoE router's outputs bound after the others; where the
+	// uniform's scaled is not 0 the rows are multiplied by scores[slot].
+	// The uniform gains {slot, scaled, 0, 0}. Not with Rope.
+	Expert bool
 }
 
 // Unpacks lists the unpacking strategies.
@@ -72,7 +78,7 @@ func (p Gemv) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{p.Norm, "norm"}, {p.GLU, "glu"}, {p.Acc, "acc"}, {p.Rope, "rope"}, {p.RopeFreqs, "freqs"}} {
+	}{{p.Norm, "norm"}, {p.GLU, "glu"}, {p.Acc, "acc"}, {p.Rope, "rope"}, {p.RopeFreqs, "freqs"}, {p.Expert, "expert"}} {
 		if f.on {
 			s += "/" + f.name
 		}
@@ -87,15 +93,20 @@ func (p Gemv) TunedID() string {
 }
 
 // Fused reports whether any fusion is on.
-func (p Gemv) Fused() bool { return p.Norm || p.GLU || p.Acc || p.Rope }
+func (p Gemv) Fused() bool { return p.Norm || p.GLU || p.Acc || p.Rope || p.Expert }
 
 // UniformWords is the size of the kernel's uniform in u32 words: {rows,
-// cols, glen, row_offset}, then {eps, gate, up, pad} with Norm or GLU.
+// cols, glen, row_offset}, then {eps, gate, up, pad} with Norm or GLU,
+// then {slot, scaled, 0, 0} with Expert.
 func (p Gemv) UniformWords() int {
+	n := 4
 	if p.Norm || p.GLU {
-		return 8
+		n += 4
 	}
-	return 4
+	if p.Expert {
+		n += 4
+	}
+	return n
 }
 
 // Format names the weight format the way the quant package does.
@@ -169,6 +180,8 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: norm and glu prologues cannot be combined", errParams)
 	case p.Rope && (p.Acc || p.Rows%2 != 0):
 		return fmt.Errorf("%w: the rope epilogue needs an even number of rows and no acc", errParams)
+	case p.Expert && p.Rope:
+		return fmt.Errorf("%w: the expert GEMV has no rope epilogue", errParams)
 	case p.RopeFreqs && !p.Rope:
 		return fmt.Errorf("%w: rope frequency factors without the rope epilogue", errParams)
 	case p.Group != 0 && p.Elems() > p.Group:
@@ -192,17 +205,18 @@ func (p Gemv) Check() error {
 
 type gemvView struct {
 	Gemv
-	Header       string
-	WT           string
-	Elems, XVecs int
-	Offset       int
-	RedLen, Half int
-	NormBinding  int
-	RopeBinding  int // the first of the rope epilogue's four
-	SumX         string
-	Body         []string // statements accumulating the chunk's dot product into d
-	RowSum       string   // what a row adds to its sum from d and the group's g
-	UsesSumX     bool     // whether RowSum needs sx
+	Header        string
+	WT            string
+	Elems, XVecs  int
+	Offset        int
+	RedLen, Half  int
+	NormBinding   int
+	RopeBinding   int // the first of the rope epilogue's four
+	ExpertBinding int // chosen, then scores
+	SumX          string
+	Body          []string // statements accumulating the chunk's dot product into d
+	RowSum        string   // what a row adds to its sum from d and the group's g
+	UsesSumX      bool     // whether RowSum needs sx
 }
 
 func (p Gemv) view() (string, any) {
@@ -215,6 +229,7 @@ func (p Gemv) view() (string, any) {
 	if p.Norm {
 		v.RopeBinding++
 	}
+	v.ExpertBinding = v.RopeBinding
 	v.WT = "u32"
 	if p.Vec > 1 {
 		v.WT = fmt.Sprintf("vec%d<u32>", p.Vec)

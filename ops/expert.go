@@ -1,0 +1,74 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/templates"
+)
+
+// GemvExpertCases check k, a GEMV with templates.Gemv.Expert: three
+// experts of rows x cols stacked in one tensor, the router having chosen
+// experts 2 and 0 with scores 0.75 and 0.25; each slot computed with its
+// rows scaled by its score and without. The output rows are those of the
+// chosen expert alone (GemvFusedReference of its rows, k's fusions
+// applied, the score after the norm's scale and before Acc's add), and the
+// other experts' weights must not leak in.
+func GemvExpertCases(k templates.Gemv, rows, cols int) ([]BlockCase, error) {
+	if !k.Expert {
+		return nil, fmt.Errorf("ops: %s reads no expert", k)
+	}
+	const experts = 3
+	chosen, scores := []uint32{2, 0}, []float32{0.75, 0.25}
+	f := quant.Format{Bits: k.Bits, Group: k.Group, Asym: k.Asym}
+	stacked := GemvShape{Rows: experts * rows, Cols: cols}
+	t, x, err := GemvInputs(stacked, f)
+	if err != nil {
+		return nil, err
+	}
+	fu := GemvFusionInputs(GemvShape{Rows: rows, Cols: cols})
+	in := x
+	if k.GLU {
+		in = fu.GU
+	}
+	plain := k
+	plain.Acc = false
+	scratch := make([]float32, cols)
+	var cs []BlockCase
+	for slot := range chosen {
+		for _, scaled := range []bool{true, false} {
+			want, tol := make([]float32, rows), make([]float64, rows)
+			y0 := make([]float32, rows)
+			if k.Acc {
+				copy(y0, fu.Y0)
+			}
+			for r := range rows {
+				v, e := GemvFusedReference(t, x, fu, plain, int(chosen[slot])*rows+r, scratch)
+				if scaled {
+					v, e = v*float64(scores[slot]), e*float64(scores[slot])
+				}
+				v += float64(y0[r])
+				want[r], tol[r] = float32(v), e+2*unitRoundoff*math.Abs(v)
+			}
+			bufs := []BlockBuffer{
+				{Name: "dims", Data: GemvExpertUniform(k, rows, cols, t.GroupLen(cols), 0, fu.Eps, 0, cols, slot, scaled)},
+				{Name: "w", Data: t.Words},
+				{Name: "scales", Data: F32Words(t.Scales)},
+				{Name: "x", Data: F32Words(in)},
+				{Name: "y", Data: F32Words(y0), Want: F32Words(want), Tol: tol},
+			}
+			if f.Asym {
+				bufs = append(bufs, BlockBuffer{Name: "mins", Data: F32Words(t.Mins)})
+			}
+			if k.Norm {
+				bufs = append(bufs, BlockBuffer{Name: "norm", Data: F32Words(fu.Norm)})
+			}
+			bufs = append(bufs,
+				BlockBuffer{Name: "chosen", Data: chosen},
+				BlockBuffer{Name: "scores", Data: F32Words(scores)})
+			cs = append(cs, BlockCase{Name: fmt.Sprintf("slot=%d/scaled=%t", slot, scaled), Groups: k.Groups(rows), Bufs: bufs})
+		}
+	}
+	return cs, nil
+}
