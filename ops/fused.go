@@ -423,3 +423,132 @@ func GemvRopeCases(k templates.Gemv) ([]BlockCase, error) {
 	}
 	return cs, nil
 }
+
+// Llama4Temperature is Llama 4's attention temperature at pos on NoPE
+// layers, log(floor((pos+1)/floorScale) + 1) * scale + 1, as the CPU
+// forward pass and QKVHead compute it.
+func Llama4Temperature(pos int, floorScale, scale float32) float32 {
+	return float32(math.Log(math.Floor(float64(pos+1)/float64(floorScale))+1)*float64(scale) + 1)
+}
+
+// QKVHeadRef is templates.QKVHead for one row of packed q, k, v at pos:
+// QKVRopeRef where ropeDim > 0, then with qknorm each q and k head
+// RMS-normalised without a weight, then q scaled by Llama4Temperature.
+func QKVHeadRef(q, kcache, vcache, qkv []float32, heads, kvHeads, headDim, ropeDim, pos int, theta float32, freqs []float32, qknorm bool, eps, tempFloor, tempScale float32) {
+	qdim, kvdim := heads*headDim, kvHeads*headDim
+	copy(q, qkv[:qdim])
+	kc := kcache[pos*kvdim:][:kvdim]
+	copy(kc, qkv[qdim:qdim+kvdim])
+	copy(vcache[pos*kvdim:][:kvdim], qkv[qdim+kvdim:qdim+2*kvdim])
+	if ropeDim > 0 {
+		if freqs != nil {
+			RopeFreqsRef(q, heads, headDim, ropeDim, pos, theta, freqs, false)
+			RopeFreqsRef(kc, kvHeads, headDim, ropeDim, pos, theta, freqs, false)
+		} else {
+			RopeRef(q, heads, headDim, ropeDim, pos, theta, false)
+			RopeRef(kc, kvHeads, headDim, ropeDim, pos, theta, false)
+		}
+	}
+	if qknorm {
+		ones := make([]float32, headDim)
+		for i := range ones {
+			ones[i] = 1
+		}
+		RMSNormRef(q, q, ones, eps)
+		RMSNormRef(kc, kc, ones, eps)
+	}
+	t := Llama4Temperature(pos, tempFloor, tempScale)
+	for i := range q {
+		q[i] *= t
+	}
+}
+
+// QKVHeadBindings are templates.QKVHead's bindings.
+func QKVHeadBindings(k templates.QKVHead) []runner.Binding {
+	b := []runner.Binding{runner.Uniform, runner.Uniform, runner.ReadOnly, runner.ReadWrite, runner.ReadWrite, runner.ReadWrite}
+	if k.Freqs {
+		b = append(b, runner.ReadOnly)
+	}
+	return b
+}
+
+// QKVHeadCases check k on a RoPE layer with q/k norm, a NoPE layer at a
+// position where the temperature is above 1, and a partial rotation,
+// against QKVHeadRef: each element within its pair's rotation bound
+// (ropePairTol) times the norm's scale, plus the norm's (2 head_dim + 32)
+// ULP and a few more for the temperature.
+func QKVHeadCases(k templates.QKVHead) ([]BlockCase, error) {
+	var cs []BlockCase
+	for _, c := range []struct {
+		heads, kvHeads, headDim, ropeDim, pos, seq int
+		theta, tempScale                            float32
+		qknorm                                      bool
+	}{
+		{4, 2, 64, 64, 5, 8, 500000, 0, true},
+		{3, 1, 32, 0, 9000, 9001, 500000, 0.1, false},
+		{2, 2, 128, 64, 300, 302, 10000, 0, true},
+	} {
+		qdim, kvdim := c.heads*c.headDim, c.kvHeads*c.headDim
+		r := rand.New(rand.NewPCG(uint64(c.pos), uint64(c.headDim)))
+		qkv := uniform(r, qdim+2*kvdim)
+		var freqs []float32
+		if k.Freqs {
+			var err error
+			if freqs, err = Llama3RopeFreqs(max(c.ropeDim, 2), float64(c.theta), 16, 1, 1, 8192); err != nil {
+				return nil, err
+			}
+		}
+		const eps, tempFloor = 1e-5, 8192
+		q := make([]float32, qdim)
+		kf, vf := make([]float32, c.seq*kvdim), make([]float32, c.seq*kvdim)
+		QKVHeadRef(q, kf, vf, qkv, c.heads, c.kvHeads, c.headDim, c.ropeDim, c.pos, c.theta, freqs, c.qknorm, eps, tempFloor, c.tempScale)
+		temp := float64(Llama4Temperature(c.pos, tempFloor, c.tempScale))
+		tol := func(want []float32, in []float32, temp float64) []float64 {
+			out := make([]float64, len(want))
+			for h := 0; h < len(want); h += c.headDim {
+				scale := 1.0
+				if c.qknorm {
+					var ss float64
+					for _, v := range in[h : h+c.headDim] {
+						ss += float64(v) * float64(v)
+					}
+					scale = 1 / math.Sqrt(ss/float64(c.headDim)+eps)
+				}
+				for d := 0; d < c.headDim; d++ {
+					e := 0.0
+					if d < c.ropeDim {
+						p := h + d&^1
+						e = ropePairTol(d/2, c.ropeDim, c.pos, c.theta, math.Abs(float64(in[p]))+math.Abs(float64(in[p+1])), freqs != nil)
+					}
+					out[h+d] = (e*scale+float64(2*c.headDim+40)*unitRoundoff*math.Abs(float64(want[h+d])))*temp + 1e-30
+				}
+			}
+			return out
+		}
+		tolQ := tol(q, qkv[:qdim], temp)
+		tolK := make([]float64, c.seq*kvdim)
+		copy(tolK[c.pos*kvdim:], tol(kf[c.pos*kvdim:(c.pos+1)*kvdim], qkv[qdim:qdim+kvdim], 1))
+		wantK, wantV := SentinelWords(c.seq*kvdim), SentinelWords(c.seq*kvdim)
+		copy(wantK[c.pos*kvdim:], F32Words(kf[c.pos*kvdim:(c.pos+1)*kvdim]))
+		copy(wantV[c.pos*kvdim:], F32Words(vf[c.pos*kvdim:(c.pos+1)*kvdim]))
+		qknorm := uint32(0)
+		if c.qknorm {
+			qknorm = 1
+		}
+		bufs := []BlockBuffer{
+			{Name: "dims", Data: []uint32{uint32(c.heads), uint32(c.kvHeads), uint32(c.headDim), uint32(c.ropeDim),
+				math.Float32bits(eps), qknorm, math.Float32bits(tempFloor), math.Float32bits(c.tempScale)}},
+			{Name: "step", Data: UniformWords(math.Float32bits(c.theta), uint32(c.pos), 1)},
+			{Name: "qkv", Data: F32Words(qkv)},
+			{Name: "q", Data: SentinelWords(qdim), Want: F32Words(q), Tol: tolQ},
+			{Name: "kcache", Data: SentinelWords(c.seq * kvdim), Want: wantK, Tol: tolK},
+			{Name: "vcache", Data: SentinelWords(c.seq * kvdim), Want: wantV},
+		}
+		if freqs != nil {
+			bufs = append(bufs, BlockBuffer{Name: "freqs", Data: F32Words(freqs)})
+		}
+		cs = append(cs, BlockCase{Name: fmt.Sprintf("heads=%d/kv=%d/hd=%d/rope=%d/pos=%d/qknorm=%t", c.heads, c.kvHeads, c.headDim, c.ropeDim, c.pos, c.qknorm),
+			Groups: k.Groups(1, c.heads+2*c.kvHeads), Bufs: bufs})
+	}
+	return cs, nil
+}

@@ -419,3 +419,53 @@ func TestGemvExpert(t *testing.T) {
 		}
 	}
 }
+
+// Llama 4's q/k kernel matches QKVHeadRef with and without RoPE
+// frequency factors; skipping the norm, the temperature, or the rotation's
+// sign fails.
+func TestQKVHead(t *testing.T) {
+	d := runnertest.Device(t)
+	run := func(k templates.QKVHead, src string) error {
+		kern, err := d.Compile("qkvhead", src, ops.QKVHeadBindings(k), k.WorkgroupSize())
+		if err != nil {
+			return err
+		}
+		defer kern.Release()
+		cases, err := ops.QKVHeadCases(k)
+		if err != nil {
+			return err
+		}
+		for _, c := range cases {
+			if err := c.Check(d, kern); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, k := range []templates.QKVHead{{WG: 32}, {WG: 64, Freqs: true}} {
+		src, err := templates.Render(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run(k, string(src)); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+	k := templates.QKVHead{WG: 32}
+	src, err := templates.Render(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct{ old, new string }{
+		{"if (dims.qknorm != 0u) {", "if (false) {"},
+		{"* bitcast<f32>(dims.temp_scale) + 1.0;", "* 0.0 + 1.0;"},
+		{"y0 = x0 * cs.x - x1 * cs.y;", "y0 = x0 * cs.x + x1 * cs.y;"},
+	} {
+		if !strings.Contains(string(src), m.old) {
+			t.Fatalf("the template no longer contains %q, which this test mutates", m.old)
+		}
+		if err := run(k, strings.ReplaceAll(string(src), m.old, m.new)); err == nil {
+			t.Errorf("%q instead of %q passed", m.new, m.old)
+		}
+	}
+}

@@ -348,6 +348,8 @@ type blockView struct {
 	NoWeight bool // RMSNorm: no learned weight
 	Rows     int  // MatVec: rows per workgroup
 	Scores   int  // Attention: entries of the scores array
+	// MaxHeadDim is QKVHead's workgroup copy of a head.
+	MaxHeadDim int
 }
 
 func newBlockView(p Kernel, wg int) blockView {

@@ -159,3 +159,46 @@ func (p CopyRange) Check() error             { return checkBlockWG(p.WG) }
 func (p CopyRange) Groups(n int) [3]uint32 { return grid(ceilDiv(n, p.WG)) }
 
 func (p CopyRange) view() (string, any) { return "copyrange.wgsl.tmpl", newBlockView(p, p.WG) }
+
+// QKVHead is QKVRope for Llama 4's attention: a workgroup per head of a
+// row of [q | k | v] rotates q and k where rope_dim > 0 (zero on a NoPE
+// layer), RMS-normalises each of their heads without a weight where qknorm
+// is set (the sum of squares of the rotated head; a thread writes back
+// elements the others rotated, so the head goes through workgroup memory),
+// scales q by the attention temperature log(floor((pos+1)/temp_floor) + 1)
+// * temp_scale + 1 (1 for temp_scale 0), writes q to its row and stores k
+// and v in the caches at the row's position.
+//
+// Bindings: 0 uniform {heads, kv_heads, head_dim, rope_dim, eps (f32
+// bits), qknorm, temp_floor (f32 bits), temp_scale (f32 bits)}, then as
+// QKVRope's. head_dim is even and at most MaxHeadDim. Dispatch
+// Groups(rows, heads + 2*kv_heads).
+type QKVHead struct {
+	WG    int  // threads per workgroup, a power of two in 32..256
+	Freqs bool // divide each pair's angle by its entry of a frequency-factor table
+}
+
+// MaxHeadDim is the longest head QKVHead takes.
+const MaxHeadDim = 256
+
+func (p QKVHead) Name() string { return "qkvhead" }
+func (p QKVHead) String() string {
+	if p.Freqs {
+		return fmt.Sprintf("wg=%d/freqs", p.WG)
+	}
+	return fmt.Sprintf("wg=%d", p.WG)
+}
+func (p QKVHead) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
+func (p QKVHead) Check() error             { return checkBlockWG(p.WG) }
+
+// Groups is the dispatch size: a workgroup per head of each row.
+func (p QKVHead) Groups(rows, heads int) [3]uint32 {
+	return [3]uint32{uint32(heads), uint32(rows), 1}
+}
+
+func (p QKVHead) view() (string, any) {
+	v := newBlockView(p, p.WG)
+	v.Freqs = p.Freqs
+	v.MaxHeadDim = MaxHeadDim
+	return "qkvhead.wgsl.tmpl", v
+}

@@ -12,6 +12,7 @@ import (
 var goldenDecode = []templates.Kernel{
 	templates.QKVRope{WG: 64},
 	templates.QKVRope{WG: 32, Freqs: true},
+	templates.QKVHead{WG: 64, Freqs: true},
 	templates.AddRMSNorm{WG: 128},
 	templates.PackedSwiGLU{WG: 64},
 	templates.EmbedQuant{Bits: 8, WG: 64},
