@@ -116,6 +116,10 @@ type GPU struct {
 	qkv, q      *runner.Buffer
 	att, gu, h  *runner.Buffer
 
+	// An MoE model's router uniform, logits and top-k choice, and the
+	// chosen experts' packed gate/up outputs.
+	routerU, expertLogits, chosen, routeScores, expertGU *runner.Buffer
+
 	batches map[int]*prefillProgram // by rows
 	pf      *prefillBuffers
 }
@@ -125,6 +129,8 @@ type gpuLayer struct {
 	attNorm, mlpNorm       *runner.Buffer
 	qkv, out, gateUp, down *linear
 	kc, vc                 *runner.Buffer
+	head                   *runner.Buffer // QKVHead's uniform for Llama 4's attention, or nil
+	moe                    *gpuMoE        // an MoE layer's router and routed experts; gateUp and down are its shared expert
 }
 
 // KernelChoice records the params used for one matrix shape.
@@ -171,15 +177,10 @@ var (
 	defaultGemm = templates.Gemm{WGX: 16, WGY: 16, RM: 4, RN: 4, TK: 16, Vec: 4}
 )
 
-// NewGPU uploads m to d and records a decode step. A model with Llama 4
-// features (mixture of experts, NoPE layers, q/k norm, chunked attention)
-// is ErrUnsupported: the CPU reference runs it, the GPU does not yet.
+// NewGPU uploads m to d and records a decode step. Llama 4's layers
+// (llama4gpu.go) need quantized weights and chunks no shorter than the
+// context; otherwise they are ErrUnsupported.
 func NewGPU(d *runner.Device, m *Model, opts GPUOptions) (*GPU, error) {
-	for i, l := range m.Layers {
-		if l.MoE != nil || l.Attention.NoRope || l.Attention.QKNorm || l.Attention.Chunk > 0 {
-			return nil, fmt.Errorf("%w: layer %d is a Llama 4 layer (mixture of experts, NoPE, q/k norm or chunked attention); the GPU path runs Llama 2 and 3 only", ErrUnsupported, i)
-		}
-	}
 	o := m.Options
 	if o.HeadDim%2 != 0 {
 		return nil, fmt.Errorf("%w: odd head dim %d", ErrUnsupported, o.HeadDim)
@@ -190,6 +191,9 @@ func NewGPU(d *runner.Device, m *Model, opts GPUOptions) (*GPU, error) {
 	}
 	if g.ctx > templates.MaxAttentionSeq {
 		return nil, fmt.Errorf("context of %d positions: the decode attention kernel holds at most %d", g.ctx, templates.MaxAttentionSeq)
+	}
+	if err := checkLlama4(m, g.ctx); err != nil {
+		return nil, err
 	}
 	if g.opts.Batch <= 0 {
 		g.opts.Batch = 512
@@ -813,8 +817,15 @@ func (g *GPU) build() error {
 		return err
 	}
 	g.fused = !slices.ContainsFunc(g.layers, func(ly gpuLayer) bool {
-		return ly.qkv.f == nil || ly.out.f == nil || ly.gateUp.f == nil || ly.down.f == nil
+		return ly.qkv.f == nil || ly.out.f == nil || ly.gateUp.f == nil || ly.down.f == nil ||
+			ly.moe != nil && (ly.moe.router.f == nil || ly.moe.gateUp.f == nil || ly.moe.down.f == nil)
 	})
+	if !g.fused && slices.ContainsFunc(m.Layers, func(l Layer) bool { return llama4(&l) }) {
+		return fmt.Errorf("%w: Llama 4 layers run on the GPU with quantized weights only (--quant)", ErrUnsupported)
+	}
+	if err := g.moeBuffers(); err != nil {
+		return err
+	}
 	if err := g.flush(); err != nil {
 		return err
 	}
@@ -926,6 +937,9 @@ func (g *GPU) uploadLayer(i int) (gpuLayer, error) {
 		return ly, err
 	}
 	a, f := l.Attention, l.MLP
+	if l.MoE != nil {
+		f = l.MoE.Shared
+	}
 	n := func(s string) string { return fmt.Sprintf("blk.%d.%s", i, s) }
 	q := g.opts.Quant
 	if ly.qkv, err = g.newLinear(n("attn_qkv"), []*Weight{a.Query, a.Key, a.Value}, q); err != nil {
@@ -938,6 +952,9 @@ func (g *GPU) uploadLayer(i int) (gpuLayer, error) {
 		return ly, err
 	}
 	if ly.down, err = g.newLinear(n("ffn_down"), []*Weight{f.Down}, q); err != nil {
+		return ly, err
+	}
+	if err := g.uploadLlama4(i, &ly); err != nil {
 		return ly, err
 	}
 	if ly.kc, err = g.buffer(n("kcache"), 4*g.ctx*o.KVDim()); err != nil {
@@ -1038,7 +1055,13 @@ func (g *GPU) recordFusedLayers(r *recorder, limit int) error {
 				})
 			},
 		}
-		if _, ok := ly.qkv.ropeKernel(g, ops.GemvVariant{Norm: true}); ok {
+		if ly.head != nil {
+			qkv[1] = func() error {
+				return r.part(fmt.Sprint(qkvDim), "q/k rope, norm, temperature; kv store", fixed(8*qkvDim), func() error {
+					return g.recordQKVHead(r, ly)
+				})
+			}
+		} else if _, ok := ly.qkv.ropeKernel(g, ops.GemvVariant{Norm: true}); ok {
 			qkv = []func() error{func() error {
 				rope := &ropeEpilogue{g.ropeU, g.stepU, ly.kc, ly.vc, g.ropeFreqs}
 				return ly.qkv.record(r, "norm; q, k, v; rope, kv store", g.x, g.q, gemvFusion{norm: ly.attNorm, rope: rope})
@@ -1049,13 +1072,18 @@ func (g *GPU) recordFusedLayers(r *recorder, limit int) error {
 			func() error {
 				return ly.out.record(r, "attention output; residual add", g.att, g.x, gemvFusion{acc: true})
 			},
-			func() error {
-				return ly.gateUp.record(r, "norm; gate, up", g.x, g.gu, gemvFusion{norm: ly.mlpNorm})
-			},
-			func() error {
-				return ly.down.record(r, "SwiGLU; down; residual add", g.gu, g.x, gemvFusion{glu: true, acc: true})
-			},
 		)
+		if ly.moe != nil {
+			steps = append(steps, func() error { return g.recordMoE(r, ly) })
+		} else {
+			steps = append(steps,
+				func() error {
+					return ly.gateUp.record(r, "norm; gate, up", g.x, g.gu, gemvFusion{norm: ly.mlpNorm})
+				},
+				func() error {
+					return ly.down.record(r, "SwiGLU; down; residual add", g.gu, g.x, gemvFusion{glu: true, acc: true})
+				})
+		}
 		for _, s := range steps {
 			if err := s(); err != nil {
 				return err
@@ -1154,8 +1182,12 @@ func (g *GPU) WeightBytes() int64 {
 	if e := g.m.TokenEmbedding; e != g.m.Output {
 		n += e.Bytes() / int64(e.Rows)
 	}
+	o := g.m.Options
 	for _, l := range g.layers {
 		n += l.qkv.bytes + l.out.bytes + l.gateUp.bytes + l.down.bytes
+		if l.moe != nil {
+			n += l.moe.weightBytes(o.ExpertsUsed, o.Experts)
+		}
 	}
 	return n
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/tune-gpu/tune/gguf"
+	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/quant"
 )
 
@@ -156,7 +157,7 @@ func (a *Attention) Forward(x []float32, pos int, keys, values []float32, o *Opt
 		headNorm(k, hd, o.RMSEps)
 	}
 	if a.NoRope {
-		t := float32(math.Log(math.Floor(float64(pos+1)/llama4FloorScale)+1)*llama4AttnScale + 1)
+		t := ops.Llama4Temperature(pos, llama4FloorScale, llama4AttnScale)
 		for i := range q {
 			q[i] *= t
 		}

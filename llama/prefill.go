@@ -39,6 +39,9 @@ type prefillProgram struct {
 // quantized in one buffer, as the GEMM kernel binds it.
 func (g *GPU) batchable() bool {
 	for _, l := range g.layers {
+		if l.head != nil || l.moe != nil {
+			return false // Llama 4's layers run one position at a time
+		}
 		for _, lin := range []*linear{l.qkv, l.out, l.gateUp, l.down} {
 			if lin.f == nil || len(lin.parts) != 1 {
 				return false

@@ -66,6 +66,10 @@ var syntheticSpecs = map[string]syntheticSpec{
 	"llama-2-7b": {Options: Options{Dim: 4096, HiddenDim: 11008, NumLayers: 32, NumHeads: 32, NumKVHeads: 32, VocabSize: 32000,
 		SeqLen: 4096, HeadDim: 128, RopeDim: 128, RopeTheta: 10000, RMSEps: 1e-5},
 		About: "Llama 2 7B: 32 layers, dim 4096, 32 heads of 128 (no GQA), FFN 11008, vocab 32000"},
+	"tiny-llama4": {Options: Options{Dim: 128, HiddenDim: 256, NumLayers: 4, NumHeads: 4, NumKVHeads: 2, VocabSize: 512,
+		SeqLen: 256, HeadDim: 32, RopeDim: 32, RopeTheta: 500000, RMSEps: 1e-5, Experts: 4, ExpertsUsed: 2, ExpertHidden: 64},
+		MoEStep: 2, NoRopeStep: 4, Chunk: 256, QKNorm: true, Scaling: &ropeScaling{Factor: 16, Low: 1, High: 1, OrigCtx: 64},
+		About: "Llama 4's layer kinds at tiny width: 4 layers, dim 128, 4 heads of 32, 2 kv heads, MoE every 2nd layer (4 experts, top 2, FFN 64, + shared), NoPE every 4th, q/k norm, vocab 512; for tests"},
 	// Llama 4 Scout's layer pattern at about a fifth of its width and a
 	// sixth of its depth: every layer MoE with 16 routed experts (top 1) and
 	// a shared expert; every 4th layer NoPE, the others RoPE with q/k norm
@@ -73,7 +77,7 @@ var syntheticSpecs = map[string]syntheticSpec{
 	"llama-4-mini": {Options: Options{Dim: 1024, HiddenDim: 2048, NumLayers: 8, NumHeads: 16, NumKVHeads: 4, VocabSize: 32768,
 		SeqLen: 8192, HeadDim: 64, RopeDim: 64, RopeTheta: 500000, RMSEps: 1e-5, Experts: 16, ExpertsUsed: 1, ExpertHidden: 512},
 		MoEStep: 1, NoRopeStep: 4, Chunk: 8192, QKNorm: true, Scaling: &ropeScaling{Factor: 16, Low: 1, High: 1, OrigCtx: 8192},
-		About: "Llama 4 Scout's pattern, scaled down: 8 layers, dim 1024, 16 heads of 64, 4 kv heads, 16 experts (top 1, FFN 512) + shared expert, NoPE every 4th layer, vocab 32768; CPU only"},
+		About: "Llama 4 Scout's pattern, scaled down: 8 layers, dim 1024, 16 heads of 64, 4 kv heads, 16 experts (top 1, FFN 512) + shared expert, NoPE every 4th layer, vocab 32768"},
 }
 
 // SyntheticNames lists the synthetic models, sorted.

@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -459,5 +460,48 @@ func TestGPUFusedLayersF32Classifier(t *testing.T) {
 	}
 	if e := compareLogits(t, g, m, []int{1, 17, 300, 5, 511, 42}); e > logitTolerance {
 		t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
+	}
+}
+
+// Llama 4's layer kinds on the GPU (MoE with a shared expert and top-2
+// routing on the device, NoPE with the temperature, q/k norm, RoPE scaling)
+// give the CPU's logits and greedy tokens, quantized; f32 weights are
+// refused with ErrUnsupported.
+func TestGPULlama4MatchesCPU(t *testing.T) {
+	d := runnertest.Device(t)
+	ids := []int{1, 17, 300, 5, 511, 42, 42, 7}
+	for _, f := range []*quant.Format{{Bits: 8, Group: 32}, {Bits: 4, Group: 32}} {
+		t.Run(f.String(), func(t *testing.T) {
+			m, err := Synthetic("tiny-llama4", SyntheticOptions{Format: f, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := NewGPU(d, m, GPUOptions{Context: 32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Release()
+			// Per layer the q, k, v GEMV, QKVHead, attention and the output
+			// GEMV; a dense layer's two GEMVs, an MoE layer's router GEMV,
+			// top-k, shared gate/up and down and two of each per expert.
+			want := 1 + 2*(4+2) + 2*(4+4+2*2) + 3
+			if n := g.DispatchesPerStep(); n != want {
+				t.Errorf("%d dispatches per step, want %d", n, want)
+			}
+			if e := compareLogits(t, g, m, ids); e > logitTolerance {
+				t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
+			}
+			agreeGreedy(t, g, m, []int{1, 17, 300}, 24, false)
+		})
+	}
+	m, err := Synthetic("tiny-llama4", SyntheticOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, err := NewGPU(d, m, GPUOptions{Context: 32}); !errors.Is(err, ErrUnsupported) {
+		if g != nil {
+			g.Release()
+		}
+		t.Errorf("f32 Llama 4 on the GPU: %v, want ErrUnsupported", err)
 	}
 }

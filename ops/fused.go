@@ -481,8 +481,8 @@ func QKVHeadCases(k templates.QKVHead) ([]BlockCase, error) {
 	var cs []BlockCase
 	for _, c := range []struct {
 		heads, kvHeads, headDim, ropeDim, pos, seq int
-		theta, tempScale                            float32
-		qknorm                                      bool
+		theta, tempScale                           float32
+		qknorm                                     bool
 	}{
 		{4, 2, 64, 64, 5, 8, 500000, 0, true},
 		{3, 1, 32, 0, 9000, 9001, 500000, 0.1, false},

@@ -27,7 +27,8 @@ const modelPrefillRows = 512
 // of the decode step (norm into Q/K/V, gate/up and the classifier; the
 // attention output adding into the residual stream; SwiGLU into down), the
 // prefill GEMMs, split decode attention at each context and flash prefill,
-// and the block kernels (norm, RoPE, SwiGLU, the quantized embedding).
+// an MoE model's router and expert GEMVs, and the block kernels (norm,
+// RoPE, SwiGLU, the quantized embedding).
 func modelPlan(o llama.Options, f quant.Format, contexts []int) []modelSweep {
 	d, q, kv, h := o.Dim, o.QDim(), o.KVDim(), o.HiddenDim
 	gemv := func(rows ...int) string {
@@ -44,10 +45,18 @@ func modelPlan(o llama.Options, f quant.Format, contexts []int) []modelSweep {
 	}
 	m := modelPrefillRows
 	fm := f.String()
+	norm, glu := gemv(q+2*kv, d, 2*h, d, o.VocabSize, d), gemv(d, h)
+	if o.Experts > 0 {
+		// An MoE layer's router and its experts' gate/up (shared and
+		// routed alike) normalise their input; their down GEMVs SwiGLU it.
+		e := o.ExpertHidden
+		norm += "," + gemv(o.Experts, d, 2*e, d)
+		glu += "," + gemv(d, e)
+	}
 	return []modelSweep{
-		{"gemv", "norm", fm, gemv(q+2*kv, d, 2*h, d, o.VocabSize, d)},
+		{"gemv", "norm", fm, norm},
 		{"gemv", "acc", fm, gemv(d, q)},
-		{"gemv", "glu+acc", fm, gemv(d, h)},
+		{"gemv", "glu+acc", fm, glu},
 		{"gemm", "", fm, fmt.Sprintf("%dx%dx%d,%dx%dx%d,%dx%dx%d,%dx%dx%d", m, q+2*kv, d, m, d, q, m, 2*h, d, m, d, h)},
 		{"attention-decode", "", "f32", strings.Join(decode, ",")},
 		{"attention-prefill", "", "f32", fmt.Sprintf("%dx%s", m, heads)},
