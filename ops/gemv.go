@@ -51,7 +51,6 @@ func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
 			search.Ints("vec", 1, 2, 4),
 			{Name: "unpack", Values: templates.Unpacks},
 			search.Bools("fold"),
-			{Name: "prefetch", Values: []string{"false", "true"}, Omit: "false"},
 		},
 		Constraints: []search.Constraint{
 			{Name: "params the template accepts", OK: func(p search.Point) bool { return kernel(p).Check() == nil }},
@@ -68,7 +67,7 @@ func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
 // GemvParams turns a point of GemvSpace into template params for format f.
 func GemvParams(p search.Point, f quant.Format) templates.Gemv {
 	return templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym,
-		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack"), Fold: p.Bool("fold"), Prefetch: p.Bool("prefetch")}
+		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack"), Fold: p.Bool("fold")}
 }
 
 // GemvBaseline is the simplest GEMV: one row per workgroup, one word per

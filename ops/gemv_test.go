@@ -24,7 +24,7 @@ func TestGemvEveryFormatValidates(t *testing.T) {
 			kernels := []templates.Gemv{ops.GemvBaseline(f)}
 			for _, u := range templates.Unpacks {
 				for _, fold := range []bool{false, true} {
-					kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 4, Vec: 2, Unpack: u, Fold: fold, Prefetch: fold})
+					kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 4, Vec: 2, Unpack: u, Fold: fold})
 				}
 			}
 			for _, k := range kernels {
@@ -81,7 +81,6 @@ func TestGemvFusionsValidate(t *testing.T) {
 		{Bits: 8, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "unorm"},
 		{Bits: 2, Group: 64, WG: 128, Rows: 1, Vec: 2, Unpack: "lut"},
 		{Bits: 4, Group: 32, WG: 32, Rows: 4, Vec: 2, Unpack: "half"},
-		{Bits: 8, Group: 32, WG: 64, Rows: 8, Vec: 4, Unpack: "shift", Prefetch: true},
 	}
 	for _, p := range params {
 		f := quant.Format{Bits: p.Bits, Group: p.Group, Asym: p.Asym}
@@ -312,7 +311,6 @@ func TestGemvRopeEpilogue(t *testing.T) {
 		{Bits: 2, Group: 64, WG: 128, Rows: 16, Vec: 2, Unpack: "magic", Fold: true, Norm: true, Rope: true},
 		{Bits: 4, Group: 32, WG: 32, Rows: 8, Vec: 4, Unpack: "mant", Norm: true, Rope: true, RopeFreqs: true},
 		{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 2, Unpack: "half", Norm: true, Rope: true, RopeFreqs: true},
-		{Bits: 4, Group: 32, WG: 32, Rows: 2, Vec: 1, Unpack: "mant", Prefetch: true, Norm: true, Rope: true},
 	}
 	run := func(k templates.Gemv, src string) error {
 		kern, err := d.Compile("gemv", src, ops.GemvBindingsFor(k), k.WorkgroupSize())
@@ -378,7 +376,6 @@ func TestGemvExpert(t *testing.T) {
 		{Bits: 4, Group: 32, WG: 64, Rows: 16, Vec: 2, Unpack: "half", Norm: true, Expert: true},
 		{Bits: 8, Group: 32, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "unorm", GLU: true, Acc: true, Expert: true},
 		{Bits: 2, Group: 64, WG: 128, Rows: 4, Vec: 1, Unpack: "lut", Expert: true},
-		{Bits: 4, Group: 32, WG: 32, Rows: 8, Vec: 2, Unpack: "half", Prefetch: true, GLU: true, Acc: true, Expert: true},
 	}
 	run := func(k templates.Gemv, src string) error {
 		kern, err := d.Compile("gemv", src, ops.GemvBindingsFor(k), k.WorkgroupSize())

@@ -31,11 +31,6 @@ type Gemv struct {
 	// as offset times the sum of x, shared by all rows, instead of from
 	// every code.
 	Fold bool
-	// Prefetch loads each row's words of a thread's next chunk before it
-	// computes the current one (in registers, the index clamped to the
-	// last chunk so that the loads need no branch), so that a warp keeps
-	// loads in flight while it unpacks.
-	Prefetch bool
 
 	// The fusions below are chosen by the model, not searched: each fused
 	// variant is tuned over the same axes as a workload of its own
@@ -94,11 +89,7 @@ func (p Gemv) String() string {
 // TunedID names the tuned params alone, as search points and profiles
 // do: String without the fusions.
 func (p Gemv) TunedID() string {
-	id := fmt.Sprintf("wg=%d/rows=%d/vec=%d/unpack=%s/fold=%t", p.WG, p.Rows, p.Vec, p.Unpack, p.Fold)
-	if p.Prefetch {
-		id += "/prefetch=true" // as ops' space writes it, left out when off
-	}
-	return id
+	return fmt.Sprintf("wg=%d/rows=%d/vec=%d/unpack=%s/fold=%t", p.WG, p.Rows, p.Vec, p.Unpack, p.Fold)
 }
 
 // Fused reports whether any fusion is on.

@@ -36,8 +36,6 @@ var golden = []templates.Kernel{
 	templates.Gemv{Bits: 2, Group: 64, Asym: true, WG: 32, Rows: 4, Vec: 1, Unpack: "half"},
 	templates.Gemv{Bits: 8, Group: 128, WG: 128, Rows: 2, Vec: 4, Unpack: "half"},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 16, Vec: 2, Unpack: "half", Norm: true, Expert: true},
-	templates.Gemv{Bits: 4, Group: 32, WG: 32, Rows: 4, Vec: 2, Unpack: "half", Prefetch: true},
-	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 1, Unpack: "mant", Prefetch: true, Norm: true, Rope: true},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 16, Vec: 2, Unpack: "mant", Norm: true, Rope: true},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 4, Unpack: "magic", Fold: true, Norm: true},
 	templates.Gemv{Bits: 8, Group: 0, Asym: true, WG: 128, Rows: 2, Vec: 1, Unpack: "unorm", Norm: true},
