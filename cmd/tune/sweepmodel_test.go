@@ -77,3 +77,23 @@ func TestSweepModel(t *testing.T) {
 		}
 	}
 }
+
+// An MoE model's plan tunes the router and the experts' gate/up among the
+// norm-fused GEMVs and the experts' down among the SwiGLU ones, at the
+// shapes its GPU step looks them up at.
+func TestModelPlanMoE(t *testing.T) {
+	o, err := llama.LoadShape("synthetic:llama-4-mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := modelPlan(o, quant.Format{Bits: 4, Group: 32}, []int{128})
+	want := map[string]string{
+		"norm":    "1536x1024,4096x1024,32768x1024,16x1024,1024x1024",
+		"glu+acc": "1024x2048,1024x512",
+	}
+	for _, s := range plan {
+		if w, ok := want[s.fuse]; ok && s.shapes != w {
+			t.Errorf("gemv-%s shapes %s, want %s", s.fuse, s.shapes, w)
+		}
+	}
+}
