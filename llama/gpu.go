@@ -422,6 +422,7 @@ type linear struct {
 	parts      []linearPart
 	gemv       map[ops.GemvVariant]templates.Gemv // quantized, per variant, chosen when first recorded
 	bytes      int64                              // what one product reads of the weights
+	expertDims map[int]*runner.Buffer             // a stack of experts' GEMV uniform per routing slot, made when first recorded
 }
 
 // linearPart is rows offset..offset+rows-1 of a linear.

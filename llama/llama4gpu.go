@@ -199,9 +199,16 @@ func (l *linear) recordExpert(r *recorder, role string, x, y *runner.Buffer, fu 
 	}
 	return r.part(fmt.Sprintf("%dx%d", rows, l.cols), role, fixed(moved), func() error {
 		p := l.parts[0]
-		dims, err := g.uniform(fmt.Sprintf("%s.slot%d", l.name, slot), ops.GemvExpertUniform(k, rows, l.cols, l.f.GroupLen(l.cols), out, g.m.Options.RMSEps, gate, up, slot, scaled)...)
-		if err != nil {
-			return err
+		dims := l.expertDims[slot]
+		if dims == nil {
+			var err error
+			if dims, err = g.uniform(fmt.Sprintf("%s.slot%d", l.name, slot), ops.GemvExpertUniform(k, rows, l.cols, l.f.GroupLen(l.cols), out, g.m.Options.RMSEps, gate, up, slot, scaled)...); err != nil {
+				return err
+			}
+			if l.expertDims == nil {
+				l.expertDims = map[int]*runner.Buffer{}
+			}
+			l.expertDims[slot] = dims
 		}
 		bufs := []*runner.Buffer{dims, p.w, p.s, x, y}
 		if l.f.Asym {
