@@ -222,7 +222,7 @@ func (l *linear) recordExpert(r *recorder, role string, x, y *runner.Buffer, fu 
 	})
 }
 
-// moeWeightBytes is what a decode step reads of an MoE layer's router and
+// weightBytes is what a decode step reads of an MoE layer's router and
 // routed experts: the router and the chosen experts' share of the stacks.
 func (e *gpuMoE) weightBytes(used, experts int) int64 {
 	return e.router.bytes + (e.gateUp.bytes+e.down.bytes)*int64(used)/int64(experts)
