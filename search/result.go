@@ -1,5 +1,7 @@
 package search
 
+import "slices"
+
 // Status says what became of one evaluated point, or why a run stopped.
 type Status string
 
@@ -61,4 +63,18 @@ func (r Result) Better(other *Result) bool {
 		return false
 	}
 	return other.Status != OK || r.Score > other.Score
+}
+
+// median is the Median, or where a Measurement carries samples alone, the
+// samples' median.
+func (m Measurement) median() float64 {
+	if m.Median > 0 || len(m.Samples) == 0 {
+		return m.Median
+	}
+	s := slices.Clone(m.Samples)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }

@@ -1,27 +1,63 @@
 package search
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+	"slices"
+)
 
 // Agreement says which reruns of a tune agree with the reference pick ref:
-// a rerun agrees if it picked ref, or a point whose median, re-timed
-// alongside ref's, is within noise of it (WithinNoise with threshold).
-// retimed holds the re-timed measurement of ref and of every other pick.
-func Agreement(picks []string, ref string, retimed map[string]*Measurement, threshold float64) ([]bool, error) {
-	rm := retimed[ref]
-	if rm == nil {
-		return nil, fmt.Errorf("agreement: no re-timed measurement of the reference %s", ref)
-	}
+// a rerun agrees if it picked ref, or a point at most threshold slower than
+// ref by ratios, each pick's time over ref's (PairedRatio).
+func Agreement(picks []string, ref string, ratios map[string]float64, threshold float64) ([]bool, error) {
 	out := make([]bool, len(picks))
 	for i, id := range picks {
 		if id == ref {
 			out[i] = true
 			continue
 		}
-		m := retimed[id]
-		if m == nil {
-			return nil, fmt.Errorf("agreement: no re-timed measurement of %s", id)
+		r, ok := ratios[id]
+		if !ok {
+			return nil, fmt.Errorf("agreement: no paired ratio of %s to the reference %s", id, ref)
 		}
-		out[i] = WithinNoise(m.Median, rm, threshold)
+		out[i] = r <= 1+threshold
 	}
 	return out, nil
+}
+
+// PairedRatio re-times ref and p back to back in each of rounds rounds,
+// the order alternating so that a steady drift of the device weighs on
+// both alike, and returns the median over the rounds of p's median time
+// over ref's. Each ratio compares two measurements a moment apart, so a
+// device that drifts over a run (a shared or throttling machine) still
+// compares them fairly, which medians pooled over the whole run do not.
+func PairedRatio(ctx context.Context, rt Retimer, ref, p Point, rounds int) (float64, error) {
+	if rounds < 1 {
+		rounds = 1
+	}
+	ratios := make([]float64, 0, rounds)
+	for r := range rounds {
+		order := []Point{ref, p}
+		if r%2 == 1 {
+			order = []Point{p, ref}
+		}
+		var t [2]float64
+		for i, q := range order {
+			m, err := rt.Retime(ctx, q)
+			if err != nil {
+				return 0, fmt.Errorf("paired ratio: re-timing %s: %w", q.ID(), err)
+			}
+			t[i] = m.median()
+		}
+		if r%2 == 1 {
+			t[0], t[1] = t[1], t[0]
+		}
+		ratios = append(ratios, t[1]/t[0])
+	}
+	slices.Sort(ratios)
+	n := len(ratios)
+	if n%2 == 1 {
+		return ratios[n/2], nil
+	}
+	return (ratios[n/2-1] + ratios[n/2]) / 2, nil
 }

@@ -9,24 +9,52 @@ import (
 )
 
 func TestAgreement(t *testing.T) {
-	retimed := map[string]*search.Measurement{
-		"ref":   {Median: 1, Lo: 0.98, Hi: 1.02},
-		"same":  {Median: 1.019},
-		"close": {Median: 1.009},
-		"slow":  {Median: 1.05},
-	}
-	got, err := search.Agreement([]string{"ref", "same", "slow", "ref", "close"}, "ref", retimed, 0.01)
+	ratios := map[string]float64{"same": 1.01, "close": 1.009, "slow": 1.05, "fast": 0.9}
+	got, err := search.Agreement([]string{"ref", "same", "slow", "ref", "close", "fast"}, "ref", ratios, 0.01)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []bool{true, true, false, true, true}; !reflect.DeepEqual(got, want) {
+	if want := []bool{true, true, false, true, true, true}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Agreement = %v, want %v", got, want)
 	}
-	if _, err := search.Agreement([]string{"other"}, "ref", retimed, 0.01); err == nil {
-		t.Error("a pick without a re-timed measurement: no error")
+	if _, err := search.Agreement([]string{"other"}, "ref", ratios, 0.01); err == nil {
+		t.Error("a pick without a paired ratio: no error")
 	}
-	if _, err := search.Agreement([]string{"ref"}, "gone", retimed, 0.01); err == nil {
-		t.Error("a reference without a re-timed measurement: no error")
+}
+
+// driftRetimer times each point at its base time scaled by a device speed
+// that halves after the first calls re-timings, as a shared machine slows.
+type driftRetimer struct {
+	base  map[string]float64
+	calls int
+	after int
+}
+
+func (d *driftRetimer) Retime(_ context.Context, p search.Point) (*search.Measurement, error) {
+	d.calls++
+	s := d.base[p.ID()]
+	if d.calls > d.after {
+		s *= 2
+	}
+	return &search.Measurement{Median: s, Samples: []float64{s}}, nil
+}
+
+// A pick 2% slower than the reference comes out 2% slower paired, however
+// the device slows in between; timing one then the other would see it 2x
+// slower.
+func TestPairedRatioUnderDrift(t *testing.T) {
+	space := gridSpace(3)
+	ref, _ := space.Parse("a=0/b=0")
+	p, _ := space.Parse("a=1/b=1")
+	for _, after := range []int{0, 1, 3, 4, 100} {
+		rt := &driftRetimer{base: map[string]float64{ref.ID(): 1, p.ID(): 1.02}, after: after}
+		r, err := search.PairedRatio(context.Background(), rt, ref, p, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r < 1.019 || r > 1.021 {
+			t.Errorf("drift after %d re-timings: ratio %.4f, want 1.02", after, r)
+		}
 	}
 }
 

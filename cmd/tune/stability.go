@@ -165,18 +165,36 @@ is to itself cannot be told apart there. The tune is stable when at least
 		}
 		practical = max(practical, resolution)
 	}
-	agree, err := search.Agreement(picks, ref.ID, retimed, practical)
+	// Each other pick against the overall winner, paired round by round.
+	refPoint, err := w.Space.Parse(ref.ID)
+	if err != nil {
+		return err
+	}
+	ratios := map[string]float64{}
+	for _, d := range distinct {
+		if d.ID == ref.ID {
+			continue
+		}
+		p, err := w.Space.Parse(d.ID)
+		if err != nil {
+			return err
+		}
+		if ratios[d.ID], err = search.PairedRatio(ctx, rt, refPoint, p, max(3, *noiseRounds)); err != nil {
+			return err
+		}
+	}
+	agree, err := search.Agreement(picks, ref.ID, ratios, practical)
 	if err != nil {
 		return err
 	}
 
 	t := tablewriter.NewTable(stdout, tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header("rerun", "seed", "winner", "rate in its finals", "re-timed vs overall winner", "agrees")
+	t.Header("rerun", "seed", "winner", "rate in its finals", "paired with the overall winner", "agrees")
 	n := 0
 	for i, r := range runs {
 		rel := "="
 		if id := r.final.Winner.ID; id != ref.ID {
-			rel = fmt.Sprintf("%+.1f%% time", 100*(retimed[id].Median/retimed[ref.ID].Median-1))
+			rel = fmt.Sprintf("%+.1f%% time", 100*(ratios[id]-1))
 		}
 		yes := "no"
 		if agree[i] {
