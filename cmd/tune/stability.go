@@ -157,6 +157,54 @@ is to itself cannot be told apart there. The tune is stable when at least
 	} else {
 		retimed[ref.ID] = ref.Measure
 	}
+	// Each other pick against the overall winner, paired round by round.
+	// The finals pool samples taken at different moments; where a pick
+	// comes out faster paired, it becomes the overall winner and the
+	// others are paired with it instead.
+	paired := func(ref string) (map[string]float64, error) {
+		refPoint, err := w.Space.Parse(ref)
+		if err != nil {
+			return nil, err
+		}
+		ratios := map[string]float64{}
+		for _, d := range distinct {
+			if d.ID == ref {
+				continue
+			}
+			p, err := w.Space.Parse(d.ID)
+			if err != nil {
+				return nil, err
+			}
+			if ratios[d.ID], err = search.PairedRatio(ctx, rt, refPoint, p, max(3, *noiseRounds)); err != nil {
+				return nil, err
+			}
+		}
+		return ratios, nil
+	}
+	ratios, err := paired(ref.ID)
+	if err != nil {
+		return err
+	}
+	fastest, best := ref.ID, 1.0
+	for _, d := range distinct {
+		if r, ok := ratios[d.ID]; ok && r < best {
+			fastest, best = d.ID, r
+		}
+	}
+	if fastest != ref.ID {
+		fmt.Fprintf(stderr, "paired, %s is %.1f%% faster than the finals' pick %s: it is the overall winner\n", fastest, 100*(1/best-1), ref.ID)
+		for _, d := range distinct {
+			if d.ID == fastest {
+				ref = d
+			}
+		}
+		if retimed[ref.ID] == nil {
+			retimed[ref.ID] = ref.Measure
+		}
+		if ratios, err = paired(ref.ID); err != nil {
+			return err
+		}
+	}
 	practical := *threshold
 	var resolution, drift float64
 	if *noiseRounds > 0 {
@@ -164,24 +212,6 @@ is to itself cannot be told apart there. The tune is stable when at least
 			return err
 		}
 		practical = max(practical, resolution)
-	}
-	// Each other pick against the overall winner, paired round by round.
-	refPoint, err := w.Space.Parse(ref.ID)
-	if err != nil {
-		return err
-	}
-	ratios := map[string]float64{}
-	for _, d := range distinct {
-		if d.ID == ref.ID {
-			continue
-		}
-		p, err := w.Space.Parse(d.ID)
-		if err != nil {
-			return err
-		}
-		if ratios[d.ID], err = search.PairedRatio(ctx, rt, refPoint, p, max(3, *noiseRounds)); err != nil {
-			return err
-		}
 	}
 	agree, err := search.Agreement(picks, ref.ID, ratios, practical)
 	if err != nil {
