@@ -1,7 +1,5 @@
 package search
 
-import "slices"
-
 // Status says what became of one evaluated point, or why a run stopped.
 type Status string
 
@@ -71,10 +69,5 @@ func (m Measurement) median() float64 {
 	if m.Median > 0 || len(m.Samples) == 0 {
 		return m.Median
 	}
-	s := slices.Clone(m.Samples)
-	slices.Sort(s)
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
+	return medianOf(m.Samples)
 }

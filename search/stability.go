@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -28,10 +29,12 @@ func Agreement(picks []string, ref string, ratios map[string]float64, threshold 
 // PairedRatio re-times ref and p back to back in each of rounds rounds,
 // the order alternating so that a steady drift of the device weighs on
 // both alike, and returns the median over the rounds of p's median time
-// over ref's. Each ratio compares two measurements a moment apart, so a
-// device that drifts over a run (a shared or throttling machine) still
-// compares them fairly, which medians pooled over the whole run do not.
-func PairedRatio(ctx context.Context, rt Retimer, ref, p Point, rounds int) (float64, error) {
+// over ref's, and how far the rounds' ratios scatter about it (their
+// median absolute deviation, relative). Each ratio compares two
+// measurements a moment apart, so a device that drifts over a run (a
+// shared or throttling machine) still compares them fairly, which medians
+// pooled over the whole run do not; the scatter says how finely it can.
+func PairedRatio(ctx context.Context, rt Retimer, ref, p Point, rounds int) (ratio, scatter float64, err error) {
 	if rounds < 1 {
 		rounds = 1
 	}
@@ -45,7 +48,7 @@ func PairedRatio(ctx context.Context, rt Retimer, ref, p Point, rounds int) (flo
 		for i, q := range order {
 			m, err := rt.Retime(ctx, q)
 			if err != nil {
-				return 0, fmt.Errorf("paired ratio: re-timing %s: %w", q.ID(), err)
+				return 0, 0, fmt.Errorf("paired ratio: re-timing %s: %w", q.ID(), err)
 			}
 			t[i] = m.median()
 		}
@@ -54,10 +57,19 @@ func PairedRatio(ctx context.Context, rt Retimer, ref, p Point, rounds int) (flo
 		}
 		ratios = append(ratios, t[1]/t[0])
 	}
-	slices.Sort(ratios)
-	n := len(ratios)
-	if n%2 == 1 {
-		return ratios[n/2], nil
+	ratio = medianOf(ratios)
+	dev := make([]float64, len(ratios))
+	for i, r := range ratios {
+		dev[i] = math.Abs(r/ratio - 1)
 	}
-	return (ratios[n/2-1] + ratios[n/2]) / 2, nil
+	return ratio, medianOf(dev), nil
+}
+
+func medianOf(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }

@@ -48,12 +48,12 @@ func TestPairedRatioUnderDrift(t *testing.T) {
 	p, _ := space.Parse("a=1/b=1")
 	for _, after := range []int{0, 1, 3, 4, 100} {
 		rt := &driftRetimer{base: map[string]float64{ref.ID(): 1, p.ID(): 1.02}, after: after}
-		r, err := search.PairedRatio(context.Background(), rt, ref, p, 5)
+		r, scatter, err := search.PairedRatio(context.Background(), rt, ref, p, 5)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r < 1.019 || r > 1.021 {
-			t.Errorf("drift after %d re-timings: ratio %.4f, want 1.02", after, r)
+		if r < 1.019 || r > 1.021 || scatter > 1e-9 {
+			t.Errorf("drift after %d re-timings: ratio %.4f scattered by %.2g, want 1.02 and none", after, r, scatter)
 		}
 	}
 }

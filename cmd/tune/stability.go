@@ -161,12 +161,14 @@ is to itself cannot be told apart there. The tune is stable when at least
 	// The finals pool samples taken at different moments; where a pick
 	// comes out faster paired, it becomes the overall winner and the
 	// others are paired with it instead.
+	var scatters []float64 // of the paired rounds, as a device resolution
 	paired := func(ref string) (map[string]float64, error) {
 		refPoint, err := w.Space.Parse(ref)
 		if err != nil {
 			return nil, err
 		}
 		ratios := map[string]float64{}
+		scatters = scatters[:0]
 		for _, d := range distinct {
 			if d.ID == ref {
 				continue
@@ -175,9 +177,12 @@ is to itself cannot be told apart there. The tune is stable when at least
 			if err != nil {
 				return nil, err
 			}
-			if ratios[d.ID], err = search.PairedRatio(ctx, rt, refPoint, p, max(3, *noiseRounds)); err != nil {
+			r, sc, err := search.PairedRatio(ctx, rt, refPoint, p, max(3, *noiseRounds))
+			if err != nil {
 				return nil, err
 			}
+			ratios[d.ID] = r
+			scatters = append(scatters, sc)
 		}
 		return ratios, nil
 	}
@@ -206,13 +211,21 @@ is to itself cannot be told apart there. The tune is stable when at least
 		}
 	}
 	practical := *threshold
-	var resolution, drift float64
+	var resolution, drift, backToBack float64
 	if *noiseRounds > 0 {
 		if resolution, drift, err = reproducibility(ctx, w.Space, rt, ref.ID, distinct, *noiseRounds); err != nil {
 			return err
 		}
-		practical = max(practical, resolution)
+		backToBack = resolution
 	}
+	// Paired rounds that scatter more than the back-to-back re-timings
+	// resolve no finer than their scatter.
+	var scatter float64
+	if len(scatters) > 0 {
+		scatter = slices.Max(scatters)
+		resolution = max(resolution, scatter)
+	}
+	practical = max(practical, resolution)
 	agree, err := search.Agreement(picks, ref.ID, ratios, practical)
 	if err != nil {
 		return err
@@ -239,15 +252,15 @@ is to itself cannot be told apart there. The tune is stable when at least
 	verdict := "stable"
 	switch {
 	case resolution > *maxNoise:
-		verdict = fmt.Sprintf("undetermined: back to back, the device did not reproduce the winner's own median within %.0f%%", 100**maxNoise)
+		verdict = fmt.Sprintf("undetermined: the device reproduced neither the winner's own median back to back nor the paired rounds within %.0f%%", 100**maxNoise)
 	case float64(n) < *criterion*float64(len(runs)):
 		verdict = "not stable"
 	}
 	fmt.Fprintf(stdout, "%s: overall winner %s, %s (95%% CI %s-%s)\n", w.Label, ref.ID, reports.FormatRate(rm.Work/rm.Median, w.Unit),
 		reports.FormatRate(rm.Work/rm.Hi, w.Unit), reports.FormatRate(rm.Work/rm.Lo, w.Unit))
 	if *noiseRounds > 0 {
-		fmt.Fprintf(stdout, "reproducibility: the winner re-timed back to back differs from itself by %.1f%% (median of %d rounds); its medians drifted by %.1f%% over them; practical threshold %.1f%%\n",
-			100*resolution, *noiseRounds, 100*drift, 100*practical)
+		fmt.Fprintf(stdout, "reproducibility: the winner re-timed back to back differs from itself by %.1f%% (median of %d rounds); its medians drifted by %.1f%% over them; the paired rounds scattered by up to %.1f%%; practical threshold %.1f%%\n",
+			100*backToBack, *noiseRounds, 100*drift, 100*scatter, 100*practical)
 	}
 	fmt.Fprintf(stdout, "%d/%d reruns agree (%.0f%%; criterion %.0f%%): %s\n", n, len(runs), 100*float64(n)/float64(len(runs)), 100**criterion, verdict)
 	return nil
