@@ -39,15 +39,15 @@ func llama4(l *Layer) bool {
 func checkLlama4(m *Model, ctx int) error {
 	for i := range m.Layers {
 		l := &m.Layers[i]
+		if a := l.Attention; (a.NoRope || a.QKNorm) && m.Options.HeadDim > templates.MaxHeadDim {
+			return fmt.Errorf("%w: head dim %d above the %d Llama 4's q/k kernel holds", ErrUnsupported, m.Options.HeadDim, templates.MaxHeadDim)
+		}
 		if c := l.Attention.Chunk; c > 0 && c < ctx {
 			return fmt.Errorf("%w: layer %d attends in chunks of %d positions, fewer than the context of %d; the GPU attends over the whole context", ErrUnsupported, i, c, ctx)
 		}
 		if l.MoE != nil && l.MoE.Used > templates.MaxRouterK {
 			return fmt.Errorf("%w: layer %d routes to %d experts, the router kernel at most %d", ErrUnsupported, i, l.MoE.Used, templates.MaxRouterK)
 		}
-	}
-	if m.Options.HeadDim > templates.MaxHeadDim {
-		return fmt.Errorf("%w: head dim %d above the %d Llama 4's q/k kernel holds", ErrUnsupported, m.Options.HeadDim, templates.MaxHeadDim)
 	}
 	return nil
 }
@@ -102,7 +102,7 @@ func (g *GPU) uploadLlama4(i int, ly *gpuLayer) error {
 }
 
 // moeBuffers makes the router's outputs and the chosen experts' gate/up
-// output, once, for the largest MoE layer of the model.
+// output, once, shared by the model's MoE layers (the layers run in turn).
 func (g *GPU) moeBuffers() error {
 	o := g.m.Options
 	if o.Experts == 0 || g.chosen != nil {
