@@ -3,6 +3,8 @@ package search
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 
 	"golang.org/x/perf/benchmath"
@@ -22,10 +24,11 @@ type FinalOptions struct {
 
 // Final is the outcome of re-timing the finalists.
 type Final struct {
-	Winner   Result // with every sample taken of it
+	Winner   Result // its Measure pools the samples of the finals' rounds
 	RunnerUp *Result
-	// Margin is the winner's rate over the runner-up's minus 1; Separated
-	// says whether their 95% intervals of the median are disjoint.
+	// Margin is how much slower the runner-up is than the winner, the
+	// median over the rounds of its time over the winner's, less 1;
+	// Separated says whether it was slower in every round.
 	Margin    float64
 	Separated bool
 	Rounds    int
@@ -34,12 +37,24 @@ type Final struct {
 	Finalists []Result
 }
 
-// Finals re-times the best results of a search round-robin, so that drift
-// touches all of them alike, pooling the new samples with the old, until
-// every challenger's interval separates from the leader's or its median is
-// within the threshold. Among the leader and the challengers it ties with,
-// the simplest point wins: the one whose axis values come earliest in their
-// axes (smaller tiles, features off).
+// minPairedRounds is the fewest rounds Finals runs between two or more
+// finalists: one pair of times could be a moment's accident.
+const minPairedRounds = 2
+
+// Finals re-times the best results of a search in rounds, every finalist
+// still in once per round, the order rotating from round to round, and
+// compares each challenger with the leader paired: the median over the
+// rounds of its time over the leader's in the same round, so that a
+// device that drifts between the search and the finals, or during them,
+// weighs on both sides of a comparison alike. A challenger is out once it
+// was slower in every round and its median ratio is past the threshold; it
+// ties once its median ratio is within the threshold; the rounds go on
+// (at least minPairedRounds, at most Rounds) until every challenger is out
+// or tied. The leader is the finalist whose times, each over its round's
+// geometric mean, have the smallest median. Among the leader and the
+// challengers it ties with, the simplest point wins: the one whose axis
+// values come earliest in their axes (smaller tiles, features off). The
+// search's own samples only choose the finalists.
 func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt FinalOptions) (*Final, error) {
 	if opt.Finalists <= 0 {
 		opt.Finalists = 4
@@ -47,6 +62,7 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 	if opt.Rounds <= 0 {
 		opt.Rounds = 4
 	}
+	opt.Rounds = max(opt.Rounds, minPairedRounds)
 	if opt.Threshold <= 0 {
 		opt.Threshold = 0.01
 	}
@@ -54,7 +70,9 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 		res        Result
 		point      Point
 		simplicity int
-		out        bool // separated below the leader
+		times      []float64 // per round; NaN where it was out
+		samples    []float64 // of the finals' rounds
+		out        bool      // slower than the leader in every round, past the threshold
 	}
 	var fs []*finalist
 	for _, r := range results {
@@ -80,82 +98,121 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].res.Score > fs[j].res.Score })
 	fs = fs[:min(len(fs), opt.Finalists)]
 
-	summarize := func(f *finalist) {
-		m := f.res.Measure
-		s := benchmath.AssumeNothing.Summary(benchmath.NewSample(append([]float64(nil), m.Samples...), &benchmath.DefaultThresholds), 0.95)
-		m.Median, m.Lo, m.Hi = s.Center, s.Lo, s.Hi
-		f.res.Score = m.Rate()
+	// ratio is a's time over b's in the rounds both ran: the median, and
+	// whether a was slower in every one of them.
+	ratio := func(a, b *finalist) (float64, bool) {
+		var rs []float64
+		for r := range a.times {
+			if !math.IsNaN(a.times[r]) && !math.IsNaN(b.times[r]) {
+				rs = append(rs, a.times[r]/b.times[r])
+			}
+		}
+		if len(rs) == 0 {
+			return 1, false
+		}
+		return medianOf(rs), slices.Min(rs) > 1
+	}
+	// score is a finalist's times over their rounds' geometric means:
+	// comparable across finalists whatever the device's speed per round.
+	score := func(f *finalist) float64 {
+		var rs []float64
+		for r, t := range f.times {
+			if math.IsNaN(t) {
+				continue
+			}
+			var logs float64
+			n := 0
+			for _, g := range fs {
+				if !math.IsNaN(g.times[r]) {
+					logs += math.Log(g.times[r])
+					n++
+				}
+			}
+			rs = append(rs, t/math.Exp(logs/float64(n)))
+		}
+		return medianOf(rs)
 	}
 	leader := func() *finalist {
 		var l *finalist
 		for _, f := range fs {
-			if !f.out && (l == nil || f.res.Measure.Median < l.res.Measure.Median) {
+			if !f.out && (l == nil || score(f) < score(l)) {
 				l = f
 			}
 		}
 		return l
 	}
-	// decided reports whether every challenger is separated or tied.
 	decided := func() bool {
-		l := leader()
+		l, done := leader(), true
 		for _, f := range fs {
 			if f == l || f.out {
 				continue
 			}
-			if l.res.Measure.Hi < f.res.Measure.Lo {
+			switch r, slower := ratio(f, l); {
+			case r-1 < opt.Threshold:
+			case slower:
 				f.out = true
-				continue
-			}
-			if f.res.Measure.Median/l.res.Measure.Median-1 >= opt.Threshold {
-				return false
+			default:
+				done = false
 			}
 		}
-		return true
+		return done
 	}
 	final := &Final{}
-	for _, f := range fs {
-		summarize(f)
-	}
-	for final.Rounds < opt.Rounds && len(fs) > 1 && !decided() {
+	for len(fs) > 1 && final.Rounds < opt.Rounds {
+		round := final.Rounds
 		final.Rounds++
-		for _, f := range fs {
+		for i := range fs {
+			f := fs[(i+round)%len(fs)]
 			if f.out {
+				f.times = append(f.times, math.NaN())
 				continue
 			}
 			m, err := rt.Retime(ctx, f.point)
 			if err != nil {
 				return nil, fmt.Errorf("finals: re-timing %s: %w", f.res.ID, err)
 			}
-			f.res.Measure.Samples = append(f.res.Measure.Samples, m.Samples...)
-			summarize(f)
+			f.times = append(f.times, m.median())
+			f.samples = append(f.samples, m.Samples...)
+		}
+		if final.Rounds >= minPairedRounds && decided() {
+			break
 		}
 	}
-	decided()
-	l := leader()
-	win := l
 	for _, f := range fs {
-		if !f.out && f != l && f.res.Measure.Median/l.res.Measure.Median-1 < opt.Threshold && f.simplicity < win.simplicity {
-			win, final.Tie = f, true
+		if len(f.samples) == 0 {
+			continue // a lone finalist keeps the search's measurement
 		}
+		m := f.res.Measure
+		m.Samples = f.samples
+		s := benchmath.AssumeNothing.Summary(benchmath.NewSample(append([]float64(nil), m.Samples...), &benchmath.DefaultThresholds), 0.95)
+		m.Median, m.Lo, m.Hi = s.Center, s.Lo, s.Hi
+		f.res.Score = m.Rate()
+	}
+	win := fs[0]
+	if len(fs) > 1 {
+		decided()
+		l := leader()
+		win = l
+		for _, f := range fs {
+			if r, _ := ratio(f, l); !f.out && f != l && r-1 < opt.Threshold && f.simplicity < win.simplicity {
+				win, final.Tie = f, true
+			}
+		}
+		sort.SliceStable(fs, func(i, j int) bool { return score(fs[i]) < score(fs[j]) })
 	}
 	final.Winner = win.res
-	for _, f := range fs {
-		final.Finalists = append(final.Finalists, f.res)
-	}
-	sort.SliceStable(final.Finalists, func(i, j int) bool {
-		return final.Finalists[i].Measure.Median < final.Finalists[j].Measure.Median
-	})
 	var second *finalist
 	for _, f := range fs {
-		if f != win && (second == nil || f.res.Measure.Median < second.res.Measure.Median) {
+		final.Finalists = append(final.Finalists, f.res)
+		if f != win && second == nil {
 			second = f
 		}
 	}
 	if second != nil {
 		r := second.res
 		final.RunnerUp = &r
-		final.Margin = win.res.Score/r.Score - 1
-		final.Separated = win.res.Measure.Hi < r.Measure.Lo
+		final.Margin, final.Separated = ratio(second, win)
+		final.Margin--
 	}
 	return final, nil
 }

@@ -2,6 +2,8 @@ package search_test
 
 import (
 	"context"
+	"math"
+	"slices"
 	"reflect"
 	"testing"
 
@@ -83,5 +85,33 @@ func TestFinalsKeepsEveryFinalist(t *testing.T) {
 	}
 	if want := []string{"a=0/b=1", "a=2/b=2", "a=1/b=1"}; !reflect.DeepEqual(got, want) || f.Winner.ID != want[0] {
 		t.Errorf("finalists %v winner %s, want %v fastest first", got, f.Winner.ID, want)
+	}
+}
+
+// The search measured the slower of two points in a fast phase of the
+// device: its samples alone would crown it. The finals time both paired,
+// in rounds of their own, and keep the point that is faster now.
+func TestFinalsPairedOverSearchDrift(t *testing.T) {
+	space := gridSpace(3)
+	fast, slow := "a=2/b=2", "a=0/b=0" // slow is the simpler point
+	now := fixedRetimer{fast: 1.0, slow: 1.05}
+	// Enough samples each that the search's intervals separate.
+	samples := func(v float64) []float64 { return slices.Repeat([]float64{v}, 20) }
+	results := []search.Result{
+		{ID: fast, Status: search.OK, Score: 1 / 2.0, Measure: &search.Measurement{Samples: samples(2), Median: 2, Lo: 2, Hi: 2, Work: 1}},
+		{ID: slow, Status: search.OK, Score: 1 / 0.5, Measure: &search.Measurement{Samples: samples(0.5), Median: 0.5, Lo: 0.5, Hi: 0.5, Work: 1}},
+	}
+	f, err := search.Finals(context.Background(), space, results, now, search.FinalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Winner.ID != fast || f.Tie || f.Rounds < 2 {
+		t.Errorf("winner %s (tie %t) after %d rounds, want %s after 2 or more", f.Winner.ID, f.Tie, f.Rounds, fast)
+	}
+	if f.RunnerUp == nil || math.Abs(f.Margin-0.05) > 1e-9 || !f.Separated {
+		t.Errorf("runner-up %v margin %.4f separated %t, want %s 5%% slower, separated", f.RunnerUp, f.Margin, f.Separated, slow)
+	}
+	if m := f.Winner.Measure; m.Median != 1.0 {
+		t.Errorf("winner's median %g, want the finals' 1.0 alone", m.Median)
 	}
 }
