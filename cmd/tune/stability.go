@@ -158,8 +158,8 @@ is to itself cannot be told apart there. The tune is stable when at least
 		retimed[ref.ID] = ref.Measure
 	}
 	// Each other pick against the overall winner, paired round by round.
-	// The finals pool samples taken at different moments; where a pick
-	// comes out faster paired, it becomes the overall winner and the
+	// Where a pick comes out faster paired by more than the threshold
+	// (the finals' rounds are few), it becomes the overall winner and the
 	// others are paired with it instead.
 	var scatters []float64 // of the paired rounds, as a device resolution
 	paired := func(ref string) (map[string]float64, error) {
@@ -190,7 +190,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	if err != nil {
 		return err
 	}
-	fastest, best := ref.ID, 1.0
+	fastest, best := ref.ID, 1-*threshold // faster by more than the threshold
 	for _, d := range distinct {
 		if r, ok := ratios[d.ID]; ok && r < best {
 			fastest, best = d.ID, r
