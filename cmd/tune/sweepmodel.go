@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,9 +27,10 @@ const modelPrefillRows = 512
 // of a model of shape o looks up with weights in format f: the fused GEMVs
 // of the decode step (norm into Q/K/V, gate/up and the classifier; the
 // attention output adding into the residual stream; SwiGLU into down), the
-// prefill GEMMs, split decode attention at each context and flash prefill,
-// an MoE model's router and expert GEMVs, and the block kernels (norm,
-// RoPE, SwiGLU, the quantized embedding).
+// prefill GEMMs, split decode attention at each context and flash prefill
+// (no prefill kernels for an MoE model, whose prompt runs a position at a
+// time), an MoE model's router and expert GEMVs, and the block kernels
+// (norm, RoPE, SwiGLU, the quantized embedding).
 func modelPlan(o llama.Options, f quant.Format, contexts []int) []modelSweep {
 	d, q, kv, h := o.Dim, o.QDim(), o.KVDim(), o.HiddenDim
 	gemv := func(rows ...int) string {
@@ -53,7 +55,7 @@ func modelPlan(o llama.Options, f quant.Format, contexts []int) []modelSweep {
 		norm += "," + gemv(o.Experts, d, 2*e, d)
 		glu += "," + gemv(d, e)
 	}
-	return []modelSweep{
+	plan := []modelSweep{
 		{"gemv", "norm", fm, norm},
 		{"gemv", "acc", fm, gemv(d, q)},
 		{"gemv", "glu+acc", fm, glu},
@@ -65,6 +67,12 @@ func modelPlan(o llama.Options, f quant.Format, contexts []int) []modelSweep {
 		{"swiglu", "", "f32", strconv.Itoa(h)},
 		{"embedq", "", fm, strconv.Itoa(d)},
 	}
+	if o.Experts > 0 {
+		// An MoE model's prompt runs a position at a time: no prefill
+		// GEMMs or flash prefill to tune.
+		plan = slices.DeleteFunc(plan, func(s modelSweep) bool { return s.op == "gemm" || s.op == "attention-prefill" })
+	}
+	return plan
 }
 
 // runModelSweep runs modelPlan for f.model, each sweep with f's search,

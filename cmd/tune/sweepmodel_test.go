@@ -80,7 +80,7 @@ func TestSweepModel(t *testing.T) {
 
 // An MoE model's plan tunes the router and the experts' gate/up among the
 // norm-fused GEMVs and the experts' down among the SwiGLU ones, at the
-// shapes its GPU step looks them up at.
+// shapes its GPU step looks them up at, and no prefill kernels.
 func TestModelPlanMoE(t *testing.T) {
 	o, err := llama.LoadShape("synthetic:llama-4-mini")
 	if err != nil {
@@ -94,6 +94,9 @@ func TestModelPlanMoE(t *testing.T) {
 	for _, s := range plan {
 		if w, ok := want[s.fuse]; ok && s.shapes != w {
 			t.Errorf("gemv-%s shapes %s, want %s", s.fuse, s.shapes, w)
+		}
+		if s.op == "gemm" || s.op == "attention-prefill" {
+			t.Errorf("%s in the plan of a model whose prompt runs a position at a time", s.op)
 		}
 	}
 }
