@@ -53,17 +53,19 @@ type GPUOptions struct {
 //
 // A decode step of a model whose projections are all quantized is, per
 // layer: one GEMV over the concatenated Q, K and V rows that normalises its
-// input itself (RMSNorm fused in), QKVRope (RoPE and the KV-cache store),
-// attention (split flash decoding and its reduce, or one kernel for heads
-// the flash kernels do not take; see attention.go), the output GEMV adding
-// into the residual stream, one GEMV over the concatenated gate and up rows
-// normalising its input, and the down GEMV computing SwiGLU as it loads
-// and adding into the residual stream: seven dispatches, six where
-// attention is one (positions within one split, or the one-kernel path),
-// more only where a tensor is split over buffers. Then the classifier with the final
-// norm fused in (a quantized classifier; else the norm, then the
-// classifier) and argmax in two stages (chunks of the vocabulary in many
-// workgroups, then one merging their winners).
+// input itself (RMSNorm fused in) and in its epilogue rotates q and k and
+// stores k and v (RoPE and the KV-cache store; QKVRope after it where the
+// tuned kernel cannot take the epilogue), attention (split flash decoding
+// and its reduce, or one kernel for heads the flash kernels do not take;
+// see attention.go), the output GEMV adding into the residual stream, one
+// GEMV over the concatenated gate and up rows normalising its input, and
+// the down GEMV computing SwiGLU as it loads and adding into the residual
+// stream: six dispatches, five where attention is one (positions within one
+// split, or the one-kernel path), more only where a tensor is split over
+// buffers. Llama 4's layers add their own (llama4gpu.go). Then the
+// classifier with the final norm fused in (a quantized classifier; else the
+// norm, then the classifier) and argmax in two stages (chunks of the
+// vocabulary in many workgroups, then one merging their winners).
 //
 // Other models run, per layer: RMSNorm (fused with the previous residual
 // add), the Q, K, V product, QKVRope, attention, the output product, the
