@@ -3,8 +3,8 @@ package search_test
 import (
 	"context"
 	"math"
-	"slices"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/tune-gpu/tune/search"
