@@ -131,7 +131,7 @@ func TestFusedCasesCatchBrokenKernels(t *testing.T) {
 	}{
 		{"qkvrope rotates every row at the first position", templates.QKVRope{WG: 32}, "let pos = step.pos + r;", "let pos = step.pos;", "want"},
 		{"qkvrope rotates one pair past rope_dim", templates.QKVRope{WG: 64}, "d < dims.rope_dim", "d <= dims.rope_dim", "want"},
-		{"qkvrope ignores the frequency factors", templates.QKVRope{WG: 32, Freqs: true}, "let val = (f32(pos) * freq) / freqs[i];", "let val = f32(pos) * freq;", "want"},
+		{"qkvrope ignores the frequency factors", templates.QKVRope{WG: 32, Freqs: true}, "return (f32(pos) * freq) / freqs[i];", "return f32(pos) * freq;", "want"},
 		{"qkvrope stores v one position late", templates.QKVRope{WG: 32}, "let o = pos * kvdim + e - qdim - kvdim;", "let o = (pos + 1u) * kvdim + e - qdim - kvdim;", ""},
 		{"addrmsnorm leaves x without the residual", templates.AddRMSNorm{WG: 32}, "x[base + i] = v;", "", "exactly"},
 		{"addrmsnorm skips eps", templates.AddRMSNorm{WG: 256}, "scale = scale + bitcast<f32>(dims.eps);", "", "want"},

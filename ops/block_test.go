@@ -512,7 +512,7 @@ func TestBlockCatchesBrokenKernels(t *testing.T) {
 		cases    []blockCase
 		reason   string
 	}{
-		{"rope exponent over head_dim", rope, "/ f32(dims.rope_dim)", "/ f32(dims.head_dim)", ropeCases(rope), "want"},
+		{"rope exponent over head_dim", rope, "rope_angle(dims.pos, i, dims.rope_dim,", "rope_angle(dims.pos, i, dims.head_dim,", ropeCases(rope), "want"},
 		{"rope reduces by pi/2's high part only", rope, " - k * 0.0004838268", "", ropeCases(rope), "want"},
 		{"rope turns the wrong way in odd quadrants", rope, "select(c, -s, odd)", "select(c, s, odd)", ropeCases(rope), "want"},
 		{"argmax ties to the later index", argmax, "oi < ci", "oi > ci", argmaxCases(argmax), "exactly"},

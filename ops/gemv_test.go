@@ -355,7 +355,7 @@ func TestGemvRopeEpilogue(t *testing.T) {
 	}{
 		{k, src, "out = v * cs.x - pv * cs.y;", "out = v * cs.x + pv * cs.y;"},
 		{k, src, "vcache[step.pos * kvdim + row - qdim - kvdim] = v;", "kcache[step.pos * kvdim + row - qdim - kvdim] = v;"},
-		{fk, fsrc, "rope_cos_sin((f32(step.pos) * freq) / freqs[i])", "rope_cos_sin(f32(step.pos) * freq)"},
+		{fk, fsrc, "return (f32(pos) * freq) / freqs[i];", "return f32(pos) * freq;"},
 	} {
 		if !strings.Contains(string(m.src), m.old) {
 			t.Fatalf("the template no longer contains %q, which this test mutates", m.old)

@@ -55,6 +55,13 @@ fn rope_cos_sin(a: f32) -> vec2<f32> {
   return vec2<f32>(sign * select(c, -s, odd), sign * select(s, c, odd));
 }
 
+// rope_angle is how far pair i of a head's first rope_dim dimensions turns
+// at position pos: pos / theta^(2i / rope_dim).
+fn rope_angle(pos: u32, i: u32, rope_dim: u32, theta: f32) -> f32 {
+  let freq = 1.0 / pow(theta, f32(2u * i) / f32(rope_dim));
+  return f32(pos) * freq;
+}
+
 var<workgroup> partial: array<f32, 1088>;
 
 @compute @workgroup_size(64, 1, 1)
@@ -351,8 +358,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let d = row % rope.head_dim;
       if (d < rope.rope_dim) {
         let i = d / 2u;
-        let freq = 1.0 / pow(bitcast<f32>(step.theta), f32(2u * i) / f32(rope.rope_dim));
-        let cs = rope_cos_sin(f32(step.pos) * freq);
+        let cs = rope_cos_sin(rope_angle(step.pos, i, rope.rope_dim, bitcast<f32>(step.theta)));
         if ((t & 1u) == 0u) {
           out = v * cs.x - pv * cs.y;
         } else {

@@ -44,6 +44,14 @@ fn rope_cos_sin(a: f32) -> vec2<f32> {
   return vec2<f32>(sign * select(c, -s, odd), sign * select(s, c, odd));
 }
 
+// rope_angle is how far pair i of a head's first rope_dim dimensions turns
+// at position pos: pos / theta^(2i / rope_dim), divided by the
+// pair's frequency factor.
+fn rope_angle(pos: u32, i: u32, rope_dim: u32, theta: f32) -> f32 {
+  let freq = 1.0 / pow(theta, f32(2u * i) / f32(rope_dim));
+  return (f32(pos) * freq) / freqs[i];
+}
+
 var<workgroup> head: array<f32, 256>;
 var<workgroup> partial: array<f32, 64>;
 
@@ -72,8 +80,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var y0 = x0;
     var y1 = x1;
     if (2u * p < dims.rope_dim) {
-      let freq = 1.0 / pow(bitcast<f32>(step.theta), f32(2u * p) / f32(dims.rope_dim));
-      let cs = rope_cos_sin((f32(pos) * freq) / freqs[p]);
+      let cs = rope_cos_sin(rope_angle(pos, p, dims.rope_dim, bitcast<f32>(step.theta)));
       y0 = x0 * cs.x - x1 * cs.y;
       y1 = x0 * cs.y + x1 * cs.x;
     }

@@ -39,6 +39,13 @@ fn rope_cos_sin(a: f32) -> vec2<f32> {
   return vec2<f32>(sign * select(c, -s, odd), sign * select(s, c, odd));
 }
 
+// rope_angle is how far pair i of a head's first rope_dim dimensions turns
+// at position pos: pos / theta^(2i / rope_dim).
+fn rope_angle(pos: u32, i: u32, rope_dim: u32, theta: f32) -> f32 {
+  let freq = 1.0 / pow(theta, f32(2u * i) / f32(rope_dim));
+  return f32(pos) * freq;
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = gid.y * nwg.x * 64u + gid.x;
@@ -65,9 +72,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let d = e % dims.head_dim;
   if (d < dims.rope_dim) {
     let i = d / 2u;
-    let freq = 1.0 / pow(bitcast<f32>(step.theta), f32(2u * i) / f32(dims.rope_dim));
-    let val = f32(pos) * freq;
-    let cs = rope_cos_sin(val);
+    let cs = rope_cos_sin(rope_angle(pos, i, dims.rope_dim, bitcast<f32>(step.theta)));
     let fcr = cs.x;
     let fci = cs.y;
     y0 = x0 * fcr - x1 * fci;

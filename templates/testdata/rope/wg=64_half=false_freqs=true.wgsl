@@ -37,6 +37,14 @@ fn rope_cos_sin(a: f32) -> vec2<f32> {
   return vec2<f32>(sign * select(c, -s, odd), sign * select(s, c, odd));
 }
 
+// rope_angle is how far pair i of a head's first rope_dim dimensions turns
+// at position pos: pos / theta^(2i / rope_dim), divided by the
+// pair's frequency factor.
+fn rope_angle(pos: u32, i: u32, rope_dim: u32, theta: f32) -> f32 {
+  let freq = 1.0 / pow(theta, f32(2u * i) / f32(rope_dim));
+  return (f32(pos) * freq) / freqs[i];
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = gid.y * nwg.x * 64u + gid.x;
@@ -46,9 +54,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   let h = g / pairs;
   let i = g % pairs;
-  let freq = 1.0 / pow(bitcast<f32>(base.theta), f32(2u * i) / f32(dims.rope_dim));
-  let val = (f32(dims.pos) * freq) / freqs[i];
-  let cs = rope_cos_sin(val);
+  let cs = rope_cos_sin(rope_angle(dims.pos, i, dims.rope_dim, bitcast<f32>(base.theta)));
   let fcr = cs.x;
   let fci = cs.y;
   let i0 = h * dims.head_dim + 2u * i;
