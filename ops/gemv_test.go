@@ -8,6 +8,7 @@ import (
 
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/runner/runnertest"
 	"github.com/tune-gpu/tune/search"
 	"github.com/tune-gpu/tune/templates"
@@ -299,12 +300,63 @@ func TestGemvVariantSpaceCompiles(t *testing.T) {
 	}
 }
 
+// mutant is a change to a kernel's source that its cases must catch.
+type mutant[K templates.Kernel] struct {
+	k        K
+	old, new string
+}
+
+// checkWithMutants renders each of ks, compiles it with bindings and checks
+// cases(k); then each mutant's kernel, its source with old replaced by new,
+// must fail them.
+func checkWithMutants[K templates.Kernel](t *testing.T, ks []K, bindings func(K) []runner.Binding, cases func(K) ([]ops.BlockCase, error), mutants []mutant[K]) {
+	t.Helper()
+	d := runnertest.Device(t)
+	run := func(k K, src string) error {
+		kern, err := d.Compile(k.Name(), src, bindings(k), k.WorkgroupSize())
+		if err != nil {
+			return err
+		}
+		defer kern.Release()
+		cs, err := cases(k)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if err := c.Check(d, kern); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	render := func(k K) string {
+		src, err := templates.Render(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(src)
+	}
+	for _, k := range ks {
+		if err := run(k, render(k)); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+	for _, m := range mutants {
+		src := render(m.k)
+		if !strings.Contains(src, m.old) {
+			t.Fatalf("the template no longer contains %q, which this test mutates", m.old)
+		}
+		if err := run(m.k, strings.ReplaceAll(src, m.old, m.new)); err == nil {
+			t.Errorf("%q instead of %q passed", m.new, m.old)
+		}
+	}
+}
+
 // The rope epilogue writes the CPU's q, k and v: for int8, int4 and int2,
 // with and without a min, the norm and Llama 3's frequency factors, with 2
 // to 16 rows per workgroup; a rotation turned the wrong way, v written
 // over k, and the factors ignored, fail.
 func TestGemvRopeEpilogue(t *testing.T) {
-	d := runnertest.Device(t)
 	ks := []templates.Gemv{
 		{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "mant", Norm: true, Rope: true},
 		{Bits: 8, Group: 32, Asym: true, WG: 32, Rows: 4, Vec: 1, Unpack: "unorm", Rope: true},
@@ -312,58 +364,11 @@ func TestGemvRopeEpilogue(t *testing.T) {
 		{Bits: 4, Group: 32, WG: 32, Rows: 8, Vec: 4, Unpack: "mant", Norm: true, Rope: true, RopeFreqs: true},
 		{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 2, Unpack: "half", Norm: true, Rope: true, RopeFreqs: true},
 	}
-	run := func(k templates.Gemv, src string) error {
-		kern, err := d.Compile("gemv", src, ops.GemvBindingsFor(k), k.WorkgroupSize())
-		if err != nil {
-			return err
-		}
-		defer kern.Release()
-		cases, err := ops.GemvRopeCases(k)
-		if err != nil {
-			return err
-		}
-		for _, c := range cases {
-			if err := c.Check(d, kern); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, k := range ks {
-		src, err := templates.Render(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := run(k, string(src)); err != nil {
-			t.Errorf("%s: %v", k, err)
-		}
-	}
-	k := ks[0]
-	src, err := templates.Render(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fk := ks[3]
-	fsrc, err := templates.Render(fk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range []struct {
-		k        templates.Gemv
-		src      []byte
-		old, new string
-	}{
-		{k, src, "out = v * cs.x - pv * cs.y;", "out = v * cs.x + pv * cs.y;"},
-		{k, src, "vcache[step.pos * kvdim + row - qdim - kvdim] = v;", "kcache[step.pos * kvdim + row - qdim - kvdim] = v;"},
-		{fk, fsrc, "return (f32(pos) * freq) / freqs[i];", "return f32(pos) * freq;"},
-	} {
-		if !strings.Contains(string(m.src), m.old) {
-			t.Fatalf("the template no longer contains %q, which this test mutates", m.old)
-		}
-		if err := run(m.k, strings.ReplaceAll(string(m.src), m.old, m.new)); err == nil {
-			t.Errorf("%q instead of %q passed", m.new, m.old)
-		}
-	}
+	checkWithMutants(t, ks, ops.GemvBindingsFor, ops.GemvRopeCases, []mutant[templates.Gemv]{
+		{ks[0], "out = v * cs.x - pv * cs.y;", "out = v * cs.x + pv * cs.y;"},
+		{ks[0], "vcache[step.pos * kvdim + row - qdim - kvdim] = v;", "kcache[step.pos * kvdim + row - qdim - kvdim] = v;"},
+		{ks[3], "return (f32(pos) * freq) / freqs[i];", "return f32(pos) * freq;"},
+	})
 }
 
 // The expert GEMV computes the chosen expert's rows of a stack of three,
@@ -371,101 +376,26 @@ func TestGemvRopeEpilogue(t *testing.T) {
 // the MoE layer uses; reading the first expert instead of the chosen one,
 // or scaling unasked, fails.
 func TestGemvExpert(t *testing.T) {
-	d := runnertest.Device(t)
 	ks := []templates.Gemv{
 		{Bits: 4, Group: 32, WG: 64, Rows: 16, Vec: 2, Unpack: "half", Norm: true, Expert: true},
 		{Bits: 8, Group: 32, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "unorm", GLU: true, Acc: true, Expert: true},
 		{Bits: 2, Group: 64, WG: 128, Rows: 4, Vec: 1, Unpack: "lut", Expert: true},
 	}
-	run := func(k templates.Gemv, src string) error {
-		kern, err := d.Compile("gemv", src, ops.GemvBindingsFor(k), k.WorkgroupSize())
-		if err != nil {
-			return err
-		}
-		defer kern.Release()
-		cases, err := ops.GemvExpertCases(k, 24, 256)
-		if err != nil {
-			return err
-		}
-		for _, c := range cases {
-			if err := c.Check(d, kern); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, k := range ks {
-		src, err := templates.Render(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := run(k, string(src)); err != nil {
-			t.Errorf("%s: %v", k, err)
-		}
-	}
-	src, err := templates.Render(ks[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range []struct{ old, new string }{
-		{"let ebase = chosen[dims.slot] * dims.rows;", "let ebase = 0u * dims.rows;"},
-		{"if (dims.scaled != 0u) {", "if (true) {"},
-	} {
-		if !strings.Contains(string(src), m.old) {
-			t.Fatalf("the template no longer contains %q, which this test mutates", m.old)
-		}
-		if err := run(ks[0], strings.ReplaceAll(string(src), m.old, m.new)); err == nil {
-			t.Errorf("%q instead of %q passed", m.new, m.old)
-		}
-	}
+	cases := func(k templates.Gemv) ([]ops.BlockCase, error) { return ops.GemvExpertCases(k, 24, 256) }
+	checkWithMutants(t, ks, ops.GemvBindingsFor, cases, []mutant[templates.Gemv]{
+		{ks[0], "let ebase = chosen[dims.slot] * dims.rows;", "let ebase = 0u * dims.rows;"},
+		{ks[0], "if (dims.scaled != 0u) {", "if (true) {"},
+	})
 }
 
 // Llama 4's q/k kernel matches QKVHeadRef with and without RoPE
 // frequency factors; skipping the norm, the temperature, or the rotation's
 // sign fails.
 func TestQKVHead(t *testing.T) {
-	d := runnertest.Device(t)
-	run := func(k templates.QKVHead, src string) error {
-		kern, err := d.Compile("qkvhead", src, ops.QKVHeadBindings(k), k.WorkgroupSize())
-		if err != nil {
-			return err
-		}
-		defer kern.Release()
-		cases, err := ops.QKVHeadCases(k)
-		if err != nil {
-			return err
-		}
-		for _, c := range cases {
-			if err := c.Check(d, kern); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, k := range []templates.QKVHead{{WG: 32}, {WG: 64, Freqs: true}} {
-		src, err := templates.Render(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := run(k, string(src)); err != nil {
-			t.Errorf("%s: %v", k, err)
-		}
-	}
-	k := templates.QKVHead{WG: 32}
-	src, err := templates.Render(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range []struct{ old, new string }{
-		{"if (dims.qknorm != 0u) {", "if (false) {"},
-		{"* bitcast<f32>(dims.temp_scale) + 1.0;", "* 0.0 + 1.0;"},
-		{"y0 = x0 * cs.x - x1 * cs.y;", "y0 = x0 * cs.x + x1 * cs.y;"},
-	} {
-		if !strings.Contains(string(src), m.old) {
-			t.Fatalf("the template no longer contains %q, which this test mutates", m.old)
-		}
-		if err := run(k, strings.ReplaceAll(string(src), m.old, m.new)); err == nil {
-			t.Errorf("%q instead of %q passed", m.new, m.old)
-		}
-	}
+	ks := []templates.QKVHead{{WG: 32}, {WG: 64, Freqs: true}}
+	checkWithMutants(t, ks, ops.QKVHeadBindings, ops.QKVHeadCases, []mutant[templates.QKVHead]{
+		{ks[0], "if (dims.qknorm != 0u) {", "if (false) {"},
+		{ks[0], "* bitcast<f32>(dims.temp_scale) + 1.0;", "* 0.0 + 1.0;"},
+		{ks[0], "y0 = x0 * cs.x - x1 * cs.y;", "y0 = x0 * cs.x + x1 * cs.y;"},
+	})
 }
