@@ -51,24 +51,34 @@ func GemvExpertCases(k templates.Gemv, rows, cols int) ([]BlockCase, error) {
 				v += float64(y0[r])
 				want[r], tol[r] = float32(v), e+2*unitRoundoff*math.Abs(v)
 			}
-			bufs := []BlockBuffer{
-				{Name: "dims", Data: GemvExpertUniform(k, rows, cols, t.GroupLen(cols), 0, fu.Eps, 0, cols, slot, scaled)},
-				{Name: "w", Data: t.Words},
-				{Name: "scales", Data: F32Words(t.Scales)},
-				{Name: "x", Data: F32Words(in)},
-				{Name: "y", Data: F32Words(y0), Want: F32Words(want), Tol: tol},
-			}
-			if f.Asym {
-				bufs = append(bufs, BlockBuffer{Name: "mins", Data: F32Words(t.Mins)})
-			}
-			if k.Norm {
-				bufs = append(bufs, BlockBuffer{Name: "norm", Data: F32Words(fu.Norm)})
-			}
-			bufs = append(bufs,
+			dims := GemvExpertUniform(k, rows, cols, t.GroupLen(cols), 0, fu.Eps, 0, cols, slot, scaled)
+			y := BlockBuffer{Name: "y", Data: F32Words(y0), Want: F32Words(want), Tol: tol}
+			bufs := append(gemvCaseBuffers(k, dims, t, in, y, fu),
 				BlockBuffer{Name: "chosen", Data: chosen},
 				BlockBuffer{Name: "scores", Data: F32Words(scores)})
 			cs = append(cs, BlockCase{Name: fmt.Sprintf("slot=%d/scaled=%t", slot, scaled), Groups: k.Groups(rows), Bufs: bufs})
 		}
 	}
 	return cs, nil
+}
+
+// gemvCaseBuffers are the buffers of a case of k up to its fusions'
+// extras, in GemvBindingsFor's order: the uniform dims, the codes and
+// scales of t, the input x, the output y, t's mins for a format with a min,
+// and fu's norm weight for a kernel with Norm.
+func gemvCaseBuffers(k templates.Gemv, dims []uint32, t *quant.Tensor, x []float32, y BlockBuffer, fu GemvFusion) []BlockBuffer {
+	bufs := []BlockBuffer{
+		{Name: "dims", Data: dims},
+		{Name: "w", Data: t.Words},
+		{Name: "scales", Data: F32Words(t.Scales)},
+		{Name: "x", Data: F32Words(x)},
+		y,
+	}
+	if k.Asym {
+		bufs = append(bufs, BlockBuffer{Name: "mins", Data: F32Words(t.Mins)})
+	}
+	if k.Norm {
+		bufs = append(bufs, BlockBuffer{Name: "norm", Data: F32Words(fu.Norm)})
+	}
+	return bufs
 }

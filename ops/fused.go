@@ -396,20 +396,9 @@ func GemvRopeCases(k templates.Gemv) ([]BlockCase, error) {
 		wantK, wantV := SentinelWords(c.seq*kvdim), SentinelWords(c.seq*kvdim)
 		copy(wantK[c.pos*kvdim:], F32Words(kf[c.pos*kvdim:(c.pos+1)*kvdim]))
 		copy(wantV[c.pos*kvdim:], F32Words(vf[c.pos*kvdim:(c.pos+1)*kvdim]))
-		bufs := []BlockBuffer{
-			{Name: "dims", Data: GemvUniform(k, s.Rows, s.Cols, t.GroupLen(s.Cols), 0, fu.Eps, 0, s.Cols)},
-			{Name: "w", Data: t.Words},
-			{Name: "scales", Data: F32Words(t.Scales)},
-			{Name: "x", Data: F32Words(x)},
-			{Name: "q", Data: SentinelWords(qdim), Want: F32Words(q), Tol: tolQ},
-		}
-		if f.Asym {
-			bufs = append(bufs, BlockBuffer{Name: "mins", Data: F32Words(t.Mins)})
-		}
-		if k.Norm {
-			bufs = append(bufs, BlockBuffer{Name: "norm", Data: F32Words(fu.Norm)})
-		}
-		bufs = append(bufs,
+		dims := GemvUniform(k, s.Rows, s.Cols, t.GroupLen(s.Cols), 0, fu.Eps, 0, s.Cols)
+		qb := BlockBuffer{Name: "q", Data: SentinelWords(qdim), Want: F32Words(q), Tol: tolQ}
+		bufs := append(gemvCaseBuffers(k, dims, t, x, qb, fu),
 			BlockBuffer{Name: "rope", Data: UniformWords(uint32(c.heads), uint32(c.kvHeads), uint32(c.headDim), uint32(c.ropeDim))},
 			BlockBuffer{Name: "step", Data: UniformWords(math.Float32bits(c.theta), uint32(c.pos), 1)},
 			BlockBuffer{Name: "kcache", Data: SentinelWords(c.seq * kvdim), Want: wantK, Tol: tolK},
