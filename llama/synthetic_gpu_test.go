@@ -11,6 +11,7 @@ import (
 	"github.com/tune-gpu/tune/gguf"
 	"github.com/tune-gpu/tune/profiles"
 	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/runner/runnertest"
 )
 
@@ -41,22 +42,13 @@ func compareLogits(t *testing.T, g *GPU, m *Model, ids []int) float64 {
 
 func TestGPUSyntheticMatchesCPU(t *testing.T) {
 	d := runnertest.Device(t)
-	ids := []int{1, 17, 300, 5, 511, 42, 42, 7}
 	for _, f := range []*quant.Format{nil, {Bits: 8, Group: 32}, {Bits: 4, Group: 64}, {Bits: 2, Group: 128}, {Bits: 4, Group: 32, Asym: true}, {Bits: 8, Group: 0}} {
 		name := "f32"
 		if f != nil {
 			name = f.String()
 		}
 		t.Run(name, func(t *testing.T) {
-			m, err := Synthetic("tiny", SyntheticOptions{Format: f, Seed: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := NewGPU(d, m, GPUOptions{Context: 32})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer g.Release()
+			m, g := syntheticOnGPU(t, d, "tiny", f)
 			// 1 embedding, 9 per layer (32 positions are one split of
 			// attention: no reduce), the final norm, classifier and argmax in
 			// two; quantized, 5 per layer with the norms, residual adds,
@@ -69,12 +61,36 @@ func TestGPUSyntheticMatchesCPU(t *testing.T) {
 			if n := g.DispatchesPerStep(); n != want || g.fused != (f != nil) {
 				t.Errorf("%d dispatches per step (fused %t), want %d", n, g.fused, want)
 			}
-			if e := compareLogits(t, g, m, ids); e > logitTolerance {
-				t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
-			}
-			agreeGreedy(t, g, m, []int{1, 17, 300}, 24, f == nil)
+			matchesCPU(t, g, m, f == nil)
 		})
 	}
+}
+
+// syntheticOnGPU is the synthetic model name with weights in format f (nil:
+// f32), seed 1, on d with a context of 32 positions, released when t ends.
+func syntheticOnGPU(t *testing.T, d *runner.Device, name string, f *quant.Format) (*Model, *GPU) {
+	t.Helper()
+	m, err := Synthetic(name, SyntheticOptions{Format: f, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewGPU(d, m, GPUOptions{Context: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Release)
+	return m, g
+}
+
+// matchesCPU checks g's logits against m's on the CPU over a run of tokens
+// (within logitTolerance of the largest logit) and their greedy tokens
+// (which must agree with must, else a disagreement is logged).
+func matchesCPU(t *testing.T, g *GPU, m *Model, must bool) {
+	t.Helper()
+	if e := compareLogits(t, g, m, []int{1, 17, 300, 5, 511, 42, 42, 7}); e > logitTolerance {
+		t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
+	}
+	agreeGreedy(t, g, m, []int{1, 17, 300}, 24, must)
 }
 
 // Within one split of decode attention (64 positions by default) the final
@@ -469,18 +485,9 @@ func TestGPUFusedLayersF32Classifier(t *testing.T) {
 // refused with ErrUnsupported.
 func TestGPULlama4MatchesCPU(t *testing.T) {
 	d := runnertest.Device(t)
-	ids := []int{1, 17, 300, 5, 511, 42, 42, 7}
 	for _, f := range []*quant.Format{{Bits: 8, Group: 32}, {Bits: 4, Group: 32}} {
 		t.Run(f.String(), func(t *testing.T) {
-			m, err := Synthetic("tiny-llama4", SyntheticOptions{Format: f, Seed: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := NewGPU(d, m, GPUOptions{Context: 32})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer g.Release()
+			m, g := syntheticOnGPU(t, d, "tiny-llama4", f)
 			// Per layer the q, k, v GEMV, QKVHead, attention and the output
 			// GEMV; a dense layer's two GEMVs, an MoE layer's router GEMV,
 			// top-k, shared gate/up and down and two of each per expert.
@@ -488,10 +495,7 @@ func TestGPULlama4MatchesCPU(t *testing.T) {
 			if n := g.DispatchesPerStep(); n != want {
 				t.Errorf("%d dispatches per step, want %d", n, want)
 			}
-			if e := compareLogits(t, g, m, ids); e > logitTolerance {
-				t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
-			}
-			agreeGreedy(t, g, m, []int{1, 17, 300}, 24, false)
+			matchesCPU(t, g, m, false)
 		})
 	}
 	m, err := Synthetic("tiny-llama4", SyntheticOptions{Seed: 1})
