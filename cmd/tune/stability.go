@@ -35,7 +35,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	shapeFlag := fs.String("shape", "", "the shape to tune (required): MxNxK for matmul and gemm, NxK for gemv")
 	where := fs.String("where", "", "restrict axes, as in sweep, e.g. to 20-40 points for a quick check")
 	strategy := fs.String("strategy", "bayes", "search strategy: "+strings.Join(search.MethodNames, ", "))
-	maxEvals := fs.Int("max-evals", 30, "candidates each rerun evaluates, 0 for every legal one")
+	maxEvals := fs.Int("max-evals", -1, "candidates each rerun evaluates, 0 for every legal one (default as sweep's: 24 on a CPU adapter, 120 on a GPU)")
 	reruns := fs.Int("reruns", 10, "tunes to run")
 	varySeed := fs.Bool("vary-seed", false, "give rerun i the seed -seed+i instead of -seed, to include the strategy's randomness")
 	seed := fs.Uint64("seed", 1, "seed of the search strategy")
@@ -52,8 +52,8 @@ is to itself cannot be told apart there. The tune is stable when at least
 	if _, ok := search.NewMethod(*strategy); !ok {
 		return fmt.Errorf("parsing -strategy: %q is not one of %s", *strategy, strings.Join(search.MethodNames, ", "))
 	}
-	if *reruns < 2 || *maxEvals < 0 || *sentinelEvery < 0 || *noiseRounds < 0 || *noiseRounds == 1 || *samples < 10 || *target <= 0 || !(*threshold >= 0 && *threshold < 1) || !(*criterion > 0 && *criterion <= 1) || !(*maxNoise > 0) {
-		return fmt.Errorf("parsing flags: want -reruns >= 2, -max-evals >= 0, -sentinel >= 0, -noise-rounds 0 or >= 2, at least 10 samples, a positive target, 0 <= -threshold < 1 and 0 < -criterion <= 1 and -max-noise > 0")
+	if *reruns < 2 || *maxEvals < -1 || *sentinelEvery < 0 || *noiseRounds < 0 || *noiseRounds == 1 || *samples < 10 || *target <= 0 || !(*threshold >= 0 && *threshold < 1) || !(*criterion > 0 && *criterion <= 1) || !(*maxNoise > 0) {
+		return fmt.Errorf("parsing flags: want -reruns >= 2, -max-evals >= 0 (or -1), -sentinel >= 0, -noise-rounds 0 or >= 2, at least 10 samples, a positive target, 0 <= -threshold < 1 and 0 < -criterion <= 1 and -max-noise > 0")
 	}
 	if *op != "matmul" && *format == "" {
 		return fmt.Errorf("parsing -format: %s needs a weight format, e.g. int4-g32-sym", *op)
@@ -85,6 +85,9 @@ is to itself cannot be told apart there. The tune is stable when at least
 	rt, ok := w.Eval.(search.Retimer)
 	if !ok {
 		return fmt.Errorf("stability: %s candidates cannot be re-timed", *op)
+	}
+	if *maxEvals < 0 {
+		*maxEvals = defaultMaxEvals(dev.Info)
 	}
 	fmt.Fprintf(stderr, "adapter: %s\n%s: %d legal candidates, %d reruns of %s over up to %d\n", dev.Info, w.Label, len(w.Space.Legal()), *reruns, *strategy, *maxEvals)
 

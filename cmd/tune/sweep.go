@@ -189,10 +189,7 @@ every timed pass into a results file in Go benchmark format.`)
 		}
 	}
 	if f.maxEvals < 0 {
-		f.maxEvals = 120
-		if info.Type == "cpu" {
-			f.maxEvals = 24
-		}
+		f.maxEvals = defaultMaxEvals(info)
 	}
 	if f.profile == "" {
 		f.profile = filepath.Join("profiles", ident.Slug()+".yaml")
@@ -512,6 +509,15 @@ type progress struct {
 	shape string
 	max   int
 	start time.Time
+}
+
+// defaultMaxEvals is a tune's budget of candidates per shape: a CPU
+// adapter measures slowly, a GPU can afford a wider search.
+func defaultMaxEvals(info runner.AdapterInfo) int {
+	if info.Type == "cpu" {
+		return 24
+	}
+	return 120
 }
 
 func (p *progress) Start(task search.Task, legal, maxEvals int) {
