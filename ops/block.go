@@ -246,6 +246,11 @@ type BlockBuffer struct {
 	// Tol is the absolute error allowed per element, read as f32; nil or
 	// 0 means the word must match exactly.
 	Tol []float64
+	// Verify, if set, judges the words read back instead of Want and Tol
+	// (Want still sizes the buffer's guard band); written is every
+	// written buffer's words by name, for contents that span buffers,
+	// such as codes and their scales.
+	Verify func(got []uint32, written map[string][]uint32) error
 }
 
 // GuardWords is the guard band after every written buffer of CheckBlock.
@@ -298,6 +303,7 @@ func CheckBlock(d *runner.Device, kern *runner.Kernel, groups [3]uint32, bufs []
 	if err := d.Run(runner.Dispatch{Kernel: kern, Buffers: gbufs, Groups: groups}); err != nil {
 		return err
 	}
+	written := map[string][]uint32{}
 	for i, b := range bufs {
 		if b.Want == nil {
 			continue
@@ -312,8 +318,25 @@ func CheckBlock(d *runner.Device, kern *runner.Kernel, groups [3]uint32, bufs []
 				return fmt.Errorf("%w: wrote out of bounds, %d words past the end of %s", errMismatch, j, b.Name)
 			}
 		}
+		words := make([]uint32, n)
+		for j := range words {
+			words[j] = binary.LittleEndian.Uint32(raw[4*j:])
+		}
+		written[b.Name] = words
+	}
+	for _, b := range bufs {
+		if b.Want == nil {
+			continue
+		}
+		raw := written[b.Name]
+		if b.Verify != nil {
+			if err := b.Verify(raw, written); err != nil {
+				return fmt.Errorf("%w: %s: %v", errMismatch, b.Name, err)
+			}
+			continue
+		}
 		for j, want := range b.Want {
-			got := binary.LittleEndian.Uint32(raw[4*j:])
+			got := raw[j]
 			if got == want {
 				continue
 			}

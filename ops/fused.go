@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/runner"
@@ -455,10 +456,53 @@ func QKVHeadRef(q, kcache, vcache, qkv []float32, heads, kvHeads, headDim, ropeD
 // QKVHeadBindings are templates.QKVHead's bindings.
 func QKVHeadBindings(k templates.QKVHead) []runner.Binding {
 	b := []runner.Binding{runner.Uniform, runner.Uniform, runner.ReadOnly, runner.ReadWrite, runner.ReadWrite, runner.ReadWrite}
+	if k.KV8 {
+		b = append(b, runner.ReadWrite, runner.ReadWrite)
+	}
 	if k.Freqs {
 		b = append(b, runner.ReadOnly)
 	}
 	return b
+}
+
+// kv8CacheBuffers are the int8 key and value caches of seq positions and
+// their scales, all sentinel before a kernel stores the row of keys and
+// values (kvHeads heads of headDim) at pos: checked with checkKV8Head
+// against keys within kslack and values as they are, every other position
+// untouched.
+func kv8CacheBuffers(seq, kvHeads, headDim, pos int, keys []float32, kslack []float64, values []float32) []BlockBuffer {
+	words, scales := seq*kvHeads*headDim/4, seq*kvHeads
+	verify := func(row []float32, slack []float64, scaleName string) func([]uint32, map[string][]uint32) error {
+		return func(got []uint32, written map[string][]uint32) error {
+			sc := written[scaleName]
+			codes := make([]int8, headDim)
+			for i := range scales {
+				p, g := i/kvHeads, i%kvHeads
+				w := got[i*headDim/4:][:headDim/4]
+				if p != pos {
+					if sc[i] != Sentinel || slices.ContainsFunc(w, func(v uint32) bool { return v != Sentinel }) {
+						return fmt.Errorf("position %d written", p)
+					}
+					continue
+				}
+				var sl []float64
+				if slack != nil {
+					sl = slack[g*headDim:][:headDim]
+				}
+				if err := checkKV8Head(w, sc[i], row[g*headDim:][:headDim], sl, codes); err != nil {
+					return fmt.Errorf("position %d head %d: %w", p, g, err)
+				}
+			}
+			return nil
+		}
+	}
+	none := func([]uint32, map[string][]uint32) error { return nil } // checked with the codes
+	return []BlockBuffer{
+		{Name: "kcache", Data: SentinelWords(words), Want: SentinelWords(words), Verify: verify(keys, kslack, "kscale")},
+		{Name: "vcache", Data: SentinelWords(words), Want: SentinelWords(words), Verify: verify(values, nil, "vscale")},
+		{Name: "kscale", Data: SentinelWords(scales), Want: SentinelWords(scales), Verify: none},
+		{Name: "vscale", Data: SentinelWords(scales), Want: SentinelWords(scales), Verify: none},
+	}
 }
 
 // QKVHeadCases check k on a RoPE layer with q/k norm, a NoPE layer at a
@@ -532,6 +576,10 @@ func QKVHeadCases(k templates.QKVHead) ([]BlockCase, error) {
 			{Name: "q", Data: SentinelWords(qdim), Want: F32Words(q), Tol: tolQ},
 			{Name: "kcache", Data: SentinelWords(c.seq * kvdim), Want: wantK, Tol: tolK},
 			{Name: "vcache", Data: SentinelWords(c.seq * kvdim), Want: wantV},
+		}
+		if k.KV8 {
+			at := func(v []float32) []float32 { return v[c.pos*kvdim : (c.pos+1)*kvdim] }
+			bufs = append(bufs[:4], kv8CacheBuffers(c.seq, c.kvHeads, c.headDim, c.pos, at(kf), tolK[c.pos*kvdim:(c.pos+1)*kvdim], at(vf))...)
 		}
 		if freqs != nil {
 			bufs = append(bufs, BlockBuffer{Name: "freqs", Data: F32Words(freqs)})

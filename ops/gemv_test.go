@@ -389,13 +389,19 @@ func TestGemvExpert(t *testing.T) {
 }
 
 // Llama 4's q/k kernel matches QKVHeadRef with and without RoPE
-// frequency factors; skipping the norm, the temperature, or the rotation's
-// sign fails.
+// frequency factors, storing float or int8 caches; skipping the norm, the
+// temperature, or the rotation's sign fails, and so do int8 stores of the
+// wrong values, scale or lanes.
 func TestQKVHead(t *testing.T) {
-	ks := []templates.QKVHead{{WG: 32}, {WG: 64, Freqs: true}}
+	ks := []templates.QKVHead{{WG: 32}, {WG: 64, Freqs: true}, {WG: 32, KV8: true}, {WG: 64, Freqs: true, KV8: true}}
 	checkWithMutants(t, ks, ops.QKVHeadBindings, ops.QKVHeadCases, []mutant[templates.QKVHead]{
 		{ks[0], "if (dims.qknorm != 0u) {", "if (false) {"},
 		{ks[0], "* bitcast<f32>(dims.temp_scale) + 1.0;", "* 0.0 + 1.0;"},
 		{ks[0], "y0 = x0 * cs.x - x1 * cs.y;", "y0 = x0 * cs.x + x1 * cs.y;"},
+		// int8 caches: the k head stored without its norm, a scale too
+		// large by a step, the codes of one lane dropped.
+		{ks[2], "let norm = scale;", "let norm = 1.0;"},
+		{ks[2], "let qscale = partial[0] / 127.0;", "let qscale = partial[0] / 126.0;"},
+		{ks[2], "b.x | (b.y << 8u)", "b.x | (b.x << 8u)"},
 	})
 }

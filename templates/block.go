@@ -350,6 +350,7 @@ type blockView struct {
 	Scores   int  // Attention: entries of the scores array
 	// MaxHeadDim is QKVHead's workgroup copy of a head.
 	MaxHeadDim int
+	KV8        bool // QKVHead: int8 caches
 }
 
 func newBlockView(p Kernel, wg int) blockView {

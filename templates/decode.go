@@ -171,11 +171,14 @@ func (p CopyRange) view() (string, any) { return "copyrange.wgsl.tmpl", newBlock
 //
 // Bindings: 0 uniform {heads, kv_heads, head_dim, rope_dim, eps (f32
 // bits), qknorm, temp_floor (f32 bits), temp_scale (f32 bits)}, then as
-// QKVRope's. head_dim is even and at most MaxHeadDim. Dispatch
-// Groups(rows, heads + 2*kv_heads).
+// QKVRope's. head_dim is even and at most MaxHeadDim (a multiple of 4 with
+// KV8). With KV8 the caches are int8 as KVStore8 stores them, their scales
+// bound after them (6 kscale, 7 vscale) and the frequency factors last.
+// Dispatch Groups(rows, heads + 2*kv_heads).
 type QKVHead struct {
 	WG    int  // threads per workgroup, a power of two in 32..256
 	Freqs bool // divide each pair's angle by its entry of a frequency-factor table
+	KV8   bool // int8 caches with a scale per position and key/value head
 }
 
 // MaxHeadDim is the longest head QKVHead takes.
@@ -183,10 +186,14 @@ const MaxHeadDim = 256
 
 func (p QKVHead) Name() string { return "qkvhead" }
 func (p QKVHead) String() string {
+	s := fmt.Sprintf("wg=%d", p.WG)
 	if p.Freqs {
-		return fmt.Sprintf("wg=%d/freqs", p.WG)
+		s += "/freqs"
 	}
-	return fmt.Sprintf("wg=%d", p.WG)
+	if p.KV8 {
+		s += "/kv8"
+	}
+	return s
 }
 func (p QKVHead) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
 func (p QKVHead) Check() error             { return checkBlockWG(p.WG) }
@@ -198,7 +205,7 @@ func (p QKVHead) Groups(rows, heads int) [3]uint32 {
 
 func (p QKVHead) view() (string, any) {
 	v := newBlockView(p, p.WG)
-	v.Freqs = p.Freqs
+	v.Freqs, v.KV8 = p.Freqs, p.KV8
 	v.MaxHeadDim = MaxHeadDim
 	return "qkvhead.wgsl.tmpl", v
 }

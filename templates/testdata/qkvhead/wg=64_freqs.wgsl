@@ -67,7 +67,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let pos = step.pos + r;
   let base = r * width + h * hd;
   if (h >= dims.heads + dims.kv_heads) {
-    let o = pos * kvdim + (h - dims.heads - dims.kv_heads) * hd;
+    let kvh = h - dims.heads - dims.kv_heads;
+    let o = pos * kvdim + kvh * hd;
     for (var i = t; i < hd; i = i + 64u) {
       vcache[o + i] = qkv[base + i];
     }
@@ -106,7 +107,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       q[r * qdim + h * hd + i] = head[i] * scale * temp;
     }
   } else {
-    let o = pos * kvdim + (h - dims.heads) * hd;
+    let kvh = h - dims.heads;
+    let o = pos * kvdim + kvh * hd;
     for (var i = t; i < hd; i = i + 64u) {
       kcache[o + i] = head[i] * scale;
     }
