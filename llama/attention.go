@@ -41,13 +41,13 @@ const defaultDecodeSplit = 64
 // best for a long one.
 func (g *GPU) decodeKernels(limit int) ops.DecodeKernels {
 	o := g.m.Options
-	hd, grp := o.HeadDim, o.NumHeads/o.NumKVHeads
-	def := ops.DecodeBaseline(hd, grp, false)
+	hd, grp, kv8 := o.HeadDim, o.NumHeads/o.NumKVHeads, g.opts.KV8
+	def := ops.DecodeBaseline(hd, grp, kv8)
 	def.Split = defaultDecodeSplit
-	shape := []int{limit, o.NumHeads, o.NumKVHeads, hd}
+	shape := ops.AttnShape{Seq: limit, Heads: o.NumHeads, KVHeads: o.NumKVHeads, HeadDim: hd, KV8: kv8}
 	k := def
-	c, ok := g.lookup("attention-decode", "f32", shape, ops.DecodeSpace(hd, grp, false, ops.DeviceLimits(g.dev)), def.String(), func(p search.Point) (string, error) {
-		k = ops.DecodeParams(p, hd, grp, false)
+	c, ok := g.lookup("attention-decode", shape.Dtype(), shape.Dims(), ops.DecodeSpace(hd, grp, kv8, ops.DeviceLimits(g.dev)), def.String(), func(p search.Point) (string, error) {
+		k = ops.DecodeParams(p, hd, grp, kv8)
 		if k.Split*templates.FlashMaxSplits < limit {
 			return "", fmt.Errorf("split %d leaves more than %d splits", k.Split, templates.FlashMaxSplits)
 		}
@@ -63,11 +63,12 @@ func (g *GPU) decodeKernels(limit int) ops.DecodeKernels {
 // prefillKernel chooses the flash-prefill kernel for batches of rows.
 func (g *GPU) prefillKernel(rows int) templates.FlashPrefill {
 	o := g.m.Options
-	def := ops.PrefillBaseline(o.HeadDim, false)
+	kv8 := g.opts.KV8
+	def := ops.PrefillBaseline(o.HeadDim, kv8)
 	k := def
-	shape := []int{rows, o.NumHeads, o.NumKVHeads, o.HeadDim}
-	c, ok := g.lookup("attention-prefill", "f32", shape, ops.PrefillSpace(o.HeadDim, false, ops.DeviceLimits(g.dev)), def.String(), func(p search.Point) (string, error) {
-		k = ops.PrefillParams(p, o.HeadDim, false)
+	shape := ops.AttnShape{Seq: rows, Heads: o.NumHeads, KVHeads: o.NumKVHeads, HeadDim: o.HeadDim, KV8: kv8}
+	c, ok := g.lookup("attention-prefill", shape.Dtype(), shape.Dims(), ops.PrefillSpace(o.HeadDim, kv8, ops.DeviceLimits(g.dev)), def.String(), func(p search.Point) (string, error) {
+		k = ops.PrefillParams(p, o.HeadDim, kv8)
 		return k.String(), nil
 	})
 	if !ok {
@@ -208,8 +209,8 @@ func (a decodeAttention) tier(limit, pos int) attnTier {
 // of the program and read by the reduce for those up to pos.
 func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner.Buffer, limit int) error {
 	o := g.m.Options
-	qdim, kvdim, heads := int64(o.QDim()), int64(o.KVDim()), int64(o.NumHeads)
-	kv := func(pos int) int64 { return 8 * int64(pos+1) * kvdim }
+	qdim, heads := int64(o.QDim()), int64(o.NumHeads)
+	kv := func(pos int) int64 { return int64(pos+1) * g.kvRowBytes() }
 	if a.tiers == nil {
 		att := templates.Attention{WG: defaultWG, MaxSeq: g.ctx}
 		shape := fmt.Sprintf("%dx%dx%d", o.NumHeads, o.NumKVHeads, o.HeadDim)
@@ -227,12 +228,14 @@ func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner
 		fin.Final = true
 		role := fmt.Sprintf("attention, one split of %d", k.Split)
 		return r.part(shape, role, func(pos int) int64 { return 8*qdim + kv(pos) }, func() error {
-			return r.add(fin, ops.FlashBindings(fin), fin.Groups(1, o.NumKVHeads), t.u, q, ly.kc, ly.vc, out)
+			bufs := append(append([]*runner.Buffer{t.u, q}, ly.caches()...), out)
+			return r.add(fin, ops.FlashBindings(fin), fin.Groups(1, o.NumKVHeads), bufs...)
 		})
 	}
 	role := fmt.Sprintf("attention, %d splits of %d", splits, k.Split)
 	err := r.part(shape, role, func(pos int) int64 { return 4*qdim + kv(pos) + int64(splits)*partial }, func() error {
-		return r.add(k.Decode, []runner.Binding{u, ro, ro, ro, rw, rw}, k.Decode.Groups(splits, o.NumKVHeads), t.u, q, ly.kc, ly.vc, a.opart, a.mlart)
+		bufs := append(append([]*runner.Buffer{t.u, q}, ly.caches()...), a.opart, a.mlart)
+		return r.add(k.Decode, ops.FlashBindings(k.Decode), k.Decode.Groups(splits, o.NumKVHeads), bufs...)
 	})
 	if err != nil {
 		return err

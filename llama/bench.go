@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/runner"
 )
 
@@ -27,12 +28,16 @@ func (g *GPU) FillCache(n int, seed uint64) error {
 	for i := range kv {
 		kv[i] = float32(r.NormFloat64())
 	}
+	data := [][]byte{f32Bytes(kv), f32Bytes(kv)}
+	if g.opts.KV8 {
+		c := ops.QuantizeKV8(kv, g.m.NumKVHeads, g.m.HeadDim)
+		data = [][]byte{u32Bytes(c.Words), u32Bytes(c.Words), f32Bytes(c.Scales), f32Bytes(c.Scales)}
+	}
 	for _, l := range g.layers {
-		if err := g.write(l.kc, 0, f32Bytes(kv)); err != nil {
-			return err
-		}
-		if err := g.write(l.vc, 0, f32Bytes(kv)); err != nil {
-			return err
+		for i, b := range l.caches() {
+			if err := g.write(b, 0, data[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return g.flush()

@@ -39,6 +39,12 @@ type GPUOptions struct {
 	Batch int
 	// Progress, if set, is called after each layer is uploaded.
 	Progress func(done, total int)
+	// KV8 keeps the KV cache in int8, a scale per position and key/value
+	// head (a quarter of the bytes of float32, read by every decode step's
+	// attention). The stores go through QKVHead, one dispatch per layer
+	// more than the rope epilogue of a float cache; the flash attention
+	// kernels must take the model's heads.
+	KV8 bool
 
 	// maxBinding, if positive, replaces the device's binding and buffer
 	// size limits when tensors are split over buffers (tests).
@@ -131,7 +137,8 @@ type gpuLayer struct {
 	attNorm, mlpNorm       *runner.Buffer
 	qkv, out, gateUp, down *linear
 	kc, vc                 *runner.Buffer
-	head                   *runner.Buffer // QKVHead's uniform for Llama 4's attention, or nil
+	ks, vs                 *runner.Buffer // the int8 caches' scales, or nil
+	head                   *runner.Buffer // QKVHead's uniform (Llama 4's attention, int8 caches), or nil
 	moe                    *gpuMoE        // an MoE layer's router and routed experts; gateUp and down are its shared expert
 }
 
@@ -196,6 +203,9 @@ func NewGPU(d *runner.Device, m *Model, opts GPUOptions) (*GPU, error) {
 	}
 	if err := checkLlama4(m, g.ctx); err != nil {
 		return nil, err
+	}
+	if opts.KV8 && !g.flashAttention() {
+		return nil, fmt.Errorf("%w: an int8 KV cache needs the flash attention kernels, which do not take %d heads of %d (%d key/value heads)", ErrUnsupported, o.NumHeads, o.HeadDim, o.NumKVHeads)
 	}
 	if g.opts.Batch <= 0 {
 		g.opts.Batch = 512
@@ -563,8 +573,12 @@ type gemvFusion struct {
 type ropeEpilogue struct{ dims, step, kc, vc, freqs *runner.Buffer }
 
 // recordQKVRope records qkvrope over rows rows of packed q, k, v from qkv
-// into q and ly's caches at the positions step says.
+// into q and ly's caches at the positions step says; QKVHead where the
+// layer has its uniform.
 func (g *GPU) recordQKVRope(r *recorder, rows int, step, qkv, q *runner.Buffer, ly gpuLayer) error {
+	if ly.head != nil {
+		return g.recordQKVHead(r, rows, step, qkv, q, ly)
+	}
 	k := g.blk.qkvRope
 	bufs := []*runner.Buffer{g.ropeU, step, qkv, q, ly.kc, ly.vc}
 	if k.Freqs {
@@ -960,11 +974,49 @@ func (g *GPU) uploadLayer(i int) (gpuLayer, error) {
 	if err := g.uploadLlama4(i, &ly); err != nil {
 		return ly, err
 	}
-	if ly.kc, err = g.buffer(n("kcache"), 4*g.ctx*o.KVDim()); err != nil {
+	if !g.opts.KV8 {
+		if ly.kc, err = g.buffer(n("kcache"), 4*g.ctx*o.KVDim()); err != nil {
+			return ly, err
+		}
+		ly.vc, err = g.buffer(n("vcache"), 4*g.ctx*o.KVDim())
 		return ly, err
 	}
-	ly.vc, err = g.buffer(n("vcache"), 4*g.ctx*o.KVDim())
-	return ly, err
+	if ly.head == nil {
+		if ly.head, err = g.uniform(n("qkvhead"), uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(o.RopeDim),
+			math.Float32bits(o.RMSEps), 0, math.Float32bits(llama4FloorScale), 0); err != nil {
+			return ly, err
+		}
+	}
+	for _, c := range []struct {
+		b     **runner.Buffer
+		name  string
+		bytes int
+	}{{&ly.kc, "kcache", g.ctx * o.KVDim()}, {&ly.vc, "vcache", g.ctx * o.KVDim()},
+		{&ly.ks, "kscale", 4 * g.ctx * o.NumKVHeads}, {&ly.vs, "vscale", 4 * g.ctx * o.NumKVHeads}} {
+		if *c.b, err = g.buffer(n(c.name), c.bytes); err != nil {
+			return ly, err
+		}
+	}
+	return ly, nil
+}
+
+// caches are the layer's key and value caches, then their scales where
+// they are int8, as the attention kernels bind them.
+func (ly gpuLayer) caches() []*runner.Buffer {
+	if ly.ks != nil {
+		return []*runner.Buffer{ly.kc, ly.vc, ly.ks, ly.vs}
+	}
+	return []*runner.Buffer{ly.kc, ly.vc}
+}
+
+// kvRowBytes is what one position of one layer's keys and values takes
+// in the cache.
+func (g *GPU) kvRowBytes() int64 {
+	o := g.m.Options
+	if g.opts.KV8 {
+		return 2 * int64(o.KVDim()+4*o.NumKVHeads)
+	}
+	return 8 * int64(o.KVDim())
 }
 
 // recordStep records one decode step for positions below limit: embed
@@ -1047,7 +1099,7 @@ func (g *GPU) recordStep(r *recorder, limit int) error {
 func (g *GPU) recordFusedLayers(r *recorder, limit int) error {
 	o := g.m.Options
 	qkvDim := int64(o.QDim() + 2*o.KVDim())
-	for _, ly := range g.layers {
+	for i, ly := range g.layers {
 		qkv := []func() error{
 			func() error {
 				return ly.qkv.record(r, "norm; q, k, v", g.x, g.qkv, gemvFusion{norm: ly.attNorm})
@@ -1060,8 +1112,12 @@ func (g *GPU) recordFusedLayers(r *recorder, limit int) error {
 		}
 		if ly.head != nil {
 			qkv[1] = func() error {
-				return r.part(fmt.Sprint(qkvDim), "q/k rope, norm, temperature; kv store", fixed(8*qkvDim), func() error {
-					return g.recordQKVHead(r, ly)
+				role := "q/k rope, norm, temperature; kv store"
+				if !llama4(&g.m.Layers[i]) {
+					role = "rope, int8 kv store"
+				}
+				return r.part(fmt.Sprint(qkvDim), role, fixed(8*qkvDim), func() error {
+					return g.recordQKVHead(r, 1, g.stepU, g.qkv, g.q, ly)
 				})
 			}
 		} else if _, ok := ly.qkv.ropeKernel(g, ops.GemvVariant{Norm: true}); ok {
@@ -1198,8 +1254,7 @@ func (g *GPU) WeightBytes() int64 {
 // KVBytes is what the attention of one decode step at position pos reads
 // of the caches: keys and values of positions 0..pos in every layer.
 func (g *GPU) KVBytes(pos int) int64 {
-	o := g.m.Options
-	return 2 * 4 * int64(o.NumLayers) * int64(pos+1) * int64(o.KVDim())
+	return int64(g.m.Options.NumLayers) * int64(pos+1) * g.kvRowBytes()
 }
 
 // setStep writes the per-step uniforms for position pos.

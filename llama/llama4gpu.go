@@ -125,15 +125,16 @@ func (g *GPU) moeBuffers() error {
 	return err
 }
 
-// recordQKVHead records QKVHead over one row of packed q, k, v.
-func (g *GPU) recordQKVHead(r *recorder, ly gpuLayer) error {
+// recordQKVHead records QKVHead over rows rows of packed q, k, v from qkv
+// into q and ly's caches at the positions step says.
+func (g *GPU) recordQKVHead(r *recorder, rows int, step, qkv, q *runner.Buffer, ly gpuLayer) error {
 	o := g.m.Options
-	k := templates.QKVHead{WG: defaultWG, Freqs: g.ropeFreqs != nil}
-	bufs := []*runner.Buffer{ly.head, g.stepU, g.qkv, g.q, ly.kc, ly.vc}
+	k := templates.QKVHead{WG: defaultWG, Freqs: g.ropeFreqs != nil, KV8: ly.ks != nil}
+	bufs := append([]*runner.Buffer{ly.head, step, qkv, q}, ly.caches()...)
 	if k.Freqs {
 		bufs = append(bufs, g.ropeFreqs)
 	}
-	return r.add(k, ops.QKVHeadBindings(k), k.Groups(1, o.NumHeads+2*o.NumKVHeads), bufs...)
+	return r.add(k, ops.QKVHeadBindings(k), k.Groups(rows, o.NumHeads+2*o.NumKVHeads), bufs...)
 }
 
 // recordMoE records an MoE layer's feed-forward network on the residual

@@ -143,9 +143,11 @@ const (
 
 // Forward returns the attention output for x, the normalized residual
 // stream at position pos. It stores this position's key and value in keys
-// and values (one layer's cache, KVDim floats per position) and attends
-// causally over positions 0..pos.
-func (a *Attention) Forward(x []float32, pos int, keys, values []float32, o *Options) []float32 {
+// and values (one layer's cache, KVDim floats per position), as int8
+// codes times their scale where kv8 is set (ops.Quantize8Ref per head, as
+// the GPU's int8 cache holds them), and attends causally over positions
+// 0..pos.
+func (a *Attention) Forward(x []float32, pos int, keys, values []float32, kv8 bool, o *Options) []float32 {
 	q, k, v := matmul(a.Query, x), matmul(a.Key, x), matmul(a.Value, x)
 	kvDim, hd := o.KVDim(), o.HeadDim
 	if !a.NoRope {
@@ -164,6 +166,10 @@ func (a *Attention) Forward(x []float32, pos int, keys, values []float32, o *Opt
 	}
 	copy(keys[pos*kvDim:], k)
 	copy(values[pos*kvDim:], v)
+	if kv8 {
+		roundTripKV8(keys[pos*kvDim:][:kvDim], hd)
+		roundTripKV8(values[pos*kvDim:][:kvDim], hd)
+	}
 
 	first := 0 // the first position attended to
 	if a.Chunk > 0 {
@@ -216,9 +222,9 @@ type Layer struct {
 }
 
 // Forward updates the residual stream x in place for position pos and
-// returns it; keys and values are this layer's cache.
-func (l *Layer) Forward(x []float32, pos int, keys, values []float32, o *Options) []float32 {
-	add(x, l.Attention.Forward(rmsNorm(x, l.AttentionNorm.Data, o.RMSEps), pos, keys, values, o))
+// returns it; keys and values are this layer's cache (int8 with kv8).
+func (l *Layer) Forward(x []float32, pos int, keys, values []float32, kv8 bool, o *Options) []float32 {
+	add(x, l.Attention.Forward(rmsNorm(x, l.AttentionNorm.Data, o.RMSEps), pos, keys, values, kv8, o))
 	h := rmsNorm(x, l.MLPNorm.Data, o.RMSEps)
 	if l.MoE != nil {
 		add(x, l.MoE.Forward(h))
@@ -264,6 +270,22 @@ func (m *Model) Weights() []*Weight {
 type KVCache struct {
 	Len          int         // positions it holds
 	Keys, Values [][]float32 // per layer, Len*KVDim floats: position p at [p*KVDim:]
+	// Int8 stores every key and value head as int8 codes and a scale, as
+	// GPUOptions.KV8 does (held here decoded).
+	Int8 bool
+}
+
+// roundTripKV8 replaces each head of row by its int8 codes times their
+// scale.
+func roundTripKV8(row []float32, headDim int) {
+	codes := make([]int8, headDim)
+	for h := 0; h < len(row); h += headDim {
+		head := row[h : h+headDim]
+		s := ops.Quantize8Ref(codes, head)
+		for i, c := range codes {
+			head[i] = float32(c) * s
+		}
+	}
 }
 
 // NewKVCache returns an empty cache for positions 0..n-1; n <= 0 or above
@@ -289,7 +311,7 @@ func (m *Model) Forward(token, pos int, cache *KVCache) []float32 {
 	}
 	x := m.TokenEmbedding.RowTo(token, make([]float32, m.Dim))
 	for i := range m.Layers {
-		x = m.Layers[i].Forward(x, pos, cache.Keys[i], cache.Values[i], &m.Options)
+		x = m.Layers[i].Forward(x, pos, cache.Keys[i], cache.Values[i], cache.Int8, &m.Options)
 	}
 	return matmul(m.Output, rmsNorm(x, m.OutputNorm.Data, m.RMSEps))
 }

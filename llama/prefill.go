@@ -38,8 +38,8 @@ type prefillProgram struct {
 // batchable reports whether prompts can run batched: every projection
 // quantized in one buffer, as the GEMM kernel binds it.
 func (g *GPU) batchable() bool {
-	for _, l := range g.layers {
-		if l.head != nil || l.moe != nil {
+	for i, l := range g.layers {
+		if llama4(&g.m.Layers[i]) {
 			return false // Llama 4's layers run one position at a time
 		}
 		for _, lin := range []*linear{l.qkv, l.out, l.gateUp, l.down} {
@@ -242,7 +242,8 @@ func (g *GPU) prefillAttention(r *recorder, p *prefillProgram, ly gpuLayer) erro
 			}
 		}
 		k := g.prefillKernel(p.rows)
-		return r.add(k, []runner.Binding{u, ro, ro, ro, rw}, k.Groups(p.rows, o.NumHeads), p.flashU, g.pf.q, ly.kc, ly.vc, g.pf.att)
+		bufs := append(append([]*runner.Buffer{p.flashU, g.pf.q}, ly.caches()...), g.pf.att)
+		return r.add(k, ops.FlashBindings(k), k.Groups(p.rows, o.NumHeads), bufs...)
 	}
 	qdim := o.QDim()
 	att := templates.Attention{WG: defaultWG, MaxSeq: g.ctx}

@@ -16,10 +16,18 @@ import (
 )
 
 // maxLogitError is the largest difference between the GPU's and the CPU's
-// logits over a run of positions, relative to the largest CPU logit.
+// logits over a run of positions, relative to the largest CPU logit; the
+// CPU's cache is int8 where the GPU's is.
 func compareLogits(t *testing.T, g *GPU, m *Model, ids []int) float64 {
 	t.Helper()
+	return compareLogitsCache(t, g, m, ids, g.opts.KV8)
+}
+
+// compareLogitsCache is compareLogits with the CPU's cache int8 or not.
+func compareLogitsCache(t *testing.T, g *GPU, m *Model, ids []int, int8 bool) float64 {
+	t.Helper()
 	cache := m.NewKVCache(len(ids))
+	cache.Int8 = int8
 	var worst float64
 	for pos, id := range ids {
 		got, err := g.StepLogits(id, pos)
@@ -263,8 +271,9 @@ func agreeGreedy(t *testing.T, g *GPU, m *Model, prompt []int, steps int, must b
 }
 
 // An untied quantized model with a prompt longer than a batch: batched
-// prefill (in chunks of 3 positions) leaves the logits of the last prompt
-// position and caches the CPU agrees with; the same model with tensors
+// prefill (in chunks of 3 positions; float and int8 caches) leaves the
+// logits of the last prompt position and caches the CPU agrees with; the
+// same model with tensors
 // split over many small buffers (so no batching) agrees as well.
 func TestGPUSyntheticPrefillAndSplit(t *testing.T) {
 	d := runnertest.Device(t)
@@ -276,43 +285,9 @@ func TestGPUSyntheticPrefillAndSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	prompt := []int{1, 9, 400, 33, 2, 500, 77, 8}
-	t.Run("batched", func(t *testing.T) {
-		g, err := NewGPU(d, m, GPUOptions{Context: 32, Batch: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer g.Release()
-		if !g.Batchable() {
-			t.Fatal("a quantized model is not batchable")
-		}
-		if err := g.runPrompt(prompt); err != nil {
-			t.Fatal(err)
-		}
-		got, err := g.readLogits()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache := m.NewKVCache(32)
-		var want []float32
-		for pos, id := range prompt {
-			want = m.Forward(id, pos, cache)
-		}
-		if e := relError(got, want); e > logitTolerance {
-			t.Errorf("logits after batched prefill: error %.2g of the largest, want <= %g", e, logitTolerance)
-		}
-		// The next position reads the caches the batches wrote.
-		got, err = g.StepLogits(5, len(prompt))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e := relError(got, m.Forward(5, len(prompt), cache)); e > logitTolerance {
-			t.Errorf("logits after the prompt: error %.2g of the largest, want <= %g", e, logitTolerance)
-		}
-		agreeGreedy(t, g, m, prompt, 20, false)
-		if g.Prefill.Positions == 0 {
-			t.Error("no prefill positions timed")
-		}
-	})
+	for _, kv8 := range []bool{false, true} {
+		batched(t, d, m, prompt, kv8)
+	}
 	t.Run("split", func(t *testing.T) {
 		g, err := NewGPU(d, m, GPUOptions{Context: 32, maxBinding: 1024})
 		if err != nil {
@@ -333,6 +308,112 @@ func TestGPUSyntheticPrefillAndSplit(t *testing.T) {
 		}
 		if _, err := NewGPU(d, m, GPUOptions{Context: 32, maxBinding: 1024}); err == nil || !strings.Contains(err.Error(), "binding limit") {
 			t.Errorf("f32 matrices over the binding limit: error %v", err)
+		}
+	})
+}
+
+// kv8LogitTolerance is logitTolerance for an int8 cache: a key whose
+// rotation differs from the CPU's in its last bits (more so at later
+// positions) can round to the neighbouring code, which moves it by a step,
+// 1/127 of its head's largest element; over 300 positions such flips
+// reached 1.4e-3 of the largest logit, against 3e-6 over the first 40.
+const kv8LogitTolerance = 3e-3
+
+// With an int8 KV cache the GPU's logits are the CPU's with the same
+// cache: in the fused step (QKVHead storing the codes) and the unfused
+// one, across the step programs of one split, several splits and the
+// longest tier. The CPU with a float cache is further away than the
+// tolerance, so the codes are what both read. Heads the flash kernels do
+// not take get no int8 cache.
+func TestGPUKV8MatchesCPU(t *testing.T) {
+	d := runnertest.Device(t)
+	spec := syntheticSpecs["tiny"]
+	narrow := spec // heads of 8, which only the one-kernel attention takes
+	narrow.NumHeads, narrow.NumKVHeads, narrow.HeadDim, narrow.RopeDim = 16, 8, 8, 8
+	m, err := narrow.generate("narrow", SyntheticOptions{Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewGPU(d, m, GPUOptions{Context: 32, KV8: true}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("int8 cache for heads of 8: error %v, want ErrUnsupported", err)
+	}
+	spec.SeqLen = 1024
+	ids := make([]int, 300)
+	for i := range ids {
+		ids[i] = (i*37 + 11) % spec.VocabSize
+	}
+	for _, f := range []*quant.Format{nil, {Bits: 4, Group: 32}} {
+		name := "f32"
+		if f != nil {
+			name = f.String()
+		}
+		t.Run(name, func(t *testing.T) {
+			m, err := spec.generate("tiny", SyntheticOptions{Format: f, Seed: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := NewGPU(d, m, GPUOptions{Context: 300, KV8: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Release()
+			if len(g.steps) < 3 {
+				t.Fatalf("%d step programs, want one split, 256 and 300 positions", len(g.steps))
+			}
+			if e := compareLogits(t, g, m, ids); e > kv8LogitTolerance {
+				t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, kv8LogitTolerance)
+			}
+			if e := compareLogitsCache(t, g, m, ids[:40], false); e <= kv8LogitTolerance {
+				t.Errorf("against a float cache the largest logit error is %.2g of the largest logit: the int8 cache changes nothing", e)
+			}
+		})
+	}
+}
+
+// batched runs prompt through m in batches of 3 positions (with an int8
+// cache if kv8) and checks the logits of the last prompt position and of
+// the next against the CPU's.
+func batched(t *testing.T, d *runner.Device, m *Model, prompt []int, kv8 bool) {
+	name, tol := "batched", logitTolerance
+	if kv8 {
+		name, tol = "batched int8 cache", kv8LogitTolerance
+	}
+	t.Run(name, func(t *testing.T) {
+		g, err := NewGPU(d, m, GPUOptions{Context: 32, Batch: 3, KV8: kv8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Release()
+		if !g.Batchable() {
+			t.Fatal("a quantized model is not batchable")
+		}
+		if err := g.runPrompt(prompt); err != nil {
+			t.Fatal(err)
+		}
+		got, err := g.readLogits()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache := m.NewKVCache(32)
+		cache.Int8 = kv8
+		var want []float32
+		for pos, id := range prompt {
+			want = m.Forward(id, pos, cache)
+		}
+		if e := relError(got, want); e > tol {
+			t.Errorf("logits after batched prefill: error %.2g of the largest, want <= %g", e, tol)
+		}
+		// The next position reads the caches the batches wrote.
+		got, err = g.StepLogits(5, len(prompt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := relError(got, m.Forward(5, len(prompt), cache)); e > tol {
+			t.Errorf("logits after the prompt: error %.2g of the largest, want <= %g", e, tol)
+		}
+		agreeGreedy(t, g, m, prompt, 20, false)
+		if g.Prefill.Positions == 0 {
+			t.Error("no prefill positions timed")
 		}
 	})
 }

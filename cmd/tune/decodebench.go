@@ -93,6 +93,9 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 	} else if m.Output.Q != nil {
 		dtype = m.Output.Q.Format.String()
 	}
+	if b.src.kv8 {
+		dtype += "-kv8"
+	}
 
 	var results []search.Result
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -16,6 +16,7 @@ exp of the mean negative log likelihood of each token given those before it.`)
 	text := fs.String("text", "", "text file to score (required)")
 	quantFlag := fs.String("quant", "f32", "weight format: f32, int8, int4 or int2")
 	group := fs.Int("group", 32, "quantization group: 32, 64, 128, or 0 for one per row")
+	kv := fs.String("kv", "f32", kvUsage)
 	adapter := fs.String("adapter", "auto", "adapter: auto, an index or a name substring")
 	profileFlag := fs.String("profile", "profiles", "profile file, or folder of profiles")
 	if err := parseFlags(fs, args); err != nil {
@@ -28,11 +29,15 @@ exp of the mean negative log likelihood of each token given those before it.`)
 	if err != nil {
 		return err
 	}
+	kv8, err := parseKV(*kv)
+	if err != nil {
+		return err
+	}
 	body, err := os.ReadFile(*text)
 	if err != nil {
 		return fmt.Errorf("parsing -text: %w", err)
 	}
-	m, g, closeAll, err := openModel(*model, *tokenizer, *adapter, *profileFlag, format, 0, stderr)
+	m, g, closeAll, err := openModel(modelSource{path: *model, tokenizer: *tokenizer, format: format, kv8: kv8}, *adapter, *profileFlag, 0, stderr)
 	if err != nil {
 		return err
 	}

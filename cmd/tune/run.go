@@ -45,6 +45,7 @@ one pass, and the host's time to encode and submit it.`)
 	seed := fs.Uint64("seed", 0, "random seed; 0 seeds from the clock, as run.c does (synthetic weights: 0 is a fixed model)")
 	quantFlag := fs.String("quant", "f32", "weight format: f32, int8, int4 or int2 (synthetic models are generated in it; f32 only for small ones)")
 	group := fs.Int("group", 32, "quantization group along the input: 32, 64, 128, or 0 for one per row")
+	kv := fs.String("kv", "f32", kvUsage)
 	adapter := fs.String("adapter", "auto", "adapter: auto, an index or a name substring")
 	profileFlag := fs.String("profile", "profiles", "profile file, or folder of profiles searched for the adapter's")
 	ids := fs.Bool("ids", false, "print token ids instead of text (required for synthetic models)")
@@ -72,7 +73,11 @@ one pass, and the host's time to encode and submit it.`)
 	if err != nil {
 		return err
 	}
-	src := modelSource{path: *model, tokenizer: *tokenizer, format: format, seed: *seed}
+	kv8, err := parseKV(*kv)
+	if err != nil {
+		return err
+	}
+	src := modelSource{path: *model, tokenizer: *tokenizer, format: format, seed: *seed, kv8: kv8}
 	if *breakdown && *contexts == "" {
 		return fmt.Errorf("parsing -breakdown: it breaks down the steps of the decode benchmark; give -context too")
 	}
@@ -169,12 +174,28 @@ func parseQuant(name string, group int) (*quant.Format, error) {
 	return &f, nil
 }
 
+// kvUsage documents -kv.
+const kvUsage = "KV cache: f32, or int8 (a scale per position and key/value head, a quarter of the bytes; for heads the flash attention kernels take)"
+
+// parseKV reads -kv: whether the cache is int8.
+func parseKV(name string) (bool, error) {
+	switch name {
+	case "f32":
+		return false, nil
+	case "int8":
+		return true, nil
+	}
+	return false, fmt.Errorf("parsing -kv: %q is not f32 or int8", name)
+}
+
 // modelSource is where a model comes from: a file (with a llama2.c
-// tokenizer) or a synthetic model generated in format from seed.
+// tokenizer) or a synthetic model generated in format from seed, and the
+// format of its KV cache on the device.
 type modelSource struct {
 	path, tokenizer string
 	format          *quant.Format
 	seed            uint64
+	kv8             bool
 }
 
 // progressBar draws a bar on stderr, redrawn at most every 100ms and when
@@ -226,11 +247,11 @@ func (s modelSource) load(stderr io.Writer) (*llama.Model, error) {
 // openModel loads a model file and its tokenizer, opens the adapter, finds
 // the profile and uploads the model with room for context positions. The
 // returned function releases it all.
-func openModel(path, tokenizer, adapter, profile string, format *quant.Format, context int, stderr io.Writer) (*llama.Model, *llama.GPU, func(), error) {
-	if strings.HasPrefix(path, llama.SyntheticPrefix) {
-		return nil, nil, nil, fmt.Errorf("parsing -model: %s has no tokenizer; give a .bin or .gguf file", path)
+func openModel(src modelSource, adapter, profile string, context int, stderr io.Writer) (*llama.Model, *llama.GPU, func(), error) {
+	if strings.HasPrefix(src.path, llama.SyntheticPrefix) {
+		return nil, nil, nil, fmt.Errorf("parsing -model: %s has no tokenizer; give a .bin or .gguf file", src.path)
 	}
-	return openGPU(modelSource{path: path, tokenizer: tokenizer, format: format}, adapter, profile, context, 0, stderr)
+	return openGPU(src, adapter, profile, context, 0, stderr)
 }
 
 // openGPU loads the model, opens the adapter, finds the profile and uploads
@@ -264,7 +285,7 @@ func openGPUWith(src modelSource, adapter, profile string, context, batch int, s
 	}
 	upload := time.Now()
 	bar := progressBar(stderr, "uploading")
-	g, err := llama.NewGPU(dev, m, llama.GPUOptions{Quant: src.format, Profile: prof, Context: context, Batch: batch,
+	g, err := llama.NewGPU(dev, m, llama.GPUOptions{Quant: src.format, Profile: prof, Context: context, Batch: batch, KV8: src.kv8,
 		Progress: func(done, total int) { bar(int64(done), int64(total)) }})
 	if err != nil {
 		dev.Close()
@@ -282,6 +303,9 @@ func openGPUWith(src modelSource, adapter, profile string, context, batch int, s
 	}
 	if src.format != nil {
 		fmt.Fprintf(stderr, "weights: %s (%d matrices; the rest f32)\n", src.format, g.Quantized)
+	}
+	if src.kv8 {
+		fmt.Fprintf(stderr, "kv cache: int8, %d bytes per position over all layers\n", g.KVBytes(0))
 	}
 	fmt.Fprintf(stderr, "decode step: %d dispatches in one submission\n", g.DispatchesPerStep())
 	return m, g, func() { g.Release(); dev.Close() }, nil
