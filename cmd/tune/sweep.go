@@ -43,6 +43,7 @@ type sweepFlags struct {
 	fuse     string
 	model    string
 	contexts string
+	kv       string
 }
 
 func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -70,6 +71,7 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.StringVar(&f.fuse, "fuse", "", "gemv: tune these variants instead of the plain GEMV, comma-separated: norm, glu, acc, glu+acc, norm+acc or plain; each is an op of its own in the profile (gemv-norm, gemv-glu+acc, ...), where the decode step looks it up")
 	fs.StringVar(&f.model, "model", "", "tune every kernel a model's GPU forward pass looks up instead of one -op: its fused GEMVs, prefill GEMMs, attention and block kernels at its shapes (synthetic:NAME or a GGUF file; -formats is then its one weight format, default int4-g32-sym)")
 	fs.StringVar(&f.contexts, "contexts", "256,512,1024,2048,4096", "with -model: the contexts decode attention is tuned at")
+	fs.StringVar(&f.kv, "kv", "f32", "with -model: the KV cache the model runs with (f32 or int8, as tune run's -kv), whose attention kernels are tuned")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -30,8 +30,9 @@ const modelPrefillRows = 512
 // prefill GEMMs, split decode attention at each context and flash prefill
 // (no prefill kernels for an MoE model, whose prompt runs a position at a
 // time), an MoE model's router and expert GEMVs, and the block kernels
-// (norm, RoPE, SwiGLU, the quantized embedding).
-func modelPlan(o llama.Options, f quant.Format, contexts []int) []modelSweep {
+// (norm, RoPE, SwiGLU, the quantized embedding); the attention kernels
+// read int8 caches where kv8 is set.
+func modelPlan(o llama.Options, f quant.Format, contexts []int, kv8 bool) []modelSweep {
 	d, q, kv, h := o.Dim, o.QDim(), o.KVDim(), o.HiddenDim
 	gemv := func(rows ...int) string {
 		var s []string
@@ -46,7 +47,10 @@ func modelPlan(o llama.Options, f quant.Format, contexts []int) []modelSweep {
 		decode = append(decode, fmt.Sprintf("%dx%s", c, heads))
 	}
 	m := modelPrefillRows
-	fm := f.String()
+	fm, cache := f.String(), "f32"
+	if kv8 {
+		cache = ops.AttnShape{KV8: true}.Dtype()
+	}
 	norm, glu := gemv(q+2*kv, d, 2*h, d, o.VocabSize, d), gemv(d, h)
 	if o.Experts > 0 {
 		// An MoE layer's router and its experts' gate/up (shared and
@@ -60,8 +64,8 @@ func modelPlan(o llama.Options, f quant.Format, contexts []int) []modelSweep {
 		{"gemv", "acc", fm, gemv(d, q)},
 		{"gemv", "glu+acc", fm, glu},
 		{"gemm", "", fm, fmt.Sprintf("%dx%dx%d,%dx%dx%d,%dx%dx%d,%dx%dx%d", m, q+2*kv, d, m, d, q, m, 2*h, d, m, d, h)},
-		{"attention-decode", "", "f32", strings.Join(decode, ",")},
-		{"attention-prefill", "", "f32", fmt.Sprintf("%dx%s", m, heads)},
+		{"attention-decode", "", cache, strings.Join(decode, ",")},
+		{"attention-prefill", "", cache, fmt.Sprintf("%dx%s", m, heads)},
 		{"rmsnorm", "", "f32", fmt.Sprintf("1x%d", d)},
 		{"rope", "", "f32", fmt.Sprintf("%dx%d", o.NumHeads, o.HeadDim)},
 		{"swiglu", "", "f32", strconv.Itoa(h)},
@@ -106,7 +110,11 @@ func runModelSweep(ctx context.Context, stdout, stderr io.Writer, f sweepFlags, 
 	if prefix == "" {
 		prefix = filepath.Join("out", "model")
 	}
-	plan := modelPlan(o, format, contexts)
+	kv8, err := parseKV(f.kv)
+	if err != nil {
+		return err
+	}
+	plan := modelPlan(o, format, contexts, kv8)
 	// Every step's shapes are checked before the first sweep runs, so that
 	// a context too long for the attention kernels fails now, not after
 	// the GEMVs have been tuned.

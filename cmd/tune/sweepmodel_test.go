@@ -86,7 +86,7 @@ func TestModelPlanMoE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := modelPlan(o, quant.Format{Bits: 4, Group: 32}, []int{128})
+	plan := modelPlan(o, quant.Format{Bits: 4, Group: 32}, []int{128}, false)
 	want := map[string]string{
 		"norm":    "1536x1024,4096x1024,32768x1024,16x1024,1024x1024",
 		"glu+acc": "1024x2048,1024x512",
@@ -98,5 +98,25 @@ func TestModelPlanMoE(t *testing.T) {
 		if s.op == "gemm" || s.op == "attention-prefill" {
 			t.Errorf("%s in the plan of a model whose prompt runs a position at a time", s.op)
 		}
+	}
+}
+
+// With -kv int8 the plan tunes the attention kernels that read int8 caches.
+func TestModelPlanKV8(t *testing.T) {
+	o, err := llama.LoadShape("synthetic:llama-3.2-1b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range modelPlan(o, quant.Format{Bits: 4, Group: 32}, []int{128, 256}, true) {
+		if strings.HasPrefix(s.op, "attention") {
+			n++
+			if s.formats != "kv-int8" {
+				t.Errorf("%s tuned for %s caches, want kv-int8", s.op, s.formats)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d attention sweeps, want decode and prefill", n)
 	}
 }
