@@ -178,7 +178,7 @@ func GemvVariantWorkloads(d *runner.Device, variants []GemvVariant, formats []qu
 				}
 				out = append(out, Workload{
 					Op: v.Op(), Dtype: f.String(), Dims: s.Dims(), Label: label, Task: v.Task(s, f), Unit: "B/s",
-					Space: GemvVariantSpace(f, v, DeviceLimits(d)), Eval: e, Baseline: base,
+					Space: GemvVariantSpace(f, v, DeviceLimits(d)), Eval: e, Baseline: base, Bytes: gemvDispatchBytes(s, f, v),
 					EvaluateBaseline: func(ctx context.Context) search.Result { return e.EvaluateKernel(ctx, base) },
 				})
 			}
@@ -332,6 +332,19 @@ func (e *GemvEvaluator) Close() {
 }
 
 // quantBytes is the size of a tensor's codes, scales and mins.
+// gemvDispatchBytes is what bytesPerRun counts for one dispatch of a
+// shape of variant v that fits one binding.
+func gemvDispatchBytes(s GemvShape, f quant.Format, v GemvVariant) int64 {
+	in, out := int64(4*s.Cols), int64(4*s.Rows)
+	if v.Norm || v.GLU {
+		in *= 2
+	}
+	if v.Acc {
+		out *= 2
+	}
+	return quantBytes(s, f) + in + out
+}
+
 func quantBytes(s GemvShape, f quant.Format) int64 {
 	groups := int64(1)
 	if f.Group > 0 {

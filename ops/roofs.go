@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tune-gpu/tune/runner"
@@ -96,6 +97,81 @@ func measureDispatch(ctx context.Context, d *runner.Device, timing runner.TimeOp
 	defer out.Release()
 	ds := runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{in, out}, Groups: grid(size/16, CopyKernel.WG)}
 	return timed(ctx, d, ds, timing, "roof/f32/kind=dispatch/bytes=4096", CopyKernel, 1, "dispatch/s", start)
+}
+
+// MeasureCopySized times the copy kernel moving bytes (read plus written)
+// per dispatch, in runs like a GEMV sweep's: 256 dispatches, their sources
+// rotating over copies that exceed the caches (192 MiB on a GPU, as the
+// GEMV's weights do) and each writing an output none of the previous 63
+// wrote, so that dispatches need not wait on one another. It is what the
+// copy roof leaves a bandwidth-bound kernel of one dispatch of that size:
+// the launch and the ramp up and down of every dispatch included.
+func MeasureCopySized(ctx context.Context, d *runner.Device, bytes int64, timing runner.TimeOptions) (search.Result, error) {
+	half := max(4096, uint64(bytes/2)&^15)
+	limit := min(d.Limits.MaxStorageBufferBindingSize, d.Limits.MaxBufferSize)
+	if half > limit {
+		return search.Result{}, fmt.Errorf("sized copy of %d bytes: a buffer of %d is over the binding limit %d", bytes, half, limit)
+	}
+	task := fmt.Sprintf("roof/f32/kind=copy-sized/bytes=%d", 2*half)
+	start := time.Now()
+	srcs, dsts, n := 1, 1, 16
+	if d.Info.Type != "cpu" {
+		srcs = int(min(16, max(1, (192<<20+half-1)/half)))
+		dsts = int(min(64, max(1, (1<<30)/half)))
+		n = 256
+	}
+	src, err := templates.Render(CopyKernel)
+	if err != nil {
+		return search.Result{}, err
+	}
+	k, err := d.Compile("copy", string(src), []runner.Binding{runner.ReadOnly, runner.ReadWrite}, CopyKernel.WorkgroupSize())
+	if err != nil {
+		return search.Result{}, err
+	}
+	defer k.Release()
+	var bufs []*runner.Buffer
+	defer func() {
+		for _, b := range bufs {
+			b.Release()
+		}
+	}()
+	data := make([]byte, half)
+	for i := 0; i < len(data); i += 4 {
+		binary.LittleEndian.PutUint32(data[i:], uint32(i)*2654435761)
+	}
+	for i := range srcs + dsts {
+		b, err := d.NewBuffer(fmt.Sprintf("copy-sized-%d", i), half)
+		if err != nil {
+			return search.Result{}, err
+		}
+		bufs = append(bufs, b)
+		if i < srcs {
+			if err := b.Write(0, data); err != nil {
+				return search.Result{}, err
+			}
+		}
+	}
+	ds := make([]runner.Dispatch, n)
+	for i := range ds {
+		ds[i] = runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{bufs[i%srcs], bufs[srcs+i%dsts]}, Groups: grid(int(half/16), CopyKernel.WG)}
+	}
+	if err := d.Run(ds[0]); err != nil {
+		return search.Result{}, err
+	}
+	got, err := bufs[srcs].Read()
+	if err != nil {
+		return search.Result{}, err
+	}
+	if i := slices.Compare(got, data); i != 0 {
+		return search.Result{}, fmt.Errorf("sized copy kernel: the output differs from its source")
+	}
+	t, err := d.Time(timing, ds...)
+	if err != nil {
+		return search.Result{}, err
+	}
+	m := &search.Measurement{Clock: t.Clock, Repeats: t.Repeats, Samples: t.Samples, Median: t.Median, Lo: t.Lo, Hi: t.Hi, Work: float64(2 * half * uint64(n)), Unit: "B/s"}
+	return search.Result{Task: task, Kernel: CopyKernel.Name(), ID: CopyKernel.String(), Status: search.OK,
+		Score: m.Rate(), Measure: m, Seconds: time.Since(start).Seconds()}, nil
 }
 
 // grid spreads threads over x and y so that no dimension exceeds the limit.

@@ -31,6 +31,9 @@ type Workload struct {
 	}
 	// Baseline is the simple kernel every winner is compared with.
 	Baseline Named
+	// Bytes is what one dispatch of a bandwidth-bound workload moves (as
+	// its rate counts them), for MeasureCopySized; 0 for others.
+	Bytes int64
 	// EvaluateBaseline measures it with the same evaluator.
 	EvaluateBaseline func(context.Context) search.Result
 }
@@ -68,7 +71,7 @@ func GemvWorkloads(d *runner.Device, formats []quant.Format, shapes []GemvShape,
 			base := GemvBaseline(f)
 			out = append(out, Workload{
 				Op: "gemv", Dtype: f.String(), Dims: s.Dims(), Label: s.String() + " " + f.String(), Task: GemvTask(s, f), Unit: "B/s",
-				Space: GemvSpace(f, DeviceLimits(d)), Eval: e, Baseline: base,
+				Space: GemvSpace(f, DeviceLimits(d)), Eval: e, Baseline: base, Bytes: gemvDispatchBytes(s, f, GemvVariant{}),
 				EvaluateBaseline: func(ctx context.Context) search.Result { return e.EvaluateKernel(ctx, base) },
 			})
 		}

@@ -314,6 +314,15 @@ every timed pass into a results file in Go benchmark format.`)
 			return err
 		}
 		runs = append(runs, sum.Results...)
+		if f.roofs && w.Bytes > 0 && final != nil && ctx.Err() == nil {
+			c, err := ops.MeasureCopySized(ctx, dev, w.Bytes, timing)
+			if err != nil {
+				return fmt.Errorf("%s: measuring a copy of its bytes: %w", w.Label, err)
+			}
+			runs = append(runs, c)
+			fmt.Fprintf(stderr, "%s: the copy kernel moving its %s per dispatch: %s; the winner %.0f%% of it\n", w.Label,
+				reports.FormatRate(float64(w.Bytes), "B"), reports.FormatRate(c.Score, "B/s"), 100*final.Winner.Score/c.Score)
+		}
 		rows = append(rows, shapeRow(w, final, sum, base))
 		if final != nil {
 			prof.Put(profileEntry(w, final, base))
