@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -218,17 +219,9 @@ every timed pass into a results file in Go benchmark format.`)
 		fmt.Fprintf(stderr, "journal %s: skipped %d unreadable lines (a run killed mid-write leaves one)\n", f.journal, journal.Dropped)
 	}
 
-	prof, _, warnings, err := profiles.Find(filepath.Dir(f.profile), ident)
+	prof, err := sweepProfile(f.profile, ident, stderr)
 	if err != nil {
 		return err
-	}
-	for _, w := range warnings {
-		if !strings.HasPrefix(w, "no profile") {
-			fmt.Fprintf(stderr, "warning: %s\n", w)
-		}
-	}
-	if prof == nil || prof.Adapter != ident {
-		prof = &profiles.Profile{Schema: profiles.SchemaVersion, Adapter: ident}
 	}
 	prof.Created = time.Now().UTC().Truncate(time.Second)
 	prof.Tool = "tune sweep " + strings.Join(args, " ")
@@ -341,6 +334,26 @@ every timed pass into a results file in Go benchmark format.`)
 	}
 	fmt.Fprintf(stderr, "profile: %s\nresults: %s\njournal: %s\n", f.profile, f.results, f.journal)
 	return ctx.Err()
+}
+
+// sweepProfile loads the profile a sweep adds its winners to: the file at
+// path, or a new one where there is none. A profile of the same adapter
+// tuned with another driver or backend is started afresh, with a warning;
+// one of another adapter is an error, not overwritten.
+func sweepProfile(path string, a profiles.Adapter, stderr io.Writer) (*profiles.Profile, error) {
+	p, err := profiles.Load(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return &profiles.Profile{Schema: profiles.SchemaVersion, Adapter: a}, nil
+	case err != nil:
+		return nil, err
+	case p.Portable || p.Adapter.Name != a.Name:
+		return nil, fmt.Errorf("profile %s is %s's, not %s's: give -profile a file for this adapter", path, p.Adapter.Name, a.Name)
+	case p.Adapter != a:
+		fmt.Fprintf(stderr, "warning: profile %s was tuned with driver %q (%s); starting it afresh for %q (%s)\n", path, p.Adapter.Driver, p.Adapter.Backend, a.Driver, a.Backend)
+		return &profiles.Profile{Schema: profiles.SchemaVersion, Adapter: a}, nil
+	}
+	return p, nil
 }
 
 // measureBaseline times the workload's baseline kernel, or takes its result
