@@ -76,11 +76,7 @@ func MeasureRoofs(ctx context.Context, d *runner.Device, timing runner.TimeOptio
 func measureDispatch(ctx context.Context, d *runner.Device, timing runner.TimeOptions) (search.Result, error) {
 	const size = 16 * 256
 	start := time.Now()
-	src, err := templates.Render(CopyKernel)
-	if err != nil {
-		return search.Result{}, err
-	}
-	k, err := d.Compile("copy", string(src), []runner.Binding{runner.ReadOnly, runner.ReadWrite}, CopyKernel.WorkgroupSize())
+	k, err := compileCopy(d)
 	if err != nil {
 		return search.Result{}, err
 	}
@@ -96,7 +92,7 @@ func measureDispatch(ctx context.Context, d *runner.Device, timing runner.TimeOp
 	}
 	defer out.Release()
 	ds := runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{in, out}, Groups: grid(size/16, CopyKernel.WG)}
-	return timed(ctx, d, ds, timing, "roof/f32/kind=dispatch/bytes=4096", CopyKernel, 1, "dispatch/s", start)
+	return timed(ctx, d, []runner.Dispatch{ds}, timing, "roof/f32/kind=dispatch/bytes=4096", CopyKernel, 1, "dispatch/s", start)
 }
 
 // MeasureCopySized times the copy kernel moving bytes (read plus written)
@@ -120,11 +116,7 @@ func MeasureCopySized(ctx context.Context, d *runner.Device, bytes int64, timing
 		dsts = int(min(64, max(1, (1<<30)/half)))
 		n = 256
 	}
-	src, err := templates.Render(CopyKernel)
-	if err != nil {
-		return search.Result{}, err
-	}
-	k, err := d.Compile("copy", string(src), []runner.Binding{runner.ReadOnly, runner.ReadWrite}, CopyKernel.WorkgroupSize())
+	k, err := compileCopy(d)
 	if err != nil {
 		return search.Result{}, err
 	}
@@ -135,10 +127,7 @@ func MeasureCopySized(ctx context.Context, d *runner.Device, bytes int64, timing
 			b.Release()
 		}
 	}()
-	data := make([]byte, half)
-	for i := 0; i < len(data); i += 4 {
-		binary.LittleEndian.PutUint32(data[i:], uint32(i)*2654435761)
-	}
+	data := copyPattern(half)
 	for i := range srcs + dsts {
 		b, err := d.NewBuffer(fmt.Sprintf("copy-sized-%d", i), half)
 		if err != nil {
@@ -165,13 +154,25 @@ func MeasureCopySized(ctx context.Context, d *runner.Device, bytes int64, timing
 	if i := slices.Compare(got, data); i != 0 {
 		return search.Result{}, fmt.Errorf("sized copy kernel: the output differs from its source")
 	}
-	t, err := d.Time(timing, ds...)
+	return timed(ctx, d, ds, timing, task, CopyKernel, float64(2*half*uint64(n)), "B/s", start)
+}
+
+// compileCopy compiles the copy kernel of the roofs.
+func compileCopy(d *runner.Device) (*runner.Kernel, error) {
+	src, err := templates.Render(CopyKernel)
 	if err != nil {
-		return search.Result{}, err
+		return nil, err
 	}
-	m := &search.Measurement{Clock: t.Clock, Repeats: t.Repeats, Samples: t.Samples, Median: t.Median, Lo: t.Lo, Hi: t.Hi, Work: float64(2 * half * uint64(n)), Unit: "B/s"}
-	return search.Result{Task: task, Kernel: CopyKernel.Name(), ID: CopyKernel.String(), Status: search.OK,
-		Score: m.Rate(), Measure: m, Seconds: time.Since(start).Seconds()}, nil
+	return d.Compile("copy", string(src), []runner.Binding{runner.ReadOnly, runner.ReadWrite}, CopyKernel.WorkgroupSize())
+}
+
+// copyPattern is n bytes of the words a copy is checked with.
+func copyPattern[N int | uint64](n N) []byte {
+	data := make([]byte, n)
+	for i := 0; i < len(data); i += 4 {
+		binary.LittleEndian.PutUint32(data[i:], uint32(i)*2654435761)
+	}
+	return data
 }
 
 // grid spreads threads over x and y so that no dimension exceeds the limit.
@@ -184,11 +185,7 @@ func grid(threads, wg int) [3]uint32 {
 func measureCopy(ctx context.Context, d *runner.Device, size uint64, timing runner.TimeOptions) (search.Result, error) {
 	task := fmt.Sprintf("roof/f32/kind=copy/bytes=%d", size)
 	start := time.Now()
-	src, err := templates.Render(CopyKernel)
-	if err != nil {
-		return search.Result{}, err
-	}
-	k, err := d.Compile("copy", string(src), []runner.Binding{runner.ReadOnly, runner.ReadWrite}, CopyKernel.WorkgroupSize())
+	k, err := compileCopy(d)
 	if err != nil {
 		return search.Result{}, err
 	}
@@ -203,10 +200,7 @@ func measureCopy(ctx context.Context, d *runner.Device, size uint64, timing runn
 		return search.Result{}, err
 	}
 	defer out.Release()
-	data := make([]byte, size)
-	for i := 0; i < len(data); i += 4 {
-		binary.LittleEndian.PutUint32(data[i:], uint32(i)*2654435761)
-	}
+	data := copyPattern(size)
 	if err := in.Write(0, data); err != nil {
 		return search.Result{}, err
 	}
@@ -223,7 +217,7 @@ func measureCopy(ctx context.Context, d *runner.Device, size uint64, timing runn
 			return search.Result{}, fmt.Errorf("copy kernel: byte %d is %d, want %d", i, got[i], data[i])
 		}
 	}
-	return timed(ctx, d, ds, timing, task, CopyKernel, 2*float64(size), "B/s", start)
+	return timed(ctx, d, []runner.Dispatch{ds}, timing, task, CopyKernel, 2*float64(size), "B/s", start)
 }
 
 func measureFMA(ctx context.Context, d *runner.Device, threads int, timing runner.TimeOptions) (search.Result, error) {
@@ -260,7 +254,7 @@ func measureFMA(ctx context.Context, d *runner.Device, threads int, timing runne
 			return search.Result{}, fmt.Errorf("fma kernel: thread %d wrote %g, want %g", i, v, want)
 		}
 	}
-	return timed(ctx, d, ds, timing, task, FMAKernel, FMAKernel.FLOPsPerThread()*float64(threads), "FLOP/s", start)
+	return timed(ctx, d, []runner.Dispatch{ds}, timing, task, FMAKernel, FMAKernel.FLOPsPerThread()*float64(threads), "FLOP/s", start)
 }
 
 // fmaReference is what thread i of the fma kernel writes.
@@ -277,8 +271,8 @@ func fmaReference(i int) float64 {
 	return sum
 }
 
-func timed(_ context.Context, d *runner.Device, ds runner.Dispatch, timing runner.TimeOptions, task string, k templates.Kernel, work float64, unit string, start time.Time) (search.Result, error) {
-	t, err := d.Time(timing, ds)
+func timed(_ context.Context, d *runner.Device, ds []runner.Dispatch, timing runner.TimeOptions, task string, k templates.Kernel, work float64, unit string, start time.Time) (search.Result, error) {
+	t, err := d.Time(timing, ds...)
 	if err != nil {
 		return search.Result{}, err
 	}
