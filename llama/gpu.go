@@ -128,8 +128,9 @@ type GPU struct {
 	// chosen experts' packed gate/up outputs.
 	routerU, expertLogits, chosen, routeScores, expertGU *runner.Buffer
 
-	batches map[int]*prefillProgram // by rows
-	pf      *prefillBuffers
+	batches  map[int]*prefillProgram // by rows
+	pf       *prefillBuffers
+	partials *runner.Buffer // K-split GEMVs' partial sums, or nil
 }
 
 // gpuLayer is one layer's weights and caches on the device.
@@ -445,6 +446,9 @@ type linearPart struct {
 	// then {eps, gate 0, up cols, 0} for a packed [gate | up] input.
 	fdims   *runner.Buffer
 	w, s, m *runner.Buffer // codes, scales, mins; f32 values in w
+	// reduceDims is a K-split GEMV's reduce uniform {rows, row_offset},
+	// made when first recorded.
+	reduceDims *runner.Buffer
 }
 
 // newLinear uploads the row-wise concatenation of ws, which share Cols.
@@ -620,7 +624,14 @@ func (l *linear) decode(r *recorder, x, y *runner.Buffer, fu gemvFusion) error {
 			}
 			dims = p.fdims
 		}
-		bufs := []*runner.Buffer{dims, p.w, p.s, x, y}
+		out := y
+		if k.Splits() > 1 {
+			var err error
+			if out, err = r.g.splitPartials(k.Splits() * p.rows); err != nil {
+				return err
+			}
+		}
+		bufs := []*runner.Buffer{dims, p.w, p.s, x, out}
 		if l.f.Asym {
 			bufs = append(bufs, p.m)
 		}
@@ -636,8 +647,33 @@ func (l *linear) decode(r *recorder, x, y *runner.Buffer, fu gemvFusion) error {
 		if err := r.add(k, ops.GemvBindingsFor(k), k.Groups(p.rows), bufs...); err != nil {
 			return err
 		}
+		if k.Splits() > 1 {
+			if p.reduceDims == nil {
+				var err error
+				if p.reduceDims, err = r.g.uniform(l.name+".reduce", uint32(p.rows), uint32(p.offset), 0, 0); err != nil {
+					return err
+				}
+			}
+			red := k.Reduce()
+			if err := r.add(red, ops.GemvReduceBindings, red.Groups(p.rows), p.reduceDims, out, y); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// splitPartials is a buffer of at least n floats for a K-split GEMV's
+// partial sums, shared by every such GEMV of the model (they run in turn).
+func (g *GPU) splitPartials(n int) (*runner.Buffer, error) {
+	if g.partials == nil || g.partials.Size < uint64(4*n) {
+		b, err := g.buffer("gemv-partials", 4*n)
+		if err != nil {
+			return nil, err
+		}
+		g.partials = b
+	}
+	return g.partials, nil
 }
 
 // kernel is the GEMV of variant v, chosen when first asked for.
@@ -704,6 +740,9 @@ func (g *GPU) gemvParams(f quant.Format, v ops.GemvVariant, rows, cols int) temp
 		g.warn(fmt.Sprintf("%s %s %dx%d: built-in kernel %s (%v)", v.Op(), f, rows, cols, k.TunedID(), err))
 	}
 	k = v.Apply(k)
+	if k.Splits() > 1 && k.Check() != nil {
+		k.Split = 0 // the plain GEMV's K split, which this variant's fusions cannot take
+	}
 	if v.Fused() {
 		k = g.fitGemv(k, rows, cols)
 	}

@@ -590,3 +590,59 @@ func TestGPULlama4MatchesCPU(t *testing.T) {
 		t.Errorf("f32 Llama 4 on the GPU: %v, want ErrUnsupported", err)
 	}
 }
+
+// A K-split GEMV from the profile runs as its two dispatches (the parts'
+// sums, then their reduce): for the output projection adding into the
+// residual stream and for the plain GEMV; the fused variants that fall
+// back to the plain GEMV's kernel take it without the split. The logits
+// are the CPU's.
+func TestGPUSplitGemvMatchesCPU(t *testing.T) {
+	d := runnertest.Device(t)
+	f := quant.Format{Bits: 4, Group: 32}
+	m, err := Synthetic("tiny", SyntheticOptions{Format: &f, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := profiles.New(profiles.Adapter{Name: "test"})
+	p.Put(profiles.Entry{Op: "gemv", Dtype: f.String(), Shape: []int{4096, 4096}, Kernel: "gemv", ID: "wg=32/rows=4/vec=1/unpack=half/fold=false/split=4"})
+	p.Put(profiles.Entry{Op: "gemv-acc", Dtype: f.String(), Shape: []int{4096, 4096}, Kernel: "gemv", ID: "wg=64/rows=2/vec=2/unpack=shift/fold=false/split=2"})
+	g, err := NewGPU(d, m, GPUOptions{Context: 16, Profile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	splits := map[string]string{}
+	for _, k := range g.Kernels {
+		if strings.HasPrefix(k.Op, "gemv") {
+			splits[k.Op] = k.Params
+		}
+	}
+	for op, split := range map[string]bool{"gemv-acc": true, "gemv-norm": false, "gemv-glu+acc": false} {
+		if strings.Contains(splits[op], "split=") != split {
+			t.Errorf("%s runs %s; want a K split %t", op, splits[op], split)
+		}
+	}
+	if e := compareLogits(t, g, m, []int{1, 17, 300, 5, 511}); e > logitTolerance {
+		t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
+	}
+	// A batched prompt ends in the plain classifier GEMV.
+	prompt := []int{1, 2, 3}
+	if err := g.runPrompt(prompt); err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.readLogits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := m.NewKVCache(16)
+	var want []float32
+	for pos, id := range prompt {
+		want = m.Forward(id, pos, cache)
+	}
+	if e := relError(got, want); e > logitTolerance {
+		t.Errorf("logits after the prompt: error %.2g of the largest, want <= %g", e, logitTolerance)
+	}
+	if i := slices.IndexFunc(g.Kernels, func(k KernelChoice) bool { return k.Op == "gemv" }); i < 0 || !strings.Contains(g.Kernels[i].Params, "split=4") {
+		t.Errorf("the classifier's plain GEMV is not the profile's K split: %v", g.Kernels)
+	}
+}

@@ -51,6 +51,7 @@ func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
 			search.Ints("vec", 1, 2, 4),
 			{Name: "unpack", Values: templates.Unpacks},
 			search.Bools("fold"),
+			{Name: "split", Values: []string{"1", "2", "4", "8"}, Omit: "1"},
 		},
 		Constraints: []search.Constraint{
 			{Name: "params the template accepts", OK: func(p search.Point) bool { return kernel(p).Check() == nil }},
@@ -67,7 +68,7 @@ func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
 // GemvParams turns a point of GemvSpace into template params for format f.
 func GemvParams(p search.Point, f quant.Format) templates.Gemv {
 	return templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym,
-		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack"), Fold: p.Bool("fold")}
+		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack"), Fold: p.Bool("fold"), Split: p.Int("split")}
 }
 
 // GemvBaseline is the simplest GEMV: one row per workgroup, one word per
@@ -267,6 +268,7 @@ func (e *GemvEvaluator) evaluate(ctx context.Context, k templates.Gemv) search.R
 			return err
 		}
 		defer o.release()
+		o.source = e.Source
 		return o.check(kern, k, nil)
 	}); r != nil {
 		return *r
@@ -281,11 +283,16 @@ func (e *GemvEvaluator) evaluate(ctx context.Context, k templates.Gemv) search.R
 		if e.target, err = newGemvOperands(e.Dev, e.Shape, e.Format, copies, e.lanes(copies)); err != nil {
 			return reject("shape %s: %v", e.Shape, err)
 		}
+		e.target.source = e.Source
 	}
 	if err := e.target.check(kern, k, SampleRows(e.Shape.Rows, 256)); err != nil {
 		return reject("validation %s: %v", e.Shape, err)
 	}
-	t, err := e.Dev.Time(e.Timing, e.target.dispatches(kern, k, -1)...)
+	ds, err := e.target.dispatches(kern, k, -1)
+	if err != nil {
+		return reject("%v", err)
+	}
+	t, err := e.Dev.Time(e.Timing, ds...)
 	if err != nil {
 		return reject("timing: %v", err)
 	}
@@ -318,8 +325,12 @@ func (e *GemvEvaluator) Retime(_ context.Context, p search.Point) (*search.Measu
 	if e.target == nil {
 		return nil, fmt.Errorf("retime %s: no measured shape", k)
 	}
+	if _, err := e.target.splitStage(k); err != nil {
+		return nil, err
+	}
 	return retime(e.Dev, e.Timing, k, GemvBindingsFor(k), e.target.bytesPerRun(k), "B/s", func(kern *runner.Kernel) []runner.Dispatch {
-		return e.target.dispatches(kern, k, -1)
+		ds, _ := e.target.dispatches(kern, k, -1) // the split stage is made: no error
+		return ds
 	})
 }
 
@@ -361,7 +372,7 @@ func quantBytes(s GemvShape, f quant.Format) int64 {
 // exactly: a partial last workgroup of rows, a single row, and several
 // groups per row.
 func GemvValidationShapes(k templates.Gemv) []GemvShape {
-	g := max(128, k.Group, k.Elems())
+	g := max(128, k.Group, k.Elems()*k.Splits())
 	return []GemvShape{{2*k.Rows + 1, 3 * g}, {1, g}, {k.Rows*5 + 3, 2 * g}}
 }
 
@@ -370,6 +381,7 @@ type gemvPart struct {
 	offset, rows int
 	dims         *runner.Buffer
 	w, s, m      []*runner.Buffer // one per copy
+	reduceDims   *runner.Buffer   // GemvReduce's uniform, made at a K split's first use
 }
 
 // gemvOperands hold a random tensor (random codes, scales and mins), x and
@@ -392,6 +404,12 @@ type gemvOperands struct {
 	guard int
 	parts []*gemvPart
 	clear []byte
+	// A K split's partial sums, one buffer per output (room for
+	// MaxGemvSplit parts of a part's rows), and its reduce kernels: made
+	// at first use.
+	partial []*runner.Buffer
+	reduces map[templates.GemvReduce]*runner.Kernel
+	source  func(templates.Kernel) ([]byte, error) // renders the reduce; nil means templates.Render
 }
 
 func newGemvOperands(d *runner.Device, s GemvShape, f quant.Format, copies, lanes int) (*gemvOperands, error) {
@@ -512,23 +530,85 @@ func uploadWords(d *runner.Device, w []uint32) (*runner.Buffer, error) {
 	return b, nil
 }
 
-// dispatches lists one dispatch per part and copy, each lane in turn;
-// copy < 0 means all copies and lanes, else that copy's first lane.
-func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy int) []runner.Dispatch {
+// dispatches lists one dispatch per part and copy, each lane in turn (a
+// K split's followed by its reduce); copy < 0 means all copies and lanes,
+// else that copy's first lane.
+func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy int) ([]runner.Dispatch, error) {
 	x := o.gx
 	if k.GLU {
 		x = o.ggu
 	}
-	return eachPart(o.parts, o.lanes, copy, func(p *gemvPart, c, y int) runner.Dispatch {
-		bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], x, o.gy[y]}
+	red, err := o.splitStage(k)
+	if err != nil {
+		return nil, err
+	}
+	var ds []runner.Dispatch
+	eachPart(o.parts, o.lanes, copy, func(p *gemvPart, c, y int) runner.Dispatch {
+		out := o.gy[y]
+		if red != nil {
+			out = o.partial[y]
+		}
+		bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], x, out}
 		if k.Asym {
 			bufs = append(bufs, p.m[c])
 		}
 		if k.Norm {
 			bufs = append(bufs, o.gnorm)
 		}
-		return runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(p.rows)}
+		d := runner.Dispatch{Kernel: kern, Buffers: bufs, Groups: k.Groups(p.rows)}
+		ds = append(ds, d)
+		if red != nil {
+			ds = append(ds, runner.Dispatch{Kernel: red, Buffers: []*runner.Buffer{p.reduceDims, out, o.gy[y]}, Groups: k.Reduce().Groups(p.rows)})
+		}
+		return d
 	})
+	return ds, nil
+}
+
+// MaxGemvSplit is the largest K split of the GEMV space.
+const MaxGemvSplit = 8
+
+// GemvReduceBindings are templates.GemvReduce's bindings.
+var GemvReduceBindings = []runner.Binding{runner.Uniform, runner.ReadOnly, runner.ReadWrite}
+
+// splitStage returns a K-split k's reduce kernel, making it, the partial
+// sums' buffers and the parts' reduce uniforms at first use; nil for a
+// kernel without a split.
+func (o *gemvOperands) splitStage(k templates.Gemv) (*runner.Kernel, error) {
+	if k.Splits() == 1 {
+		return nil, nil
+	}
+	r := k.Reduce()
+	if kern := o.reduces[r]; kern != nil {
+		return kern, nil
+	}
+	if o.partial == nil {
+		most := 0
+		for _, p := range o.parts {
+			most = max(most, p.rows)
+			b, err := uploadWords(o.dev, []uint32{uint32(p.rows), uint32(p.offset), 0, 0})
+			if err != nil {
+				return nil, err
+			}
+			p.reduceDims = b
+		}
+		for range o.gy {
+			b, err := o.dev.NewBuffer("gemv-parts", uint64(4*MaxGemvSplit*most))
+			if err != nil {
+				return nil, err
+			}
+			o.partial = append(o.partial, b)
+		}
+	}
+	kern, why := build(o.dev, o.source, r, GemvReduceBindings)
+	if kern == nil {
+		return nil, fmt.Errorf("%s: %s", r, why)
+	}
+	if o.reduces == nil {
+		o.reduces = map[templates.GemvReduce]*runner.Kernel{}
+	}
+	o.reduces[r] = kern
+	return kern, nil
 }
 
 // eachPart lists dispatch(p, c, y) for every part p of every weight copy c
@@ -583,7 +663,11 @@ func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) 
 	if err := o.gy[0].Write(0, clear); err != nil {
 		return err
 	}
-	if err := o.dev.Run(o.dispatches(kern, k, 0)...); err != nil {
+	ds, err := o.dispatches(kern, k, 0)
+	if err != nil {
+		return err
+	}
+	if err := o.dev.Run(ds...); err != nil {
 		return err
 	}
 	raw, err := o.gy[0].Read()
@@ -611,9 +695,12 @@ func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) 
 }
 
 func (o *gemvOperands) release() {
-	bufs := append([]*runner.Buffer{o.gx, o.gnorm, o.ggu}, o.gy...)
+	bufs := append(append([]*runner.Buffer{o.gx, o.gnorm, o.ggu}, o.gy...), o.partial...)
 	for _, p := range o.parts {
-		bufs = append(append(append(append(bufs, p.dims), p.w...), p.s...), p.m...)
+		bufs = append(append(append(append(bufs, p.dims, p.reduceDims), p.w...), p.s...), p.m...)
+	}
+	for _, k := range o.reduces {
+		k.Release()
 	}
 	for _, b := range bufs {
 		if b != nil {

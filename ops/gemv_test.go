@@ -15,7 +15,8 @@ import (
 )
 
 // Every format's GEMV validates against the CPU dequantized reference with
-// every unpacking strategy that applies to it, and with the baseline.
+// every unpacking strategy that applies to it, with K split two to eight
+// ways, and with the baseline.
 func TestGemvEveryFormatValidates(t *testing.T) {
 	d := runnertest.Device(t)
 	for _, f := range quant.Formats() {
@@ -27,6 +28,9 @@ func TestGemvEveryFormatValidates(t *testing.T) {
 				for _, fold := range []bool{false, true} {
 					kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 4, Vec: 2, Unpack: u, Fold: fold})
 				}
+			}
+			for _, split := range []int{2, 4, 8} {
+				kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 4, Vec: 1, Unpack: "shift", Split: split})
 			}
 			for _, k := range kernels {
 				if k.Check() != nil {
@@ -43,7 +47,9 @@ func TestGemvEveryFormatValidates(t *testing.T) {
 	}
 }
 
-// Every legal point of one format's space compiles.
+// Every legal point of three formats' spaces compiles: of the K splits,
+// whose source differs from the unsplit kernel's only in the split's
+// constant, one in eight.
 func TestGemvSpaceCompiles(t *testing.T) {
 	d := runnertest.Device(t)
 	for _, f := range []quant.Format{{Bits: 2, Group: 64, Asym: true}, {Bits: 4, Group: 32}, {Bits: 8, Group: 128}} {
@@ -52,7 +58,10 @@ func TestGemvSpaceCompiles(t *testing.T) {
 		if len(legal) < 20 {
 			t.Fatalf("%s: only %d legal points", f, len(legal))
 		}
-		for _, p := range legal {
+		for i, p := range legal {
+			if p.Int("split") > 1 && i%8 != 0 {
+				continue
+			}
 			k := ops.GemvParams(p, f)
 			src, err := templates.Render(k)
 			if err != nil {
@@ -82,6 +91,16 @@ func TestGemvFusionsValidate(t *testing.T) {
 		{Bits: 8, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "unorm"},
 		{Bits: 2, Group: 64, WG: 128, Rows: 1, Vec: 2, Unpack: "lut"},
 		{Bits: 4, Group: 32, WG: 32, Rows: 4, Vec: 2, Unpack: "half"},
+	}
+	for _, p := range params {
+		// The reduce of a K split applies acc.
+		e := &ops.GemvEvaluator{Dev: d, Shape: ops.GemvShape{Rows: 67, Cols: 512}, Format: quant.Format{Bits: p.Bits, Group: p.Group, Asym: p.Asym}, Timing: quick}
+		k := p
+		k.Split, k.Acc = 2, true
+		if res := e.EvaluateKernel(context.Background(), k); res.Status != search.OK {
+			t.Errorf("%s: rejected: %s", k, res.Reason)
+		}
+		e.Close()
 	}
 	for _, p := range params {
 		f := quant.Format{Bits: p.Bits, Group: p.Group, Asym: p.Asym}
@@ -130,6 +149,43 @@ func TestGemvBrokenFusionsAreRejected(t *testing.T) {
 				}}
 			defer e.Close()
 			res := e.EvaluateKernel(context.Background(), k)
+			if res.Status == search.OK || !strings.Contains(res.Reason, "want") {
+				t.Errorf("%s broken by %q: status %v, reason %q; want a mismatch", k, c.name, res.Status, res.Reason)
+			}
+		})
+	}
+}
+
+// A K split that drops a part of K, a reduce that drops a part or stores
+// where acc adds, fail validation.
+func TestGemvBrokenSplitsAreRejected(t *testing.T) {
+	d := runnertest.Device(t)
+	f := quant.Format{Bits: 4, Group: 32}
+	base := templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "half", Split: 4}
+	for _, c := range []struct {
+		name     string
+		acc      bool
+		old, new string
+	}{
+		{"a part of K", false, "j < (part + 1u) * per;", "j < (part + 1u) * per - 1u;"},
+		{"a part in the reduce", false, "v = v + parts[3u * dims.rows + r];", ""},
+		{"acc in the reduce", true, "y[dims.row_offset + r] + v;", "v;"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			k := base
+			k.Acc = c.acc
+			found := false
+			e := &ops.GemvEvaluator{Dev: d, Shape: ops.GemvShape{Rows: 9, Cols: 512}, Format: f, Timing: quick,
+				Source: func(k templates.Kernel) ([]byte, error) {
+					src, err := templates.Render(k)
+					found = found || strings.Contains(string(src), c.old)
+					return []byte(strings.ReplaceAll(string(src), c.old, c.new)), err
+				}}
+			defer e.Close()
+			res := e.EvaluateKernel(context.Background(), k)
+			if !found {
+				t.Fatalf("%q is in neither kernel's source", c.old)
+			}
 			if res.Status == search.OK || !strings.Contains(res.Reason, "want") {
 				t.Errorf("%s broken by %q: status %v, reason %q; want a mismatch", k, c.name, res.Status, res.Reason)
 			}

@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -10,6 +11,10 @@ import (
 type Axis struct {
 	Name   string
 	Values []string
+	// Omit, if set, is a value IDs leave out: an axis added to a space
+	// after its points were journaled and profiled takes it where it
+	// behaves as the space did before, so that their IDs stay valid.
+	Omit string
 }
 
 // Ints makes an axis of integer values.
@@ -89,24 +94,39 @@ func (s *Space) Parse(id string) (Point, error) {
 		return Point{space: s, idx: []int{}}, nil // the one point of an empty product
 	}
 	parts := strings.Split(id, "/")
-	if len(parts) != len(s.Axes) {
+	required := 0
+	for _, a := range s.Axes {
+		if a.Omit == "" {
+			required++
+		}
+	}
+	if len(parts) < required || len(parts) > len(s.Axes) {
 		return Point{}, fmt.Errorf("parsing %q: %d fields for %d axes", id, len(parts), len(s.Axes))
 	}
 	idx := make([]int, len(s.Axes))
-	for d, part := range parts {
-		name, val, ok := strings.Cut(part, "=")
-		if !ok || name != s.Axes[d].Name {
-			return Point{}, fmt.Errorf("parsing %q: field %d is %q, want %s=value", id, d, part, s.Axes[d].Name)
+	f := 0 // the next field of id
+	for d, a := range s.Axes {
+		name, val, ok := "", "", false
+		if f < len(parts) {
+			name, val, ok = strings.Cut(parts[f], "=")
 		}
-		idx[d] = -1
-		for i, v := range s.Axes[d].Values {
-			if v == val {
-				idx[d] = i
-			}
+		switch {
+		case ok && name == a.Name:
+			f++
+		case a.Omit != "":
+			val = a.Omit
+		case f < len(parts):
+			return Point{}, fmt.Errorf("parsing %q: field %d is %q, want %s=value", id, f, parts[f], a.Name)
+		default:
+			return Point{}, fmt.Errorf("parsing %q: %d fields for %d axes", id, len(parts), len(s.Axes))
 		}
+		idx[d] = slices.Index(a.Values, val)
 		if idx[d] < 0 {
-			return Point{}, fmt.Errorf("parsing %q: %s=%s is not a value of the axis", id, name, val)
+			return Point{}, fmt.Errorf("parsing %q: %s=%s is not a value of the axis", id, a.Name, val)
 		}
+	}
+	if f < len(parts) {
+		return Point{}, fmt.Errorf("parsing %q: %d fields for %d axes", id, len(parts), len(s.Axes))
 	}
 	return Point{space: s, idx: idx}, nil
 }
@@ -122,7 +142,10 @@ type Point struct {
 func (p Point) ID() string {
 	var b strings.Builder
 	for d, a := range p.space.Axes {
-		if d > 0 {
+		if a.Omit != "" && a.Values[p.idx[d]] == a.Omit {
+			continue
+		}
+		if b.Len() > 0 {
 			b.WriteByte('/')
 		}
 		b.WriteString(a.Name)

@@ -315,3 +315,27 @@ func TestSpaceCheckNamesConstraint(t *testing.T) {
 		})
 	}
 }
+
+// An axis with Omit stays out of IDs at that value and is taken to have it
+// where an ID lacks it, so that IDs from before the axis existed parse.
+func TestSpaceOmittedAxis(t *testing.T) {
+	s := &search.Space{Axes: []search.Axis{search.Ints("a", 1, 2), {Name: "new", Values: []string{"false", "true"}, Omit: "false"}, search.Ints("b", 3, 4)}}
+	for _, c := range []struct{ id, canonical string }{
+		{"a=1/b=4", "a=1/b=4"},
+		{"a=2/new=false/b=3", "a=2/b=3"},
+		{"a=2/new=true/b=3", "a=2/new=true/b=3"},
+	} {
+		p, err := s.Parse(c.id)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", c.id, err)
+		}
+		if p.ID() != c.canonical {
+			t.Errorf("Parse(%q).ID() = %q, want %q", c.id, p.ID(), c.canonical)
+		}
+	}
+	for _, id := range []string{"a=1", "a=1/new=true", "a=1/b=3/new=true", "a=1/new=maybe/b=3"} {
+		if _, err := s.Parse(id); err == nil {
+			t.Errorf("Parse(%q) succeeded", id)
+		}
+	}
+}

@@ -31,6 +31,12 @@ type Gemv struct {
 	// as offset times the sum of x, shared by all rows, instead of from
 	// every code.
 	Fold bool
+	// Split divides K among Split workgroups per group of rows (0 or 1:
+	// none), for matrices of too few rows to fill the device: each writes
+	// its partial row sums to y as [Split][rows], and GemvReduce adds them
+	// up into the output. Not with the fusions but Acc, which the reduce
+	// applies.
+	Split int
 
 	// The fusions below are chosen by the model, not searched: each fused
 	// variant is tuned over the same axes as a workload of its own
@@ -89,8 +95,15 @@ func (p Gemv) String() string {
 // TunedID names the tuned params alone, as search points and profiles
 // do: String without the fusions.
 func (p Gemv) TunedID() string {
-	return fmt.Sprintf("wg=%d/rows=%d/vec=%d/unpack=%s/fold=%t", p.WG, p.Rows, p.Vec, p.Unpack, p.Fold)
+	s := fmt.Sprintf("wg=%d/rows=%d/vec=%d/unpack=%s/fold=%t", p.WG, p.Rows, p.Vec, p.Unpack, p.Fold)
+	if p.Split > 1 {
+		s += fmt.Sprintf("/split=%d", p.Split)
+	}
+	return s
 }
+
+// Splits is how many workgroups share each group of rows.
+func (p Gemv) Splits() int { return max(1, p.Split) }
 
 // Fused reports whether any fusion is on.
 func (p Gemv) Fused() bool { return p.Norm || p.GLU || p.Acc || p.Rope || p.Expert }
@@ -152,12 +165,13 @@ func (p Gemv) Fits(rows, cols int) bool {
 	if glen == 0 {
 		glen = cols
 	}
-	return rows > 0 && cols > 0 && cols%32 == 0 && cols%glen == 0 && cols%p.Elems() == 0 && glen%p.Elems() == 0
+	return rows > 0 && cols > 0 && cols%32 == 0 && cols%glen == 0 && cols%p.Elems() == 0 && glen%p.Elems() == 0 &&
+		(cols/p.Elems())%p.Splits() == 0
 }
 
 // Groups is the dispatch size for rows output rows.
 func (p Gemv) Groups(rows int) [3]uint32 {
-	n := ceilDiv(rows, p.Rows)
+	n := ceilDiv(rows, p.Rows) * p.Splits()
 	x := min(n, 32768)
 	return [3]uint32{uint32(x), uint32(ceilDiv(n, x)), 1}
 }
@@ -186,6 +200,10 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: rope frequency factors without the rope epilogue", errParams)
 	case p.Group != 0 && p.Elems() > p.Group:
 		return fmt.Errorf("%w: a load of %d elements spans groups of %d", errParams, p.Elems(), p.Group)
+	case p.Split != 0 && p.Split != 1 && p.Split != 2 && p.Split != 4 && p.Split != 8:
+		return fmt.Errorf("%w: K split %d is not 1, 2, 4 or 8", errParams, p.Split)
+	case p.Split > 1 && (p.Norm || p.GLU || p.Rope || p.Expert):
+		return fmt.Errorf("%w: a K split takes no fusion but acc", errParams)
 	}
 	switch p.Unpack {
 	case "shift", "vec", "unorm", "magic":
@@ -383,4 +401,44 @@ func (p Gemv) body() []string {
 		}
 	}
 	return out
+}
+
+// GemvReduce is the second dispatch of a K-split Gemv: it adds each row's
+// Split partial sums ([Split][rows] floats) into the output row, stored, or
+// with Acc added to what is there. Bindings: 0 uniform {rows, row_offset,
+// 0, 0}, 1 parts (read), 2 y (read_write).
+type GemvReduce struct {
+	WG    int // threads per workgroup, a power of two in 32..256
+	Split int // parts per row, 2, 4 or 8
+	Acc   bool
+}
+
+// Reduce is the GemvReduce of a K-split p.
+func (p Gemv) Reduce() GemvReduce { return GemvReduce{WG: 64, Split: p.Split, Acc: p.Acc} }
+
+func (p GemvReduce) Name() string { return "gemv-reduce" }
+func (p GemvReduce) String() string {
+	s := fmt.Sprintf("wg=%d/split=%d", p.WG, p.Split)
+	if p.Acc {
+		s += "/acc"
+	}
+	return s
+}
+func (p GemvReduce) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
+func (p GemvReduce) Check() error {
+	if p.Split != 2 && p.Split != 4 && p.Split != 8 {
+		return fmt.Errorf("%w: gemv reduce of %d parts", errParams, p.Split)
+	}
+	return checkBlockWG(p.WG)
+}
+
+// Groups is the dispatch size: a thread per row.
+func (p GemvReduce) Groups(rows int) [3]uint32 { return grid(ceilDiv(rows, p.WG)) }
+
+func (p GemvReduce) view() (string, any) {
+	return "gemvreduce.wgsl.tmpl", struct {
+		Header    string
+		WG, Split int
+		Acc       bool
+	}{header(p), p.WG, p.Split, p.Acc}
 }

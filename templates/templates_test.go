@@ -41,6 +41,9 @@ var golden = []templates.Kernel{
 	templates.Gemv{Bits: 8, Group: 0, Asym: true, WG: 128, Rows: 2, Vec: 1, Unpack: "unorm", Norm: true},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "vec", GLU: true, Acc: true},
 	templates.Gemv{Bits: 4, Group: 128, Asym: true, WG: 256, Rows: 1, Vec: 2, Unpack: "vec", Acc: true},
+	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 2, Unpack: "half", Split: 4},
+	templates.GemvReduce{WG: 64, Split: 4},
+	templates.GemvReduce{WG: 64, Split: 2, Acc: true},
 }
 
 func goldenPath(k templates.Kernel) string {

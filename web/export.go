@@ -379,8 +379,9 @@ func single(groups [3]uint32, kinds ...string) []Dispatch {
 }
 
 // point reads an entry's params as a point of sp. The id and the params
-// must agree. A boolean axis the entry lacks is false: profiles written
-// before the axis existed hold kernels that did without it.
+// must agree. A boolean axis the entry lacks is false, and an axis with an
+// omitted value takes it: profiles written before the axis existed hold
+// kernels that did without it.
 func point(sp *search.Space, e profiles.Entry) (search.Point, error) {
 	fields := map[string]string{}
 	for _, part := range strings.Split(e.ID, "/") {
@@ -396,11 +397,14 @@ func point(sp *search.Space, e profiles.Entry) (search.Point, error) {
 	parts := make([]string, 0, len(sp.Axes))
 	for _, a := range sp.Axes {
 		v, ok := fields[a.Name]
-		if !ok {
-			if !slices.Equal(a.Values, []string{"false", "true"}) {
-				return search.Point{}, fmt.Errorf("id %q has no %s", e.ID, a.Name)
-			}
+		switch {
+		case ok:
+		case a.Omit != "":
+			v = a.Omit
+		case slices.Equal(a.Values, []string{"false", "true"}):
 			v = "false"
+		default:
+			return search.Point{}, fmt.Errorf("id %q has no %s", e.ID, a.Name)
 		}
 		delete(fields, a.Name)
 		parts = append(parts, a.Name+"="+v)
@@ -602,6 +606,20 @@ func planGemv(e profiles.Entry) (*job, error) {
 		j.k.Buffers = append(j.k.Buffers, mins)
 		d := &j.k.Dispatches[0]
 		d.Bindings = append(d.Bindings, Binding{Index: len(d.Bindings), Buffer: len(d.Bindings), Kind: ReadOnly})
+	}
+	if kern.Splits() > 1 {
+		// The parts' sums go to a buffer of their own, which the reduce
+		// adds up into y.
+		red := kern.Reduce()
+		j.kerns = append(j.kerns, red)
+		parts, rdims := len(j.k.Buffers), len(j.k.Buffers)+1
+		j.k.Buffers = append(j.k.Buffers,
+			Buffer{Name: "parts", Type: "f32", Words: kern.Splits() * rows, Fill: sentinel()},
+			Buffer{Name: "reduce_dims", Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(rows), 0, 0, 0)})
+		j.k.Dispatches[0].Bindings[4].Buffer = parts
+		g := red.Groups(rows)
+		j.k.Dispatches = append(j.k.Dispatches, Dispatch{Groups: [3]int{int(g[0]), int(g[1]), int(g[2])},
+			Bindings: []Binding{{Index: 0, Buffer: rdims, Kind: Uniform}, {Index: 1, Buffer: parts, Kind: ReadOnly}, {Index: 2, Buffer: 4, Kind: ReadWrite}}})
 	}
 	j.outputs = func() (map[string][]uint32, []Check, error) {
 		t, x, err := ops.GemvInputs(s, f)

@@ -283,20 +283,22 @@ func quantProfile() *profiles.Profile {
 			entry("gemm", "int4-g32-asym", []int{37, 72, 256}, "wgx=8/wgy=16/rm=4/rn=4/tk=16/vec=4/prefetch=true/unroll=true"),
 			entry("gemv", "int4-g32-sym", []int{100, 512}, "wg=64/rows=4/vec=2/unpack=shift/fold=true"),
 			entry("gemv", "int2-row-asym", []int{70, 256}, "wg=32/rows=2/vec=1/unpack=vec/fold=false"),
+			entry("gemv", "int4-g32-sym", []int{66, 512}, "wg=32/rows=4/vec=1/unpack=half/fold=false/split=4"),
 			entry("gemm", "int8-g64-sym", []int{16, 40, 128}, "wgx=8/wgy=8/rm=2/rn=2/tk=32/vec=2/prefetch=false/unroll=false"),
 		},
 	}
 }
 
-// GEMM and formats with a min: the expected values are what the .bin
-// files give by the documented packing.
+// GEMM, formats with a min and a K-split GEMV (its parts' sums, then their
+// reduce): the expected values are what the .bin files give by the
+// documented packing.
 func TestExportQuantized(t *testing.T) {
 	dir := t.TempDir()
 	m, err := Export(quantProfile(), dir, Options{Portable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Kernels) != 4 {
+	if len(m.Kernels) != 5 {
 		t.Fatalf("%d kernels, skipped %v", len(m.Kernels), m.Skipped)
 	}
 	for _, k := range m.Kernels {
