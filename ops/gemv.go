@@ -179,7 +179,7 @@ func GemvVariantWorkloads(d *runner.Device, variants []GemvVariant, formats []qu
 				}
 				out = append(out, Workload{
 					Op: v.Op(), Dtype: f.String(), Dims: s.Dims(), Label: label, Task: v.Task(s, f), Unit: "B/s",
-					Space: GemvVariantSpace(f, v, DeviceLimits(d)), Eval: e, Baseline: base, Bytes: gemvDispatchBytes(s, f, v),
+					Space: splitWhereFew(GemvVariantSpace(f, v, DeviceLimits(d)), s), Eval: e, Baseline: base, Bytes: gemvDispatchBytes(s, f, v),
 					EvaluateBaseline: func(ctx context.Context) search.Result { return e.EvaluateKernel(ctx, base) },
 				})
 			}
@@ -563,6 +563,23 @@ func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy in
 		return d
 	})
 	return ds, nil
+}
+
+// SplitBelowGroups is how few groups of rows make a K split worth trying:
+// with more, every compute unit of a large GPU has rows of its own, and a
+// split only adds its reduce dispatch.
+const SplitBelowGroups = 512
+
+// splitWhereFew constrains sp, a GEMV space, to K splits of shape s only
+// where its rows make fewer than SplitBelowGroups groups.
+func splitWhereFew(sp *search.Space, s GemvShape) *search.Space {
+	sp.Constraints = append(sp.Constraints, search.Constraint{
+		Name: fmt.Sprintf("a K split only under %d groups of rows", SplitBelowGroups),
+		OK: func(p search.Point) bool {
+			return p.Int("split") == 1 || (s.Rows+p.Int("rows")-1)/p.Int("rows") < SplitBelowGroups
+		},
+	})
+	return sp
 }
 
 // MaxGemvSplit is the largest K split of the GEMV space.

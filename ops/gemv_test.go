@@ -461,3 +461,33 @@ func TestQKVHead(t *testing.T) {
 		{ks[2], "b.x | (b.y << 8u)", "b.x | (b.x << 8u)"},
 	})
 }
+
+// The tuned spaces try a K split only where the rows make fewer than
+// SplitBelowGroups groups: none for the classifier, some for a small
+// matrix, and only with many rows per workgroup in between.
+func TestGemvSplitOnlyForFewRows(t *testing.T) {
+	d := runnertest.Device(t)
+	f := quant.Format{Bits: 4, Group: 32}
+	for _, c := range []struct {
+		shape    ops.GemvShape
+		minRows  int // the fewest rows per workgroup a split point has; 0 for none
+		variants bool
+	}{{ops.GemvShape{Rows: 128256, Cols: 2048}, 0, false}, {ops.GemvShape{Rows: 4096, Cols: 4096}, 16, false}, {ops.GemvShape{Rows: 16, Cols: 4096}, 1, true}} {
+		ws := ops.GemvWorkloads(d, []quant.Format{f}, []ops.GemvShape{c.shape}, quick)
+		if c.variants {
+			ws = append(ws, ops.GemvVariantWorkloads(d, []ops.GemvVariant{{Acc: true}}, []quant.Format{f}, []ops.GemvShape{c.shape}, quick)...)
+		}
+		for _, w := range ws {
+			fewest := 0
+			for _, p := range w.Space.Legal() {
+				if p.Int("split") > 1 && (fewest == 0 || p.Int("rows") < fewest) {
+					fewest = p.Int("rows")
+				}
+			}
+			if fewest != c.minRows {
+				t.Errorf("%s: K splits down to %d rows per workgroup, want %d", w.Label, fewest, c.minRows)
+			}
+			w.Eval.Close()
+		}
+	}
+}
