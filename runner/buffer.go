@@ -14,6 +14,34 @@ type Buffer struct {
 
 	dev *Device
 	buf *wgpu.Buffer
+	// of and offset make the buffer a view: Size bytes of of from offset.
+	of     *Buffer
+	offset uint64
+}
+
+// View is size bytes of b from offset, to bind on their own, e.g. one
+// matrix of a stack in one buffer: offset a multiple of the device's
+// storage-buffer offset alignment, size a positive multiple of 4, both
+// within b. It is bound only, never read, written or released itself, and
+// goes with b.
+func (b *Buffer) View(offset, size uint64) (*Buffer, error) {
+	if b.of != nil {
+		offset, b = offset+b.offset, b.of
+	}
+	align := uint64(b.dev.Limits.MinStorageBufferOffsetAlignment)
+	if size == 0 || size%4 != 0 || (align > 0 && offset%align != 0) || offset+size > b.Size {
+		return nil, fmt.Errorf("view of buffer %s: %d bytes at offset %d are not a positive multiple of 4 at a multiple of %d within %d", b.Label, size, offset, align, b.Size)
+	}
+	return &Buffer{Label: fmt.Sprintf("%s[%d:+%d]", b.Label, offset, size), Size: size, dev: b.dev, of: b, offset: offset}, nil
+}
+
+// binding is what a bind group takes of b: the device buffer (nil once
+// released) and the offset.
+func (b *Buffer) binding() (*wgpu.Buffer, uint64) {
+	if b.of != nil {
+		return b.of.buf, b.offset
+	}
+	return b.buf, 0
 }
 
 // NewBuffer creates a zero-filled buffer of size bytes; size must be a
@@ -44,7 +72,7 @@ func (b *Buffer) Write(offset uint64, data []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if b.buf == nil {
-		return fmt.Errorf("writing buffer %s: released", b.Label)
+		return fmt.Errorf("writing buffer %s: released, or a view", b.Label)
 	}
 	if offset%4 != 0 || len(data)%4 != 0 || offset+uint64(len(data)) > b.Size {
 		return fmt.Errorf("writing buffer %s: %d bytes at offset %d do not fit %d bytes in 4-byte units", b.Label, len(data), offset, b.Size)
@@ -65,7 +93,7 @@ func (b *Buffer) Read() ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if b.buf == nil {
-		return nil, fmt.Errorf("reading buffer %s: released", b.Label)
+		return nil, fmt.Errorf("reading buffer %s: released, or a view", b.Label)
 	}
 	return d.readBack(b.buf, b.Size)
 }

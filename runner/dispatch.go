@@ -32,8 +32,11 @@ func (d *Device) check(ds Dispatch) error {
 		return fmt.Errorf("dispatch %s: %d buffers for %d bindings", k.Label, len(ds.Buffers), len(k.Bindings))
 	}
 	for i, b := range ds.Buffers {
-		if b == nil || b.buf == nil {
-			return fmt.Errorf("dispatch %s: buffer %d is nil or released", k.Label, i)
+		if b == nil {
+			return fmt.Errorf("dispatch %s: buffer %d is nil", k.Label, i)
+		}
+		if h, _ := b.binding(); h == nil {
+			return fmt.Errorf("dispatch %s: buffer %s is released", k.Label, b.Label)
 		}
 		if b.dev != d {
 			return fmt.Errorf("dispatch %s: buffer %s belongs to another device", k.Label, b.Label)
@@ -57,7 +60,8 @@ func (d *Device) check(ds Dispatch) error {
 func (d *Device) bindGroup(ds Dispatch) (*wgpu.BindGroup, error) {
 	entries := make([]wgpu.BindGroupEntry, len(ds.Buffers))
 	for i, b := range ds.Buffers {
-		entries[i] = wgpu.BindGroupEntry{Binding: uint32(i), Buffer: b.buf, Size: b.Size}
+		h, offset := b.binding()
+		entries[i] = wgpu.BindGroupEntry{Binding: uint32(i), Buffer: h, Offset: offset, Size: b.Size}
 	}
 	bg, err := d.dev.CreateBindGroup(&wgpu.BindGroupDescriptor{Label: ds.Kernel.Label, Layout: ds.Kernel.layout, Entries: entries})
 	if err != nil {

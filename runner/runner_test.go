@@ -156,3 +156,68 @@ func TestBadDispatchesAreErrors(t *testing.T) {
 		t.Error("NewBuffer(6) succeeded; want an error for a size not a multiple of 4")
 	}
 }
+
+// A view binds its bytes of a buffer alone: the kernel reads and writes
+// from the view's start, arrayLength is the view's, and the rest of the
+// buffer is untouched; views off the alignment or past the end, and reads
+// of a view, are errors.
+func TestViewsBindPartOfABuffer(t *testing.T) {
+	d := runnertest.Device(t)
+	k, err := d.Compile("double", doubleWGSL, []runner.Binding{runner.ReadOnly, runner.ReadWrite}, [3]uint32{64, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Release()
+	align := uint64(d.Limits.MinStorageBufferOffsetAlignment)
+	n := 3 * align / 4 // floats in three alignments
+	in := make([]float32, n)
+	for i := range in {
+		in[i] = float32(i)
+	}
+	src, err := d.NewBuffer("src", 4*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Release()
+	dst, err := d.NewBuffer("dst", 4*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Release()
+	if err := src.Write(0, f32bytes(in)); err != nil {
+		t.Fatal(err)
+	}
+	sv, err := src.View(align, align) // floats align/4 .. align/2-1
+	if err != nil {
+		t.Fatal(err)
+	}
+	dv, err := dst.View(2*align, align)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Run(runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{sv, dv}, Groups: [3]uint32{uint32(n/64 + 1), 1, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := dst.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := int(align / 4)
+	for i := 0; i < int(n); i++ {
+		want := float32(0)
+		if i >= 2*q {
+			want = 2 * in[i-q]
+		}
+		if got := math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:])); got != want {
+			t.Fatalf("dst[%d] = %v, want %v", i, got, want)
+		}
+	}
+	for _, c := range []struct{ off, size uint64 }{{4, align}, {align, 0}, {2 * align, 2 * align}} {
+		if _, err := src.View(c.off, c.size); err == nil {
+			t.Errorf("View(%d, %d) of %d bytes succeeded", c.off, c.size, 4*n)
+		}
+	}
+	if _, err := sv.Read(); err == nil {
+		t.Error("a view was read")
+	}
+}
