@@ -148,7 +148,7 @@ func (g *GPU) recordMoE(r *recorder, ly gpuLayer) error {
 	}
 	router := templates.Router{WG: defaultWG}
 	err := r.part(fmt.Sprintf("%dx%d", o.Experts, used), "top-k routing", fixed(int64(4*o.Experts+8*used)), func() error {
-		return r.add(router, []runner.Binding{u, ro, rw, rw}, router.Groups(), g.routerU, g.expertLogits, g.chosen, g.routeScores)
+		return r.add(router, []runner.Binding{u, ro, rw, rw}, router.Groups(1), g.routerU, g.expertLogits, g.chosen, g.routeScores)
 	})
 	if err != nil {
 		return err

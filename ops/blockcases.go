@@ -497,18 +497,29 @@ func toppCases(k templates.TopP) []BlockCase {
 // 1/(1+e) relative to e's error is below 1) plus 8u for 1 + e and the
 // division, twice.
 func RouterCase(k templates.Router, name string, logits []float32, kk int) BlockCase {
-	chosen, scores := RouterRef(logits, kk)
-	cw := make([]uint32, kk)
-	tol := make([]float64, kk)
-	for j, i := range chosen {
-		cw[j] = uint32(i)
-		tol[j] = 2 * float64(scores[j]) * (2*(3+2*math.Abs(float64(logits[i]))) + 8) * unitRoundoff
+	return routerRowsCase(k, name, logits, len(logits), kk)
+}
+
+// routerRowsCase is RouterCase for rows of experts logits each.
+func routerRowsCase(k templates.Router, name string, logits []float32, experts, kk int) BlockCase {
+	rows := len(logits) / experts
+	cw := make([]uint32, rows*kk)
+	sw := make([]float32, rows*kk)
+	tol := make([]float64, rows*kk)
+	for r := range rows {
+		row := logits[r*experts : (r+1)*experts]
+		chosen, scores := RouterRef(row, kk)
+		copy(sw[r*kk:], scores)
+		for j, i := range chosen {
+			cw[r*kk+j] = uint32(i)
+			tol[r*kk+j] = 2 * float64(scores[j]) * (2*(3+2*math.Abs(float64(row[i]))) + 8) * unitRoundoff
+		}
 	}
-	return BlockCase{Name: name, Groups: k.Groups(), Bufs: []BlockBuffer{
-		{Name: "dims", Data: UniformWords(uint32(len(logits)), uint32(kk))},
+	return BlockCase{Name: name, Groups: k.Groups(rows), Bufs: []BlockBuffer{
+		{Name: "dims", Data: UniformWords(uint32(experts), uint32(kk))},
 		{Name: "logits", Data: F32Words(logits)},
-		{Name: "chosen", Data: SentinelWords(kk), Want: cw},
-		{Name: "scores", Data: SentinelWords(kk), Want: F32Words(scores), Tol: tol},
+		{Name: "chosen", Data: SentinelWords(rows * kk), Want: cw},
+		{Name: "scores", Data: SentinelWords(rows * kk), Want: F32Words(sw), Tol: tol},
 	}}
 }
 
@@ -530,5 +541,6 @@ func routerCases(k templates.Router) []BlockCase {
 		RouterCase(k, "experts=300/k=3", scaled(r, 300, 5), 3),
 		RouterCase(k, "all/experts=5/k=5", neg, 5),
 		RouterCase(k, "experts=1/k=1", []float32{0.25}, 1),
+		routerRowsCase(k, "rows=5/experts=16/k=2", scaled(r, 5*16, 3), 16, 2),
 	}
 }

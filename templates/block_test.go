@@ -175,7 +175,7 @@ func TestBlockGroups(t *testing.T) {
 		{"embedq", templates.EmbedQ{Bits: 4, Group: 32, WG: 256}.Groups(5120), [3]uint32{20, 1, 1}},
 		{"softmax rows", templates.Softmax{WG: 256}.Groups(3), [3]uint32{3, 1, 1}},
 		{"topp", templates.TopP{WG: 256, Chunk: 1024}.Groups(), [3]uint32{1, 1, 1}},
-		{"router", templates.Router{WG: 64}.Groups(), [3]uint32{1, 1, 1}},
+		{"router rows", templates.Router{WG: 64}.Groups(5), [3]uint32{5, 1, 1}},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: Groups = %v, want %v", c.name, c.got, c.want)

@@ -109,7 +109,7 @@ func (p Router) String() string           { return fmt.Sprintf("wg=%d", p.WG) }
 func (p Router) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
 func (p Router) Check() error             { return checkBlockWG(p.WG) }
 
-// Groups is the dispatch size: a single workgroup.
-func (p Router) Groups() [3]uint32 { return [3]uint32{1, 1, 1} }
+// Groups is the dispatch size: a workgroup per token row.
+func (p Router) Groups(rows int) [3]uint32 { return [3]uint32{uint32(rows), 1, 1} }
 
 func (p Router) view() (string, any) { return "router.wgsl.tmpl", newBlockView(p, p.WG) }

@@ -15,8 +15,9 @@ var<workgroup> best_v: array<f32, 64>;
 var<workgroup> best_i: array<u32, 64>;
 
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let t = lid.x;
+  let row = wid.x;
   // The previous round's choice; 0xffffffff before the first.
   var pv = 0.0;
   var pi = 0xffffffffu;
@@ -24,7 +25,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
     var bv = 0.0;
     var bi = 0xffffffffu;
     for (var i = t; i < dims.experts; i = i + 64u) {
-      let v = logits[i];
+      let v = logits[row * dims.experts + i];
       let after = pi == 0xffffffffu || v < pv || (v == pv && i > pi);
       if (after && (bi == 0xffffffffu || v > bv)) {
         bv = v;
@@ -50,8 +51,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
     pv = best_v[0];
     pi = best_i[0];
     if (t == 0u) {
-      chosen[r] = pi;
-      scores[r] = 1.0 / (1.0 + exp(-pv));
+      chosen[row * dims.k + r] = pi;
+      scores[row * dims.k + r] = 1.0 / (1.0 + exp(-pv));
     }
     workgroupBarrier();
   }
