@@ -3,8 +3,10 @@ package ops
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/templates"
 )
 
@@ -81,4 +83,61 @@ func gemvCaseBuffers(k templates.Gemv, dims []uint32, t *quant.Tensor, x []float
 		bufs = append(bufs, BlockBuffer{Name: "norm", Data: F32Words(fu.Norm)})
 	}
 	return bufs
+}
+
+// ExpertInputRef is templates.ExpertInput: rows of x (dim each) times the
+// score each row gave expert among its k choices, 0 where it chose
+// another.
+func ExpertInputRef(x []float32, chosen []uint32, scores []float32, rows, dim, k, expert int) []float32 {
+	out := make([]float32, rows*dim)
+	for r := range rows {
+		var w float32
+		for j := range k {
+			if int(chosen[r*k+j]) == expert {
+				w = scores[r*k+j]
+			}
+		}
+		for i := range dim {
+			out[r*dim+i] = x[r*dim+i] * w
+		}
+	}
+	return out
+}
+
+// ExpertInputBindings are templates.ExpertInput's bindings.
+func ExpertInputBindings(templates.ExpertInput) []runner.Binding {
+	return []runner.Binding{runner.Uniform, runner.ReadOnly, runner.ReadOnly, runner.ReadOnly, runner.ReadWrite}
+}
+
+// ExpertInputCases check k for a batch of rows choosing one and two of
+// several experts, for an expert some rows chose in either slot and one no
+// row chose: exact products, zeros elsewhere.
+func ExpertInputCases(k templates.ExpertInput) ([]BlockCase, error) {
+	var cs []BlockCase
+	r := rand.New(rand.NewPCG(61, 67))
+	for _, c := range []struct{ rows, dim, k, experts, expert int }{{7, 96, 1, 4, 2}, {5, 64, 2, 6, 3}, {3, 32, 2, 8, 7}} {
+		x := uniform(r, c.rows*c.dim)
+		chosen := make([]uint32, c.rows*c.k)
+		scores := uniform(r, c.rows*c.k)
+		for i := range chosen {
+			chosen[i] = uint32(r.IntN(c.experts))
+		}
+		if c.expert < c.experts-1 {
+			chosen[0], chosen[len(chosen)-1] = uint32(c.expert), uint32(c.expert) // chosen in the first and last slots
+		} else {
+			for i := range chosen {
+				chosen[i] = uint32(r.IntN(c.experts - 1)) // chosen by no row
+			}
+		}
+		want := ExpertInputRef(x, chosen, scores, c.rows, c.dim, c.k, c.expert)
+		cs = append(cs, BlockCase{Name: fmt.Sprintf("rows=%d/dim=%d/k=%d/expert=%d", c.rows, c.dim, c.k, c.expert),
+			Groups: k.Groups(c.rows, c.dim), Bufs: []BlockBuffer{
+				{Name: "dims", Data: UniformWords(uint32(c.rows), uint32(c.dim), uint32(c.k), uint32(c.expert))},
+				{Name: "x", Data: F32Words(x)},
+				{Name: "chosen", Data: chosen},
+				{Name: "scores", Data: F32Words(scores)},
+				{Name: "out", Data: SentinelWords(c.rows * c.dim), Want: F32Words(want)},
+			}})
+	}
+	return cs, nil
 }

@@ -491,3 +491,14 @@ func TestGemvSplitOnlyForFewRows(t *testing.T) {
 		}
 	}
 }
+
+// A routed expert's batch input is each row times the score the row gave
+// it, zero for rows that chose others; reading the first slot only, or not
+// zeroing the rows that did not choose it, fails.
+func TestExpertInput(t *testing.T) {
+	ks := []templates.ExpertInput{{WG: 64}, {WG: 256}}
+	checkWithMutants(t, ks, ops.ExpertInputBindings, ops.ExpertInputCases, []mutant[templates.ExpertInput]{
+		{ks[0], "for (var j = 0u; j < dims.k; j = j + 1u) {", "for (var j = 0u; j < 1u; j = j + 1u) {"},
+		{ks[0], "var w = 0.0;", "var w = 1.0;"},
+	})
+}

@@ -14,6 +14,7 @@ var goldenDecode = []templates.Kernel{
 	templates.QKVRope{WG: 32, Freqs: true},
 	templates.QKVHead{WG: 64, Freqs: true},
 	templates.QKVHead{WG: 32, KV8: true},
+	templates.ExpertInput{WG: 64},
 	templates.AddRMSNorm{WG: 128},
 	templates.PackedSwiGLU{WG: 64},
 	templates.EmbedQuant{Bits: 8, WG: 64},

@@ -113,3 +113,25 @@ func (p Router) Check() error             { return checkBlockWG(p.WG) }
 func (p Router) Groups(rows int) [3]uint32 { return [3]uint32{uint32(rows), 1, 1} }
 
 func (p Router) view() (string, any) { return "router.wgsl.tmpl", newBlockView(p, p.WG) }
+
+// ExpertInput is one routed expert's input for a batch of token rows, as a
+// batched MoE layer runs every expert over the batch: each row of x times
+// the routing score the row gave the expert, or 0 where it did not choose
+// it (whose products then add nothing). Bindings: 0 uniform {rows, dim, k,
+// expert}, 1 x, 2 chosen and 3 scores (k per row, as Router writes them), 4
+// out.
+type ExpertInput struct {
+	WG int // threads per workgroup, a power of two in 32..256
+}
+
+func (p ExpertInput) Name() string             { return "expertinput" }
+func (p ExpertInput) String() string           { return fmt.Sprintf("wg=%d", p.WG) }
+func (p ExpertInput) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
+func (p ExpertInput) Check() error             { return checkBlockWG(p.WG) }
+
+// Groups is the dispatch size: a thread per element of rows x dim.
+func (p ExpertInput) Groups(rows, dim int) [3]uint32 { return grid(ceilDiv(rows*dim, p.WG)) }
+
+func (p ExpertInput) view() (string, any) {
+	return "expertinput.wgsl.tmpl", newBlockView(p, p.WG)
+}
