@@ -36,7 +36,8 @@
 //     time as they are drawn: its Weights hold a quant.Tensor (Q) in place of
 //     float32 Data, and the CPU forward pass dequantizes them a row at a time.
 //     Llama 4 layers (MoE, NoPE, q/k norm, chunked attention) run on the GPU
-//     quantized, a prompt one position at a time (llama4gpu.go).
+//     quantized, a prompt batched with every expert over the batch
+//     (llama4gpu.go, prefill.go).
 //  6. NewGPU uploads a model (quantizing float32 projections if asked) and
 //     records a decode step as one program of fused dispatches; Generate runs
 //     greedy steps back to back with the sampled token kept on the device,

@@ -19,7 +19,10 @@ import (
 // routing score, which Llama 4 puts on the input), then their down GEMVs
 // computing SwiGLU as they load and adding into the residual stream. Only
 // the chosen experts' weights are read. Both need the fused (quantized)
-// step; prompts are run one position at a time.
+// step. A prompt runs batched (prefill.go): the router as a GEMM, Router's
+// top k a workgroup per row, then every expert over the whole batch, its
+// input each row scaled by the score the row gave it or zeroed, its GEMMs
+// binding its rows of the stacked weights.
 
 // gpuMoE is an MoE layer's router and routed experts on the device; the
 // shared expert is the layer's gateUp and down.
@@ -27,6 +30,51 @@ type gpuMoE struct {
 	router       *linear // Experts rows
 	gateUp, down *linear // every expert's [gate | up] rows, and down rows, stacked
 	hidden       int     // ExpertHidden
+	// experts are each expert's rows of gateUp and down as views a batched
+	// prefill's GEMMs bind; nil where the device's offset alignment does
+	// not fall on an expert's first row, and prompts then run through the
+	// decode step.
+	experts []expertWeights
+}
+
+// expertWeights are one expert's [gate | up] and down matrices.
+type expertWeights struct{ gateUp, down linearPart }
+
+// expertViews makes e.experts: views of each expert's rows of the stacked
+// weights, or nil where one is not aligned.
+func (e *gpuMoE) expertViews(experts int) {
+	if e.gateUp.f == nil || e.down.f == nil || len(e.gateUp.parts) != 1 || len(e.down.parts) != 1 {
+		return // float32 experts do not run on the GPU at all
+	}
+	view := func(l *linear, x int) (linearPart, bool) {
+		p, n := l.parts[0], l.rows/experts
+		f := *l.f
+		wpr, gpr := int64(l.cols*f.Bits/32), int64(l.cols/f.GroupLen(l.cols))
+		v := linearPart{offset: 0, rows: n}
+		var err error
+		if v.w, err = p.w.View(uint64(4*int64(x*n)*wpr), uint64(4*int64(n)*wpr)); err != nil {
+			return v, false
+		}
+		if v.s, err = p.s.View(uint64(4*int64(x*n)*gpr), uint64(4*int64(n)*gpr)); err != nil {
+			return v, false
+		}
+		if f.Asym {
+			if v.m, err = p.m.View(uint64(4*int64(x*n)*gpr), uint64(4*int64(n)*gpr)); err != nil {
+				return v, false
+			}
+		}
+		return v, true
+	}
+	var out []expertWeights
+	for x := range experts {
+		gu, ok1 := view(e.gateUp, x)
+		dn, ok2 := view(e.down, x)
+		if !ok1 || !ok2 {
+			return
+		}
+		out = append(out, expertWeights{gu, dn})
+	}
+	e.experts = out
 }
 
 // llama4 reports whether layer l needs this file's kernels.
@@ -97,6 +145,7 @@ func (g *GPU) uploadLlama4(i int, ly *gpuLayer) error {
 			return fmt.Errorf("%w: %s does not fit one buffer of the device", ErrUnsupported, lin.name)
 		}
 	}
+	e.expertViews(o.Experts)
 	ly.moe = e
 	return nil
 }

@@ -12,8 +12,10 @@ import (
 
 // Batched prefill runs a block of prompt positions in one submission: the
 // projections as quantized GEMMs over all the rows at once (ops/gemm.go's
-// kernel), the other steps with the rows count of their uniforms, and
-// attention position by position with the decode kernel (prefillAttention).
+// kernel), the other steps with the rows count of their uniforms, an MoE
+// layer's experts each over the whole batch (recordPrefillMoE), and
+// attention as one flash-prefill dispatch, or position by position with the
+// decode kernel for heads it does not take (prefillAttention).
 // The caches, the argmax after the last position (in g.tok) and the
 // history end up as if the positions had been decoded one by one.
 
@@ -22,6 +24,9 @@ type prefillBuffers struct {
 	tokens             *runner.Buffer
 	x, y, xb           *runner.Buffer
 	qkv, q, att, gu, h *runner.Buffer
+	// An MoE model's router logits and choices, a routed expert's input
+	// and output.
+	logits, chosen, scores, xe, ye *runner.Buffer
 }
 
 // prefillProgram is the bound batch for one number of rows.
@@ -38,9 +43,9 @@ type prefillProgram struct {
 // batchable reports whether prompts can run batched: every projection
 // quantized in one buffer, as the GEMM kernel binds it.
 func (g *GPU) batchable() bool {
-	for i, l := range g.layers {
-		if llama4(&g.m.Layers[i]) {
-			return false // Llama 4's layers run one position at a time
+	for _, l := range g.layers {
+		if l.moe != nil && l.moe.experts == nil {
+			return false // the experts' weights cannot be bound one by one
 		}
 		for _, lin := range []*linear{l.qkv, l.out, l.gateUp, l.down} {
 			if lin.f == nil || len(lin.parts) != 1 {
@@ -127,10 +132,15 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 			buf, err = g.buffer(label, 4*n)
 			return buf
 		}
+		hidden := max(o.HiddenDim, o.ExpertHidden)
 		g.pf = &prefillBuffers{tokens: act("batch.tokens", b),
 			x: act("batch.x", b*o.Dim), y: act("batch.y", b*o.Dim), xb: act("batch.xb", b*o.Dim),
 			qkv: act("batch.qkv", b*(o.QDim()+2*o.KVDim())), q: act("batch.q", b*o.QDim()), att: act("batch.att", b*o.QDim()),
-			gu: act("batch.gu", b*2*o.HiddenDim), h: act("batch.h", b*o.HiddenDim)}
+			gu: act("batch.gu", b*2*hidden), h: act("batch.h", b*hidden)}
+		if o.Experts > 0 {
+			g.pf.logits, g.pf.chosen, g.pf.scores = act("batch.expert_logits", b*o.Experts), act("batch.chosen", b*o.ExpertsUsed), act("batch.route_scores", b*o.ExpertsUsed)
+			g.pf.xe, g.pf.ye = act("batch.expert_x", b*o.Dim), act("batch.expert_y", b*o.Dim)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -150,6 +160,15 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 	normU := uniform("batch.rmsnorm", uint32(o.Dim), math.Float32bits(o.RMSEps), uint32(rows))
 	p.stepU = uniform("batch.step", math.Float32bits(o.RopeTheta), 0, uint32(rows))
 	hidU := uniform("batch.hidden", uint32(o.HiddenDim), uint32(rows))
+	var expertU, addU *runner.Buffer
+	var expertInU []*runner.Buffer // ExpertInput's uniform per expert
+	if o.Experts > 0 {
+		expertU = uniform("batch.expert_hidden", uint32(o.ExpertHidden), uint32(rows))
+		addU = uniform("batch.add", uint32(rows*o.Dim))
+		for x := range o.Experts {
+			expertInU = append(expertInU, uniform("batch.expert_input", uint32(rows), uint32(o.Dim), uint32(o.ExpertsUsed), uint32(x)))
+		}
+	}
 	lastU := uniform("batch.last", uint32(o.Dim), uint32((rows-1)*o.Dim), 0)
 	if err != nil {
 		return nil, err
@@ -167,10 +186,11 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 		r.extend(ds)
 	}
 	rms, addNorm, glu := g.blk.rms, g.blk.addNorm, g.blk.glu
-	gemm := func(l *linear, a, c *runner.Buffer) error {
-		k := g.gemmParams(*l.f, rows, l.rows, l.cols)
-		pt := l.parts[0]
-		dims, err := g.uniform(l.name+".gemm", uint32(rows), uint32(l.rows), uint32(l.cols), uint32(l.f.GroupLen(l.cols)))
+	// gemmOf multiplies the rows of a by pt, n rows of l's weights.
+	gemmOf := func(l *linear, pt linearPart, a, c *runner.Buffer) error {
+		n := pt.rows
+		k := g.gemmParams(*l.f, rows, n, l.cols)
+		dims, err := g.uniform(l.name+".gemm", uint32(rows), uint32(n), uint32(l.cols), uint32(l.f.GroupLen(l.cols)))
 		if err != nil {
 			return err
 		}
@@ -178,8 +198,9 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 		if l.f.Asym {
 			bufs = append(bufs, pt.m)
 		}
-		return r.add(k, ops.GemmBindingsFor(k), k.Groups(rows, l.rows), bufs...)
+		return r.add(k, ops.GemmBindingsFor(k), k.Groups(rows, n), bufs...)
 	}
+	gemm := func(l *linear, a, c *runner.Buffer) error { return gemmOf(l, l.parts[0], a, c) }
 	for i, ly := range g.layers {
 		var err error
 		if i == 0 {
@@ -198,11 +219,16 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 			func() error {
 				return r.add(addNorm, []runner.Binding{u, rw, ro, ro, rw}, addNorm.Groups(rows), normU, pf.x, pf.y, ly.mlpNorm, pf.xb)
 			},
-			func() error { return gemm(ly.gateUp, pf.xb, pf.gu) },
-			func() error {
-				return r.add(glu, []runner.Binding{u, ro, rw}, glu.Groups(rows*o.HiddenDim), hidU, pf.gu, pf.h)
-			},
-			func() error { return gemm(ly.down, pf.h, pf.y) },
+		}
+		if e := ly.moe; e != nil {
+			steps = append(steps, func() error { return g.recordPrefillMoE(r, rows, e, ly, gemm, gemmOf, expertU, addU, expertInU) })
+		} else {
+			steps = append(steps,
+				func() error { return gemm(ly.gateUp, pf.xb, pf.gu) },
+				func() error {
+					return r.add(glu, []runner.Binding{u, ro, rw}, glu.Groups(rows*o.HiddenDim), hidU, pf.gu, pf.h)
+				},
+				func() error { return gemm(ly.down, pf.h, pf.y) })
 		}
 		for _, s := range steps {
 			if err := s(); err != nil {
@@ -320,4 +346,52 @@ func (g *GPU) gemmParams(f quant.Format, m, n, k int) templates.Gemm {
 	c.Params = kern.String()
 	g.choose(c)
 	return kern
+}
+
+// recordPrefillMoE records an MoE layer's feed-forward network for a batch
+// of rows, from the normalised rows in g.pf.xb to their sum in g.pf.y: the
+// router's logits (a GEMM) and each row's top k (Router, a workgroup per
+// row), the shared expert, then every routed expert over the whole batch,
+// its input each row times the score the row gave it or 0 (ExpertInput),
+// its GEMMs binding its rows of the stacked weights, its output added into
+// y. A row that did not choose an expert adds its zeros: the batch runs
+// all experts' weights once instead of the chosen ones' once per row.
+func (g *GPU) recordPrefillMoE(r *recorder, rows int, e *gpuMoE, ly gpuLayer, gemm func(*linear, *runner.Buffer, *runner.Buffer) error,
+	gemmOf func(*linear, linearPart, *runner.Buffer, *runner.Buffer) error, hidU, addU *runner.Buffer, inputU []*runner.Buffer) error {
+	o, pf := g.m.Options, g.pf
+	glu, router := g.blk.glu, templates.Router{WG: defaultWG}
+	in, add := templates.ExpertInput{WG: defaultWG}, templates.Add{WG: defaultWG}
+	if err := gemm(e.router, pf.xb, pf.logits); err != nil {
+		return err
+	}
+	if err := r.add(router, []runner.Binding{u, ro, rw, rw}, router.Groups(rows), g.routerU, pf.logits, pf.chosen, pf.scores); err != nil {
+		return err
+	}
+	if err := gemm(ly.gateUp, pf.xb, pf.gu); err != nil { // the shared expert
+		return err
+	}
+	if err := r.add(glu, []runner.Binding{u, ro, rw}, glu.Groups(rows*o.ExpertHidden), hidU, pf.gu, pf.h); err != nil {
+		return err
+	}
+	if err := gemm(ly.down, pf.h, pf.y); err != nil {
+		return err
+	}
+	for x, w := range e.experts {
+		if err := r.add(in, ops.ExpertInputBindings(in), in.Groups(rows, o.Dim), inputU[x], pf.xb, pf.chosen, pf.scores, pf.xe); err != nil {
+			return err
+		}
+		if err := gemmOf(e.gateUp, w.gateUp, pf.xe, pf.gu); err != nil {
+			return err
+		}
+		if err := r.add(glu, []runner.Binding{u, ro, rw}, glu.Groups(rows*o.ExpertHidden), hidU, pf.gu, pf.h); err != nil {
+			return err
+		}
+		if err := gemmOf(e.down, w.down, pf.h, pf.ye); err != nil {
+			return err
+		}
+		if err := r.add(add, []runner.Binding{u, rw, ro}, add.Groups(rows*o.Dim), addU, pf.y, pf.ye); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -577,6 +577,13 @@ func TestGPULlama4MatchesCPU(t *testing.T) {
 				t.Errorf("%d dispatches per step, want %d", n, want)
 			}
 			matchesCPU(t, g, m, false)
+			// Prompts run batched: the MoE layers' router and top k per
+			// row, the shared expert and every routed expert over the
+			// batch; with float and int8 caches.
+			prompt := []int{1, 9, 400, 33, 2, 500, 77, 8}
+			for _, kv8 := range []bool{false, true} {
+				batched(t, d, m, prompt, kv8)
+			}
 		})
 	}
 	m, err := Synthetic("tiny-llama4", SyntheticOptions{Seed: 1})

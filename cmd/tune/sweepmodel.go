@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -28,8 +27,8 @@ const modelPrefillRows = 512
 // of the decode step (norm into Q/K/V, gate/up and the classifier; the
 // attention output adding into the residual stream; SwiGLU into down), the
 // prefill GEMMs, split decode attention at each context and flash prefill
-// (no prefill kernels for an MoE model, whose prompt runs a position at a
-// time), an MoE model's router and expert GEMVs, and the block kernels
+// (with an MoE model's router and expert GEMMs), an MoE model's router
+// and expert GEMVs, and the block kernels
 // (norm, RoPE, SwiGLU, the quantized embedding); the attention kernels
 // read int8 caches where kv8 is set.
 func modelPlan(o llama.Options, f quant.Format, contexts []int, kv8 bool) []modelSweep {
@@ -52,29 +51,31 @@ func modelPlan(o llama.Options, f quant.Format, contexts []int, kv8 bool) []mode
 		cache = ops.AttnShape{KV8: true}.Dtype()
 	}
 	norm, glu := gemv(q+2*kv, d, 2*h, d, o.VocabSize, d), gemv(d, h)
+	gemm := fmt.Sprintf("%dx%dx%d,%dx%dx%d,%dx%dx%d,%dx%dx%d", m, q+2*kv, d, m, d, q, m, 2*h, d, m, d, h)
 	if o.Experts > 0 {
 		// An MoE layer's router and its experts' gate/up (shared and
 		// routed alike) normalise their input; their down GEMVs SwiGLU it.
+		// A batched prompt runs them as GEMMs of the same shapes.
 		e := o.ExpertHidden
 		norm += "," + gemv(o.Experts, d, 2*e, d)
 		glu += "," + gemv(d, e)
+		for _, sh := range []string{fmt.Sprintf("%dx%dx%d", m, o.Experts, d), fmt.Sprintf("%dx%dx%d", m, 2*e, d), fmt.Sprintf("%dx%dx%d", m, d, e)} {
+			if !strings.Contains(","+gemm+",", ","+sh+",") {
+				gemm += "," + sh
+			}
+		}
 	}
 	plan := []modelSweep{
 		{"gemv", "norm", fm, norm},
 		{"gemv", "acc", fm, gemv(d, q)},
 		{"gemv", "glu+acc", fm, glu},
-		{"gemm", "", fm, fmt.Sprintf("%dx%dx%d,%dx%dx%d,%dx%dx%d,%dx%dx%d", m, q+2*kv, d, m, d, q, m, 2*h, d, m, d, h)},
+		{"gemm", "", fm, gemm},
 		{"attention-decode", "", cache, strings.Join(decode, ",")},
 		{"attention-prefill", "", cache, fmt.Sprintf("%dx%s", m, heads)},
 		{"rmsnorm", "", "f32", fmt.Sprintf("1x%d", d)},
 		{"rope", "", "f32", fmt.Sprintf("%dx%d", o.NumHeads, o.HeadDim)},
 		{"swiglu", "", "f32", strconv.Itoa(h)},
 		{"embedq", "", fm, strconv.Itoa(d)},
-	}
-	if o.Experts > 0 {
-		// An MoE model's prompt runs a position at a time: no prefill
-		// GEMMs or flash prefill to tune.
-		plan = slices.DeleteFunc(plan, func(s modelSweep) bool { return s.op == "gemm" || s.op == "attention-prefill" })
 	}
 	return plan
 }

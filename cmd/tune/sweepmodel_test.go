@@ -80,7 +80,8 @@ func TestSweepModel(t *testing.T) {
 
 // An MoE model's plan tunes the router and the experts' gate/up among the
 // norm-fused GEMVs and the experts' down among the SwiGLU ones, at the
-// shapes its GPU step looks them up at, and no prefill kernels.
+// shapes its GPU step looks them up at, and the same as GEMMs for batched
+// prompts.
 func TestModelPlanMoE(t *testing.T) {
 	o, err := llama.LoadShape("synthetic:llama-4-mini")
 	if err != nil {
@@ -88,16 +89,23 @@ func TestModelPlanMoE(t *testing.T) {
 	}
 	plan := modelPlan(o, quant.Format{Bits: 4, Group: 32}, []int{128}, false)
 	want := map[string]string{
-		"norm":    "1536x1024,4096x1024,32768x1024,16x1024,1024x1024",
-		"glu+acc": "1024x2048,1024x512",
+		"gemv-norm":         "1536x1024,4096x1024,32768x1024,16x1024,1024x1024",
+		"gemv-glu+acc":      "1024x2048,1024x512",
+		"gemm":              "512x1536x1024,512x1024x1024,512x4096x1024,512x1024x2048,512x16x1024,512x1024x512",
+		"attention-prefill": "512x16x4x64",
 	}
 	for _, s := range plan {
-		if w, ok := want[s.fuse]; ok && s.shapes != w {
-			t.Errorf("gemv-%s shapes %s, want %s", s.fuse, s.shapes, w)
+		name := s.op
+		if s.fuse != "" {
+			name += "-" + s.fuse
 		}
-		if s.op == "gemm" || s.op == "attention-prefill" {
-			t.Errorf("%s in the plan of a model whose prompt runs a position at a time", s.op)
+		if w, ok := want[name]; ok && s.shapes != w {
+			t.Errorf("%s shapes %s, want %s", name, s.shapes, w)
 		}
+		delete(want, name)
+	}
+	if len(want) > 0 {
+		t.Errorf("no %v in the plan", want)
 	}
 }
 
