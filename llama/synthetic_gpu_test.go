@@ -387,24 +387,12 @@ func batched(t *testing.T, d *runner.Device, m *Model, prompt []int, kv8 bool) {
 		if !g.Batchable() {
 			t.Fatal("a quantized model is not batchable")
 		}
-		if err := g.runPrompt(prompt); err != nil {
-			t.Fatal(err)
-		}
-		got, err := g.readLogits()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache := m.NewKVCache(32)
-		cache.Int8 = kv8
-		var want []float32
-		for pos, id := range prompt {
-			want = m.Forward(id, pos, cache)
-		}
-		if e := relError(got, want); e > tol {
+		e, cache := promptError(t, g, m, prompt)
+		if e > tol {
 			t.Errorf("logits after batched prefill: error %.2g of the largest, want <= %g", e, tol)
 		}
 		// The next position reads the caches the batches wrote.
-		got, err = g.StepLogits(5, len(prompt))
+		got, err := g.StepLogits(5, len(prompt))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -416,6 +404,27 @@ func batched(t *testing.T, d *runner.Device, m *Model, prompt []int, kv8 bool) {
 			t.Error("no prefill positions timed")
 		}
 	})
+}
+
+// promptError runs prompt through g and returns how far the logits after
+// it are from the CPU's, relative to the largest, and the CPU's cache after
+// the prompt (int8 where g's is).
+func promptError(t *testing.T, g *GPU, m *Model, prompt []int) (float64, *KVCache) {
+	t.Helper()
+	if err := g.runPrompt(prompt); err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.readLogits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := m.NewKVCache(g.ctx)
+	cache.Int8 = g.opts.KV8
+	var want []float32
+	for pos, id := range prompt {
+		want = m.Forward(id, pos, cache)
+	}
+	return relError(got, want), cache
 }
 
 func relError(got, want []float32) float64 {
@@ -488,21 +497,9 @@ func TestGPUKernelsFromProfile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		prompt := []int{1, 2, 3}
-		if err := g.runPrompt(prompt); err != nil { // records the batch's GEMMs
-			t.Fatal(err)
-		}
-		got, err := g.readLogits()
+		e, _ := promptError(t, g, m, []int{1, 2, 3}) // records the batch's GEMMs
 		g.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache := m.NewKVCache(16)
-		var want []float32
-		for pos, id := range prompt {
-			want = m.Forward(id, pos, cache)
-		}
-		if e := relError(got, want); e > logitTolerance {
+		if e > logitTolerance {
 			t.Errorf("profile %v: logits error %.2g of the largest, want <= %g", prof != nil, e, logitTolerance)
 		}
 		// Distinct shapes: the decode step's fused GEMVs, QKV 256x128 and
@@ -633,20 +630,7 @@ func TestGPUSplitGemvMatchesCPU(t *testing.T) {
 		t.Errorf("largest logit error %.2g of the largest logit, want <= %g", e, logitTolerance)
 	}
 	// A batched prompt ends in the plain classifier GEMV.
-	prompt := []int{1, 2, 3}
-	if err := g.runPrompt(prompt); err != nil {
-		t.Fatal(err)
-	}
-	got, err := g.readLogits()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache := m.NewKVCache(16)
-	var want []float32
-	for pos, id := range prompt {
-		want = m.Forward(id, pos, cache)
-	}
-	if e := relError(got, want); e > logitTolerance {
+	if e, _ := promptError(t, g, m, []int{1, 2, 3}); e > logitTolerance {
 		t.Errorf("logits after the prompt: error %.2g of the largest, want <= %g", e, logitTolerance)
 	}
 	if i := slices.IndexFunc(g.Kernels, func(k KernelChoice) bool { return k.Op == "gemv" }); i < 0 || !strings.Contains(g.Kernels[i].Params, "split=4") {

@@ -21,16 +21,7 @@ func TestProgramSubmitsInOrder(t *testing.T) {
 	}
 	defer k.Release()
 	const n = 100
-	src, err := d.NewBuffer("src", 4*n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Release()
-	dst, err := d.NewBuffer("dst", 4*n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Release()
+	src, dst := newBuffer(t, d, "src", 4*n), newBuffer(t, d, "dst", 4*n)
 	hist, err := d.NewBuffer("hist", 4*8)
 	if err != nil {
 		t.Fatal(err)

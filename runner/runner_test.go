@@ -31,6 +31,17 @@ func f32bytes(v []float32) []byte {
 	return b
 }
 
+// newBuffer is a buffer of size bytes on d, released when t ends.
+func newBuffer(t *testing.T, d *runner.Device, label string, size uint64) *runner.Buffer {
+	t.Helper()
+	b, err := d.NewBuffer(label, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Release)
+	return b
+}
+
 func TestListFindsAnAdapter(t *testing.T) {
 	infos, err := runner.List()
 	if err != nil {
@@ -55,16 +66,7 @@ func TestRunDoublesOnDevice(t *testing.T) {
 	for i := range in {
 		in[i] = float32(i) - 17.5
 	}
-	src, err := d.NewBuffer("src", 4*n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Release()
-	dst, err := d.NewBuffer("dst", 4*n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Release()
+	src, dst := newBuffer(t, d, "src", 4*n), newBuffer(t, d, "dst", 4*n)
 	if err := src.Write(0, f32bytes(in)); err != nil {
 		t.Fatal(err)
 	}
@@ -174,16 +176,7 @@ func TestViewsBindPartOfABuffer(t *testing.T) {
 	for i := range in {
 		in[i] = float32(i)
 	}
-	src, err := d.NewBuffer("src", 4*n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Release()
-	dst, err := d.NewBuffer("dst", 4*n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Release()
+	src, dst := newBuffer(t, d, "src", 4*n), newBuffer(t, d, "dst", 4*n)
 	if err := src.Write(0, f32bytes(in)); err != nil {
 		t.Fatal(err)
 	}
