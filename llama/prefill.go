@@ -186,7 +186,8 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 		r.extend(ds)
 	}
 	rms, addNorm, glu := g.blk.rms, g.blk.addNorm, g.blk.glu
-	// gemmOf multiplies the rows of a by pt, n rows of l's weights.
+	// gemmOf multiplies the rows of a by pt, rows of l's weights (a part,
+	// or one expert's view).
 	gemmOf := func(l *linear, pt linearPart, a, c *runner.Buffer) error {
 		n := pt.rows
 		k := g.gemmParams(*l.f, rows, n, l.cols)
@@ -221,7 +222,7 @@ func (g *GPU) prefillProgram(rows int) (*prefillProgram, error) {
 			},
 		}
 		if e := ly.moe; e != nil {
-			steps = append(steps, func() error { return g.recordPrefillMoE(r, rows, e, ly, gemm, gemmOf, expertU, addU, expertInU) })
+			steps = append(steps, func() error { return g.recordPrefillMoE(r, rows, e, ly, gemmOf, expertU, addU, expertInU) })
 		} else {
 			steps = append(steps,
 				func() error { return gemm(ly.gateUp, pf.xb, pf.gu) },
@@ -356,9 +357,10 @@ func (g *GPU) gemmParams(f quant.Format, m, n, k int) templates.Gemm {
 // its GEMMs binding its rows of the stacked weights, its output added into
 // y. A row that did not choose an expert adds its zeros: the batch runs
 // all experts' weights once instead of the chosen ones' once per row.
-func (g *GPU) recordPrefillMoE(r *recorder, rows int, e *gpuMoE, ly gpuLayer, gemm func(*linear, *runner.Buffer, *runner.Buffer) error,
-	gemmOf func(*linear, linearPart, *runner.Buffer, *runner.Buffer) error, hidU, addU *runner.Buffer, inputU []*runner.Buffer) error {
+func (g *GPU) recordPrefillMoE(r *recorder, rows int, e *gpuMoE, ly gpuLayer, gemmOf func(*linear, linearPart, *runner.Buffer, *runner.Buffer) error,
+	hidU, addU *runner.Buffer, inputU []*runner.Buffer) error {
 	o, pf := g.m.Options, g.pf
+	gemm := func(l *linear, a, c *runner.Buffer) error { return gemmOf(l, l.parts[0], a, c) }
 	glu, router := g.blk.glu, templates.Router{WG: defaultWG}
 	in, add := templates.ExpertInput{WG: defaultWG}, templates.Add{WG: defaultWG}
 	if err := gemm(e.router, pf.xb, pf.logits); err != nil {

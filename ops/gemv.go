@@ -342,7 +342,6 @@ func (e *GemvEvaluator) Close() {
 	}
 }
 
-// quantBytes is the size of a tensor's codes, scales and mins.
 // gemvDispatchBytes is what bytesPerRun counts for one dispatch of a
 // shape of variant v that fits one binding.
 func gemvDispatchBytes(s GemvShape, f quant.Format, v GemvVariant) int64 {
@@ -356,6 +355,7 @@ func gemvDispatchBytes(s GemvShape, f quant.Format, v GemvVariant) int64 {
 	return quantBytes(s, f) + in + out
 }
 
+// quantBytes is the size of a tensor's codes, scales and mins.
 func quantBytes(s GemvShape, f quant.Format) int64 {
 	groups := int64(1)
 	if f.Group > 0 {
