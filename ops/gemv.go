@@ -179,7 +179,7 @@ func GemvVariantWorkloads(d *runner.Device, variants []GemvVariant, formats []qu
 				}
 				out = append(out, Workload{
 					Op: v.Op(), Dtype: f.String(), Dims: s.Dims(), Label: label, Task: v.Task(s, f), Unit: "B/s",
-					Space: splitWhereFew(GemvVariantSpace(f, v, DeviceLimits(d)), s), Eval: e, Baseline: base, Bytes: gemvDispatchBytes(s, f, v),
+					Space: SplitWhereFew(GemvVariantSpace(f, v, DeviceLimits(d)), s, SplitBelowGroups(d.Info)), Eval: e, Baseline: base, Bytes: gemvDispatchBytes(s, f, v),
 					EvaluateBaseline: func(ctx context.Context) search.Result { return e.EvaluateKernel(ctx, base) },
 				})
 			}
@@ -565,18 +565,24 @@ func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy in
 	return ds, nil
 }
 
-// SplitBelowGroups is how few groups of rows make a K split worth trying:
-// with more, every compute unit of a large GPU has rows of its own, and a
-// split only adds its reduce dispatch.
-const SplitBelowGroups = 512
+// SplitBelowGroups is how few groups of rows make a K split worth trying
+// on adapter a: on a GPU 512 (with more, every compute unit of a large
+// GPU has rows of its own, and a split only adds its reduce dispatch), on
+// a CPU adapter none (a few workgroups fill its cores).
+func SplitBelowGroups(a runner.AdapterInfo) int {
+	if a.Type == "cpu" {
+		return 0
+	}
+	return 512
+}
 
-// splitWhereFew constrains sp, a GEMV space, to K splits of shape s only
-// where its rows make fewer than SplitBelowGroups groups.
-func splitWhereFew(sp *search.Space, s GemvShape) *search.Space {
+// SplitWhereFew constrains sp, a GEMV space, to K splits of shape s only
+// where its rows make fewer than below groups.
+func SplitWhereFew(sp *search.Space, s GemvShape, below int) *search.Space {
 	sp.Constraints = append(sp.Constraints, search.Constraint{
-		Name: fmt.Sprintf("a K split only under %d groups of rows", SplitBelowGroups),
+		Name: fmt.Sprintf("a K split only under %d groups of rows", below),
 		OK: func(p search.Point) bool {
-			return p.Int("split") == 1 || (s.Rows+p.Int("rows")-1)/p.Int("rows") < SplitBelowGroups
+			return p.Int("split") == 1 || (s.Rows+p.Int("rows")-1)/p.Int("rows") < below
 		},
 	})
 	return sp

@@ -3,6 +3,7 @@ package ops_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -462,43 +463,44 @@ func TestQKVHead(t *testing.T) {
 	})
 }
 
-// The tuned spaces try a K split only where the rows make fewer than
-// SplitBelowGroups groups: none for the classifier, some for a small
-// matrix, and only with many rows per workgroup in between.
+// The tuned spaces try a K split only where the rows make fewer than 512
+// groups on a GPU: none for the classifier, some for a small matrix, and
+// only with many rows per workgroup in between; none on a CPU adapter.
 func TestGemvSplitOnlyForFewRows(t *testing.T) {
 	d := runnertest.Device(t)
 	f := quant.Format{Bits: 4, Group: 32}
+	gpu := ops.SplitBelowGroups(runner.AdapterInfo{Type: "discrete"})
+	if gpu != 512 || ops.SplitBelowGroups(runner.AdapterInfo{Type: "cpu"}) != 0 {
+		t.Fatalf("split below %d groups on a GPU, %d on a CPU; want 512 and 0", gpu, ops.SplitBelowGroups(runner.AdapterInfo{Type: "cpu"}))
+	}
 	for _, c := range []struct {
-		shape    ops.GemvShape
-		minRows  int // the fewest rows per workgroup a split point has; 0 for none
-		variants bool
-	}{{ops.GemvShape{Rows: 128256, Cols: 2048}, 0, false}, {ops.GemvShape{Rows: 4096, Cols: 4096}, 16, false}, {ops.GemvShape{Rows: 16, Cols: 4096}, 1, true}} {
-		ws := ops.GemvWorkloads(d, []quant.Format{f}, []ops.GemvShape{c.shape}, quick)
-		if c.variants {
-			ws = append(ws, ops.GemvVariantWorkloads(d, []ops.GemvVariant{{Acc: true}}, []quant.Format{f}, []ops.GemvShape{c.shape}, quick)...)
-		}
-		for _, w := range ws {
+		shape   ops.GemvShape
+		below   int
+		minRows int // the fewest rows per workgroup a split point has; 0 for none
+	}{
+		{ops.GemvShape{Rows: 128256, Cols: 2048}, gpu, 0},
+		{ops.GemvShape{Rows: 4096, Cols: 4096}, gpu, 16},
+		{ops.GemvShape{Rows: 16, Cols: 4096}, gpu, 1},
+		{ops.GemvShape{Rows: 16, Cols: 4096}, 0, 0},
+	} {
+		for _, v := range []ops.GemvVariant{{}, {Acc: true}} {
+			sp := ops.SplitWhereFew(ops.GemvVariantSpace(f, v, ops.DeviceLimits(d)), c.shape, c.below)
 			fewest := 0
-			for _, p := range w.Space.Legal() {
+			for _, p := range sp.Legal() {
 				if p.Int("split") > 1 && (fewest == 0 || p.Int("rows") < fewest) {
 					fewest = p.Int("rows")
 				}
 			}
 			if fewest != c.minRows {
-				t.Errorf("%s: K splits down to %d rows per workgroup, want %d", w.Label, fewest, c.minRows)
+				t.Errorf("%s %s below %d groups: K splits down to %d rows per workgroup, want %d", c.shape, v.Op(), c.below, fewest, c.minRows)
 			}
-			w.Eval.Close()
 		}
 	}
-}
-
-// A routed expert's batch input is each row times the score the row gave
-// it, zero for rows that chose others; reading the first slot only, or not
-// zeroing the rows that did not choose it, fails.
-func TestExpertInput(t *testing.T) {
-	ks := []templates.ExpertInput{{WG: 64}, {WG: 256}}
-	checkWithMutants(t, ks, ops.ExpertInputBindings, ops.ExpertInputCases, []mutant[templates.ExpertInput]{
-		{ks[0], "for (var j = 0u; j < dims.k; j = j + 1u) {", "for (var j = 0u; j < 1u; j = j + 1u) {"},
-		{ks[0], "var w = 0.0;", "var w = 1.0;"},
-	})
+	if d.Info.Type == "cpu" {
+		w := ops.GemvWorkloads(d, []quant.Format{f}, []ops.GemvShape{{Rows: 16, Cols: 4096}}, quick)[0]
+		defer w.Eval.Close()
+		if slices.ContainsFunc(w.Space.Legal(), func(p search.Point) bool { return p.Int("split") > 1 }) {
+			t.Errorf("%s on %s: K splits in the space", w.Label, d.Info.Name)
+		}
+	}
 }

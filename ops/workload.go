@@ -71,7 +71,7 @@ func GemvWorkloads(d *runner.Device, formats []quant.Format, shapes []GemvShape,
 			base := GemvBaseline(f)
 			out = append(out, Workload{
 				Op: "gemv", Dtype: f.String(), Dims: s.Dims(), Label: s.String() + " " + f.String(), Task: GemvTask(s, f), Unit: "B/s",
-				Space: splitWhereFew(GemvSpace(f, DeviceLimits(d)), s), Eval: e, Baseline: base, Bytes: gemvDispatchBytes(s, f, GemvVariant{}),
+				Space: SplitWhereFew(GemvSpace(f, DeviceLimits(d)), s, SplitBelowGroups(d.Info)), Eval: e, Baseline: base, Bytes: gemvDispatchBytes(s, f, GemvVariant{}),
 				EvaluateBaseline: func(ctx context.Context) search.Result { return e.EvaluateKernel(ctx, base) },
 			})
 		}
