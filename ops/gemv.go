@@ -566,14 +566,15 @@ func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy in
 }
 
 // SplitBelowGroups is how few groups of rows make a K split worth trying
-// on adapter a: on a GPU 512 (with more, every compute unit of a large
-// GPU has rows of its own, and a split only adds its reduce dispatch), on
-// a CPU adapter none (a few workgroups fill its cores).
+// on adapter a: on a GPU fewer than 128, under one per compute unit of a
+// large one (the H100 has 132; with more, a split only adds its reduce
+// dispatch), which keeps the splits out of the large decode shapes'
+// spaces; on a CPU adapter none (a few workgroups fill its cores).
 func SplitBelowGroups(a runner.AdapterInfo) int {
 	if a.Type == "cpu" {
 		return 0
 	}
-	return 512
+	return 128
 }
 
 // SplitWhereFew constrains sp, a GEMV space, to K splits of shape s only

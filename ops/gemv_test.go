@@ -463,15 +463,15 @@ func TestQKVHead(t *testing.T) {
 	})
 }
 
-// The tuned spaces try a K split only where the rows make fewer than 512
-// groups on a GPU: none for the classifier, some for a small matrix, and
-// only with many rows per workgroup in between; none on a CPU adapter.
+// The tuned spaces try a K split only where the rows make fewer than 128
+// groups on a GPU: none for the decode shapes, some for a small matrix,
+// and only with many rows per workgroup in between; none on a CPU adapter.
 func TestGemvSplitOnlyForFewRows(t *testing.T) {
 	d := runnertest.Device(t)
 	f := quant.Format{Bits: 4, Group: 32}
 	gpu := ops.SplitBelowGroups(runner.AdapterInfo{Type: "discrete"})
-	if gpu != 512 || ops.SplitBelowGroups(runner.AdapterInfo{Type: "cpu"}) != 0 {
-		t.Fatalf("split below %d groups on a GPU, %d on a CPU; want 512 and 0", gpu, ops.SplitBelowGroups(runner.AdapterInfo{Type: "cpu"}))
+	if gpu != 128 || ops.SplitBelowGroups(runner.AdapterInfo{Type: "cpu"}) != 0 {
+		t.Fatalf("split below %d groups on a GPU, %d on a CPU; want 128 and 0", gpu, ops.SplitBelowGroups(runner.AdapterInfo{Type: "cpu"}))
 	}
 	for _, c := range []struct {
 		shape   ops.GemvShape
@@ -479,7 +479,8 @@ func TestGemvSplitOnlyForFewRows(t *testing.T) {
 		minRows int // the fewest rows per workgroup a split point has; 0 for none
 	}{
 		{ops.GemvShape{Rows: 128256, Cols: 2048}, gpu, 0},
-		{ops.GemvShape{Rows: 4096, Cols: 4096}, gpu, 16},
+		{ops.GemvShape{Rows: 4096, Cols: 4096}, gpu, 0},
+		{ops.GemvShape{Rows: 2048, Cols: 8192}, gpu, 32},
 		{ops.GemvShape{Rows: 16, Cols: 4096}, gpu, 1},
 		{ops.GemvShape{Rows: 16, Cols: 4096}, 0, 0},
 	} {
