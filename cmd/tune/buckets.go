@@ -287,19 +287,25 @@ func (b *bucketer) holdout(ctx context.Context, dims []int, id, strategy string,
 	if err != nil {
 		return nil, err
 	}
-	h := &profiles.Holdout{Shape: dims, Evals: sum.Evals}
-	fastest := mine
+	h := &profiles.Holdout{Shape: dims, Evals: sum.Evals, Best: id, Fraction: 1}
 	if best := sum.Best; best != nil && best.ID != id {
 		if best.Measure.Median < mine.Measure.Median {
-			fastest = *best
+			h.Best, h.Fraction = best.ID, best.Measure.Median/mine.Measure.Median
 		}
 		if rt, ok := w.Eval.(search.Retimer); ok {
-			// Interleaved re-timing, so that drift touches both alike.
+			// Paired re-timing, so that drift touches both alike: the
+			// fraction is the paired rounds' ratio, not of medians pooled
+			// over them.
 			f, err := search.Finals(ctx, w.Space, []search.Result{mine, *best}, rt, search.FinalOptions{Finalists: 2, Threshold: threshold})
 			if err != nil {
 				return nil, err
 			}
-			fastest = f.Finalists[0]
+			// A tie goes to the simpler kernel: the bucket's may have lost
+			// one while faster, and reaches all of the best.
+			h.Best, h.Fraction = f.Winner.ID, min(1, 1/(1+f.Margin))
+			if f.Winner.ID == id {
+				h.Fraction = 1
+			}
 			for _, r := range f.Finalists {
 				if r.ID == id {
 					mine = r
@@ -307,6 +313,6 @@ func (b *bucketer) holdout(ctx context.Context, dims []int, id, strategy string,
 			}
 		}
 	}
-	h.Best, h.Fraction, h.Stats = fastest.ID, fastest.Measure.Median/mine.Measure.Median, stats(mine.Measure)
+	h.Stats = stats(mine.Measure)
 	return h, nil
 }
