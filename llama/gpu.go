@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -767,11 +766,7 @@ func (g *GPU) gemvLookup(f quant.Format, v ops.GemvVariant, rows, cols int) (tem
 		return templates.Gemv{}, "", fmt.Errorf("no tuned %s %s in the profile", f, what)
 	}
 	space := ops.GemvVariantSpace(f, v, ops.DeviceLimits(g.dev))
-	pt, err := space.Parse(e.ID)
-	if err != nil && !strings.Contains(e.ID, "fold=") {
-		// Profiles tuned before the fold axis existed ran unfolded.
-		pt, err = space.Parse(e.ID + "/fold=false")
-	}
+	pt, err := ops.ParseGemvID(space, e.ID)
 	if err == nil {
 		err = space.Check(pt)
 	}

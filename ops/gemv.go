@@ -65,6 +65,16 @@ func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
 	}
 }
 
+// ParseGemvID reads a profile's or journal's ID of a GEMV space; IDs from
+// before the fold axis existed ran unfolded.
+func ParseGemvID(space *search.Space, id string) (search.Point, error) {
+	p, err := space.Parse(id)
+	if err != nil && !strings.Contains(id, "fold=") {
+		p, err = space.Parse(id + "/fold=false")
+	}
+	return p, err
+}
+
 // GemvParams turns a point of GemvSpace into template params for format f.
 func GemvParams(p search.Point, f quant.Format) templates.Gemv {
 	return templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym,

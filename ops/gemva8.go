@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/tune-gpu/tune/quant"
@@ -56,10 +55,7 @@ func GemvA8Params(p search.Point, f quant.Format) templates.GemvA8 {
 // before the fold axis ran unfolded.
 func GemvA8ParamsFromID(id string, f quant.Format, lim Limits) (templates.GemvA8, error) {
 	space := GemvA8Space(f, lim)
-	p, err := space.Parse(id)
-	if err != nil && !strings.Contains(id, "fold=") {
-		p, err = space.Parse(id + "/fold=false")
-	}
+	p, err := ParseGemvID(space, id)
 	if err == nil {
 		err = space.Check(p)
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/reports"
 	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/search"
@@ -15,8 +17,9 @@ import (
 )
 
 func runBench(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("bench", stderr, `Re-measure the kernels a profile chose, each at its tuned shape, and the
-device's roofs; write them as a results file for tune report.`)
+	fs := newFlagSet("bench", stderr, `Re-measure the kernels a profile chose (matmul and the GEMVs, fused variants
+included), each at its tuned shape, and the device's roofs; write them as a
+results file for tune report.`)
 	adapter := fs.String("adapter", "auto", "adapter: auto, an index or a name substring")
 	dir := fs.String("dir", "profiles", "folder of profiles, searched for the adapter's")
 	results := fs.String("results", "", "results file to write (default out/<adapter>.bench.txt)")
@@ -70,6 +73,14 @@ device's roofs; write them as a results file for tune report.`)
 			out = append(out, perRound(r.Copy), perRound(r.FMA), perRound(r.Dispatch))
 		}
 		for _, e := range prof.Entries {
+			rs, err := benchGemv(ctx, dev, e, timing, *baseline)
+			if err != nil {
+				return fmt.Errorf("profile %s: entry %s %v: %w", path, e.Op, e.Shape, err)
+			}
+			for _, r := range rs {
+				fmt.Fprintf(stderr, "round %d: %s %s: %s\n", round, r.Task, r.ID, reports.FormatRate(r.Score, r.Measure.Unit))
+				out = append(out, perRound(r))
+			}
 			if e.Op != "matmul" || e.Dtype != "f32" || len(e.Shape) != 3 {
 				continue
 			}
@@ -102,6 +113,51 @@ device's roofs; write them as a results file for tune report.`)
 	}
 	fmt.Fprintf(stderr, "results: %s\n", *results)
 	return nil
+}
+
+// benchGemv re-measures a GEMV entry of a profile (the plain GEMV or a
+// fused variant) at its tuned shape, and the baseline kernel if asked;
+// nothing for entries of other ops.
+func benchGemv(ctx context.Context, dev *runner.Device, e profiles.Entry, timing runner.TimeOptions, baseline bool) ([]search.Result, error) {
+	var v ops.GemvVariant
+	switch {
+	case e.Op == "gemv":
+	case strings.HasPrefix(e.Op, "gemv-") && e.Op != "gemv-a8":
+		var err error
+		if v, err = ops.ParseGemvVariant(strings.TrimPrefix(e.Op, "gemv-")); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, nil
+	}
+	if len(e.Shape) != 2 {
+		return nil, fmt.Errorf("shape %v: want [N, K]", e.Shape)
+	}
+	f, err := quant.ParseFormat(e.Dtype)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ops.ParseGemvID(ops.GemvVariantSpace(f, v, ops.DeviceLimits(dev)), e.ID)
+	if err != nil {
+		return nil, err
+	}
+	shape := ops.GemvShape{Rows: e.Shape[0], Cols: e.Shape[1]}
+	eval := &ops.GemvEvaluator{Dev: dev, Shape: shape, Format: f, Variant: v, Timing: timing}
+	defer eval.Close()
+	kernels := []templates.Gemv{v.Apply(ops.GemvParams(p, f))}
+	if baseline {
+		kernels = append(kernels, v.Apply(ops.GemvBaseline(f)))
+	}
+	var out []search.Result
+	for _, k := range kernels {
+		r := eval.EvaluateKernel(ctx, k)
+		if r.Status != search.OK {
+			return nil, fmt.Errorf("bench %s %s: %s", shape, k, r.Reason)
+		}
+		r.Task = v.Task(shape, f)
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // perRound reduces a measurement to its median: one sample of a round.

@@ -87,12 +87,7 @@ V share one, as do gate and up).`)
 			}
 			fk := ops.GemvBaseline(f)
 			if e, ok := lookupEntry(prof, "gemv", f, s); ok {
-				space := ops.GemvSpace(f, lim)
-				p, err := space.Parse(e.ID)
-				if err != nil && !strings.Contains(e.ID, "fold=") {
-					// Profiles tuned before the fold axis existed ran unfolded.
-					p, err = space.Parse(e.ID + "/fold=false")
-				}
+				p, err := ops.ParseGemvID(ops.GemvSpace(f, lim), e.ID)
 				if err == nil && ops.GemvParams(p, f).Fits(s.Rows, s.Cols) {
 					fk = ops.GemvParams(p, f)
 				} else {
