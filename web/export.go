@@ -616,7 +616,7 @@ func planGemv(e profiles.Entry) (*job, error) {
 		j.k.Buffers = append(j.k.Buffers,
 			Buffer{Name: "parts", Type: "f32", Words: kern.Splits() * rows, Fill: sentinel()},
 			Buffer{Name: "reduce_dims", Type: "u32", Words: 4, Uniform: ops.UniformWords(uint32(rows), 0, 0, 0)})
-		j.k.Dispatches[0].Bindings[4].Buffer = parts
+		j.k.Dispatches[0].Bindings[4].Buffer = parts // the GEMV's y binding
 		g := red.Groups(rows)
 		j.k.Dispatches = append(j.k.Dispatches, Dispatch{Groups: [3]int{int(g[0]), int(g[1]), int(g[2])},
 			Bindings: []Binding{{Index: 0, Buffer: rdims, Kind: Uniform}, {Index: 1, Buffer: parts, Kind: ReadOnly}, {Index: 2, Buffer: 4, Kind: ReadWrite}}})

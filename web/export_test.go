@@ -282,7 +282,7 @@ func quantProfile() *profiles.Profile {
 		Entries: []profiles.Entry{
 			entry("gemm", "int4-g32-asym", []int{37, 72, 256}, "wgx=8/wgy=16/rm=4/rn=4/tk=16/vec=4/prefetch=true/unroll=true"),
 			entry("gemv", "int4-g32-sym", []int{100, 512}, "wg=64/rows=4/vec=2/unpack=shift/fold=true"),
-			entry("gemv", "int2-row-asym", []int{70, 256}, "wg=32/rows=2/vec=1/unpack=vec/fold=false"),
+			entry("gemv", "int2-row-asym", []int{70, 256}, "wg=32/rows=2/vec=1/unpack=vec"), // from before the fold axis
 			entry("gemv", "int4-g32-sym", []int{66, 512}, "wg=32/rows=4/vec=1/unpack=half/fold=false/split=4"),
 			entry("gemm", "int8-g64-sym", []int{16, 40, 128}, "wgx=8/wgy=8/rm=2/rn=2/tk=32/vec=2/prefetch=false/unroll=false"),
 		},

@@ -44,3 +44,19 @@ func TestBenchGemvEntries(t *testing.T) {
 		}
 	}
 }
+
+// -kv takes f32 or int8; anything else is a clear error before any model
+// loads, for run, eval and sweep -model.
+func TestKVFlagRejectsOtherCaches(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "-model", "synthetic:tiny", "-ids", "-kv", "int4"},
+		{"eval", "-model", "m.gguf", "-text", "t.txt", "-kv", "f16"},
+		{"sweep", "-model", "synthetic:tiny", "-kv", "int3", "-profile", filepath.Join(t.TempDir(), "p.yaml")},
+	} {
+		var stdout, stderr strings.Builder
+		err := run(context.Background(), &stdout, &stderr, args)
+		if err == nil || !strings.Contains(err.Error(), "parsing -kv") {
+			t.Errorf("%v: %v, want a -kv parse error", args, err)
+		}
+	}
+}
