@@ -18,7 +18,7 @@ var _ Method = (*Bayes)(nil)
 // next point is the untried one of highest expected improvement. A
 // rejected point counts as a score below every valid one, which steers the
 // model away from its neighbourhood. Every Local-th proposal instead
-// exploits: the untried point one axis away from the best so far (or the
+// exploits: the untried neighbour (pointIndex.neighbours) of the best so far (or the
 // next best, where those are all tried) that the model rates highest, so
 // that a run ends on a local optimum rather than beside one, and reruns
 // whose measurements differ by noise end on the same one.
@@ -37,6 +37,7 @@ type Bayes struct {
 	last   int
 	starts int
 	local  int
+	order  [][]int // each axis's value order, for the spread starts
 }
 
 func (m *Bayes) Init(legal []Point, seed uint64) {
@@ -49,6 +50,7 @@ func (m *Bayes) Init(legal []Point, seed uint64) {
 		m.feats[i] = features(p)
 	}
 	m.obsX, m.obsY, m.obsI = nil, nil, nil
+	m.order = m.idx.valueOrders(m.r)
 	m.starts = m.Starts
 	if m.starts <= 0 {
 		m.starts = 8
@@ -71,6 +73,9 @@ func (m *Bayes) Next() (Point, bool) {
 		if i < 0 {
 			i = m.bestExpectedImprovement()
 		}
+	}
+	if i < 0 && len(m.obsY) < m.starts {
+		i = m.idx.spread(m.r, m.order, len(m.obsY), m.tried)
 	}
 	if i < 0 {
 		i = untried(m.r, m.tried, m.left)

@@ -6,15 +6,15 @@ var _ Method = (*Local)(nil)
 
 // Local is a hill climber: a few random points, then every untried
 // neighbour of the best point so far (points that differ from it in one
-// axis), moving whenever a neighbour beats it. When no neighbour of the best
+// axis, or in the fewest where constraints tie that axis to others),
+// moving whenever a neighbour beats it. When no neighbour of the best
 // point is left untried it restarts from a random untried point, so with no
 // budget it still visits every legal point.
 type Local struct {
 	// Starts is the number of random points tried before climbing; 0 means 8.
 	Starts int
 
-	legal  []Point
-	byID   map[string]int // legal index by ID
+	idx    pointIndex
 	tried  []bool
 	order  []int // random order for starts and restarts
 	next   int   // position in order
@@ -26,11 +26,7 @@ type Local struct {
 }
 
 func (m *Local) Init(legal []Point, seed uint64) {
-	m.legal = legal
-	m.byID = make(map[string]int, len(legal))
-	for i, p := range legal {
-		m.byID[p.ID()] = i
-	}
+	m.idx = newPointIndex(legal)
 	m.tried = make([]bool, len(legal))
 	r := rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d))
 	m.order = r.Perm(len(legal))
@@ -68,7 +64,7 @@ func (m *Local) Next() (Point, bool) {
 func (m *Local) take(i int) Point {
 	m.tried[i] = true
 	m.last = i
-	return m.legal[i]
+	return m.idx.legal[i]
 }
 
 func (m *Local) Observe(r Result) {
@@ -83,20 +79,12 @@ func (m *Local) Observe(r Result) {
 	}
 }
 
-// neighbours lists the legal points that differ from legal[i] in one axis.
+// neighbours lists the untried neighbours of legal[i] (pointIndex.neighbours).
 func (m *Local) neighbours(i int) []int {
-	p := m.legal[i]
 	var out []int
-	for d, a := range p.space.Axes {
-		for v := range a.Values {
-			if v == p.idx[d] {
-				continue
-			}
-			q := Point{space: p.space, idx: append([]int(nil), p.idx...)}
-			q.idx[d] = v
-			if j, ok := m.byID[q.ID()]; ok && !m.tried[j] {
-				out = append(out, j)
-			}
+	for _, j := range m.idx.neighbours(i) {
+		if !m.tried[j] {
+			out = append(out, j)
 		}
 	}
 	return out

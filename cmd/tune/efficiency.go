@@ -65,22 +65,9 @@ fraction of the recorded optimum.`)
 			atBudget = append(atBudget, c.Best[min(limit, len(c.Best))-1])
 		}
 		t.Append(s.Method, s.Seeds, fmt.Sprintf("%.1f", s.MedianEvals), fmt.Sprintf("%.1f%%", 100*s.MedianEvals/float64(points)),
-			fmt.Sprintf("%d/%d", within, s.Seeds), fmt.Sprintf("%.1f%%", 100*medianOf(atBudget)))
+			fmt.Sprintf("%d/%d", within, s.Seeds), fmt.Sprintf("%.1f%%", 100*median(atBudget)))
 	}
 	return t.Render()
-}
-
-func medianOf(v []float64) float64 {
-	c := append([]float64(nil), v...)
-	for i := 1; i < len(c); i++ {
-		for j := i; j > 0 && c[j] < c[j-1]; j-- {
-			c[j], c[j-1] = c[j-1], c[j]
-		}
-	}
-	if len(c)%2 == 1 {
-		return c[len(c)/2]
-	}
-	return (c[len(c)/2-1] + c[len(c)/2]) / 2
 }
 
 // spaceForTask rebuilds the search space a task was swept over, with
