@@ -46,6 +46,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	maxNoise := fs.Float64("max-noise", 0.05, "the largest resolution that can stand for the practical threshold: a device noisier than this cannot judge stability")
 	samples := fs.Int("samples", 10, "timed passes per candidate (at least 10)")
 	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
+	picksFile := fs.String("picks", "", "keep each finished rerun's pick in this file and resume from it: a run cut short goes on at the next rerun")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -99,7 +100,18 @@ is to itself cannot be told apart there. The tune is stable when at least
 	}
 	var runs []rerun
 	task := search.Task{Name: w.Task, Env: fingerprint(dev.Info)}
-	for i := 0; i < *reruns; i++ {
+	setup := stabilityPick{Task: task.Name, Env: task.Env, Strategy: *strategy, MaxEvals: *maxEvals, Where: *where}
+	if *picksFile != "" {
+		kept, err := readPicks(*picksFile, setup)
+		if err != nil {
+			return fmt.Errorf("reading -picks: %w", err)
+		}
+		for i, p := range kept[:min(len(kept), *reruns)] {
+			runs = append(runs, rerun{p.Seed, &search.Final{Winner: search.Result{ID: p.Winner, Status: search.OK, Score: p.Score}}, p.Evals, time.Duration(p.Seconds * float64(time.Second))})
+			fmt.Fprintf(stderr, "rerun %d/%d: %s %s after %d candidates (kept in %s)\n", i+1, *reruns, p.Winner, reports.FormatRate(p.Score, w.Unit), p.Evals, *picksFile)
+		}
+	}
+	for i := len(runs); i < *reruns; i++ {
 		s := *seed
 		if *varySeed {
 			s += uint64(i)
@@ -126,6 +138,13 @@ is to itself cannot be told apart there. The tune is stable when at least
 			return fmt.Errorf("rerun %d: %w", i+1, err)
 		}
 		runs = append(runs, rerun{s, f, sum.Evals, time.Since(start)})
+		if *picksFile != "" {
+			p := setup
+			p.Seed, p.Winner, p.Score, p.Evals, p.Seconds = s, f.Winner.ID, f.Winner.Score, sum.Evals, time.Since(start).Seconds()
+			if err := appendPick(*picksFile, p); err != nil {
+				return fmt.Errorf("writing -picks: %w", err)
+			}
+		}
 		fmt.Fprintf(stderr, "rerun %d/%d: %s %s after %d candidates in %s\n", i+1, *reruns, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), sum.Evals, time.Since(start).Round(time.Millisecond))
 	}
 

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A stability run cut short goes on from its -picks file: the kept reruns
+// are not run again, and a file of another setup is refused.
+func TestStabilityResumesFromPicks(t *testing.T) {
+	picks := filepath.Join(t.TempDir(), "picks.jsonl")
+	args := []string{"stability", "-shape", "64x64x64", "-where", twoPoints, "-strategy", "exhaustive", "-samples", "10", "-target", "1ms", "-noise-rounds", "0", "-picks", picks}
+	if err := run(context.Background(), io.Discard, io.Discard, append(args, "-reruns", "2")); err != nil {
+		t.Fatal(err)
+	}
+	if n := countLines(t, picks); n != 2 {
+		t.Fatalf("%d picks kept after two reruns, want 2", n)
+	}
+	var stderr strings.Builder
+	if err := run(context.Background(), io.Discard, &stderr, append(args, "-reruns", "3")); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(stderr.String(), "(kept in "+picks+")"); got != 2 {
+		t.Errorf("%d reruns taken from the file, want 2:\n%s", got, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "rerun 3/3: ") {
+		t.Errorf("the third rerun did not run:\n%s", stderr.String())
+	}
+	if n := countLines(t, picks); n != 3 {
+		t.Errorf("%d picks kept after three reruns, want 3", n)
+	}
+	other := append([]string{}, args...)
+	other[4] = "wgx=8,wgy=8,rm=4,rn=4,tk=8,vec=4,staged=true,prefetch=false,unroll=true"
+	err := run(context.Background(), io.Discard, io.Discard, append(other, "-reruns", "2"))
+	if err == nil || !strings.Contains(err.Error(), "give another file") {
+		t.Errorf("picks of another -where: error %v, want a refusal", err)
+	}
+}
+
+func TestReadPicksDropsACutLastLine(t *testing.T) {
+	setup := stabilityPick{Task: "matmul/f32/M=8/N=8/K=8", Env: "e", Strategy: "bayes", MaxEvals: 4}
+	path := filepath.Join(t.TempDir(), "picks.jsonl")
+	whole := `{"task":"matmul/f32/M=8/N=8/K=8","env":"e","strategy":"bayes","max_evals":4,"seed":1,"winner":"a=1","score":2,"evals":4,"seconds":1}` + "\n"
+	for _, c := range []struct {
+		text string
+		want int
+		err  bool
+	}{
+		{whole, 1, false},
+		{whole + `{"task":"matmul/f32/M=8`, 1, false},
+		{`{"task":"matmul/f32/M=8` + "\n" + whole, 0, true},
+		{strings.Replace(whole, `"env":"e"`, `"env":"other"`, 1), 0, true},
+		{strings.Replace(whole, `"score":2`, `"score":0`, 1), 0, true},
+	} {
+		if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readPicks(path, setup)
+		if (err != nil) != c.err || len(got) != c.want {
+			t.Errorf("readPicks(%q) = %d picks, %v; want %d, error %t", c.text, len(got), err, c.want, c.err)
+		}
+	}
+	if got, err := readPicks(filepath.Join(t.TempDir(), "none"), setup); err != nil || len(got) != 0 {
+		t.Errorf("a missing file: %d picks, %v; want none, no error", len(got), err)
+	}
+}
+
+func countLines(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(data), "\n")
+}
