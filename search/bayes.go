@@ -15,13 +15,16 @@ var _ Method = (*Bayes)(nil)
 
 // Bayes is model-based search: a Gaussian process over the points' axis
 // positions (scaled to the unit cube) models the log of the score, and the
-// next point is the untried one of highest expected improvement. A
+// next point is the untried one of highest expected improvement. Its
+// starting points spread over every axis's values (pointIndex.spread). A
 // rejected point counts as a score below every valid one, which steers the
 // model away from its neighbourhood. Every Local-th proposal instead
-// exploits: the untried neighbour (pointIndex.neighbours) of the best so far (or the
-// next best, where those are all tried) that the model rates highest, so
-// that a run ends on a local optimum rather than beside one, and reruns
-// whose measurements differ by noise end on the same one.
+// exploits: the untried neighbour (pointIndex.neighbours) of the best so
+// far (or of the next best, where those are all tried) that the model
+// rates highest, so that a run ends on a local optimum rather than beside
+// one, and reruns whose measurements differ by noise end on the same one.
+// With a known budget, its last quarter is spent that way: climbing from
+// the best point until none of its neighbours is better.
 type Bayes struct {
 	Starts int // random points before the model is used; 0 means 8
 	Local  int // every Local-th model-guided proposal is a neighbour of the best; 0 means 3, negative never
@@ -38,6 +41,7 @@ type Bayes struct {
 	starts int
 	local  int
 	order  [][]int // each axis's value order, for the spread starts
+	polish int     // observations after which every proposal climbs; 0 for none
 }
 
 func (m *Bayes) Init(legal []Point, seed uint64) {
@@ -51,6 +55,7 @@ func (m *Bayes) Init(legal []Point, seed uint64) {
 	}
 	m.obsX, m.obsY, m.obsI = nil, nil, nil
 	m.order = m.idx.valueOrders(m.r)
+	m.polish = 0
 	m.starts = m.Starts
 	if m.starts <= 0 {
 		m.starts = 8
@@ -67,7 +72,8 @@ func (m *Bayes) Next() (Point, bool) {
 	}
 	i := -1
 	if n := len(m.obsY); n >= m.starts {
-		if m.local > 0 && (n-m.starts)%m.local == m.local-1 {
+		climb := m.polish > 0 && n >= m.polish
+		if m.local > 0 && ((n-m.starts)%m.local == m.local-1 || climb) {
 			i = m.bestNeighbour()
 		}
 		if i < 0 {
@@ -84,6 +90,13 @@ func (m *Bayes) Next() (Point, bool) {
 	m.left--
 	m.last = i
 	return m.idx.legal[i], true
+}
+
+// Budget keeps the last quarter of evals for climbing from the best point.
+func (m *Bayes) Budget(evals int) {
+	if q := evals / 4; q > 0 {
+		m.polish = evals - q
+	}
 }
 
 func (m *Bayes) Observe(res Result) {

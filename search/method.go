@@ -13,6 +13,13 @@ type Method interface {
 	Observe(Result)
 }
 
+// Budgeted is a Method that plans for the evaluations a run allows: Run
+// calls Budget after Init when the run has a limit on evaluations.
+type Budgeted interface {
+	Method
+	Budget(evals int)
+}
+
 var (
 	_ Method = (*Exhaustive)(nil)
 	_ Method = (*Random)(nil)

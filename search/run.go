@@ -86,6 +86,9 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 	start := time.Now()
 	legal := space.Legal()
 	m.Init(legal, s.Seed)
+	if b, ok := m.(Budgeted); ok && s.MaxEvals > 0 {
+		b.Budget(min(s.MaxEvals, len(legal)))
+	}
 	sum := &Summary{Task: task, Legal: len(legal), Status: Exhausted}
 	if rec != nil {
 		rec.Start(task, len(legal), s.MaxEvals)
