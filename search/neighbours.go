@@ -84,20 +84,32 @@ func (x pointIndex) neighbours(i int) []int {
 	return out
 }
 
-// neighbour returns the nearest legal point taking a random other value of
-// a random axis, or -1 after a few failed tries.
+// neighbour returns a random legal point one axis away from legal[i],
+// or, after a few tries find none, the nearest legal point taking a
+// random other value of a random axis (see nearest); -1 if neither.
+// Random moves stay one axis long where they can: annealing and mutation
+// are tuned to small steps.
 func (x pointIndex) neighbour(r *rand.Rand, i int) int {
 	p := x.legal[i]
+	var d, v int
 	for try := 0; try < 32; try++ {
-		d := r.IntN(len(p.idx))
+		d = r.IntN(len(p.idx))
 		n := len(p.space.Axes[d].Values)
 		if n < 2 {
 			continue
 		}
-		v := (p.idx[d] + 1 + r.IntN(n-1)) % n
-		if j := x.nearest(i, d, v); j >= 0 && j != i {
+		v = (p.idx[d] + 1 + r.IntN(n-1)) % n
+		q := Point{space: p.space, idx: append([]int(nil), p.idx...)}
+		q.idx[d] = v
+		if j, ok := x.byID[q.ID()]; ok {
 			return j
 		}
+	}
+	if len(p.space.Axes[d].Values) < 2 {
+		return -1
+	}
+	if j := x.nearest(i, d, v); j >= 0 && j != i {
+		return j
 	}
 	return -1
 }
@@ -132,13 +144,14 @@ func features(p Point) []float64 {
 }
 
 // spread returns an untried legal point for the k-th of a run's starting
-// points, chosen so that the starts between them hold every value of
-// every axis about equally often: the k-th takes, on each axis, the k-th
-// value of that axis's random order of values (cycling), or as many of
-// them as a legal point can. Uniform starts would follow the legal
-// points' mix instead, where constraints can leave a value rare (an
-// unstaged matmul is one point in seven) and a whole kind of kernel
-// unseen by the model. order holds each axis's value order.
+// points: it aims, on each axis, at the k-th value of that axis's random
+// order of values (cycling), and takes a legal point holding the most of
+// those aims (ties at random). Over the starts, each axis's values come up
+// about equally often where the legal points allow, where uniform starts
+// would follow the legal points' mix. Where constraints tie axes together
+// the aims of the tied axes compete, and a value few points hold can still
+// be missed (an unstaged matmul keeps tk=4 and no prefetch). order holds
+// each axis's value order.
 func (x pointIndex) spread(r *rand.Rand, order [][]int, k int, tried []bool) int {
 	target := make([]int, len(order))
 	for d, o := range order {
