@@ -31,7 +31,7 @@ func (c *Comparison) Cells() [][]string {
 // Footnotes are the sentences printed under the table.
 func (c *Comparison) Footnotes() []string {
 	notes := []string{fmt.Sprintf("old: %s; new: %s", describe(c.Old), describe(c.New)),
-		fmt.Sprintf("~: not significant at alpha=%g (Mann-Whitney U); !: a significant slowdown beyond the %.0f%% threshold", c.Alpha, 100*c.Threshold)}
+		fmt.Sprintf("~: not significant at alpha=%g (Mann-Whitney U); !: a significant slowdown beyond the %.0f%% threshold at the near end of its bounds", c.Alpha, 100*c.Threshold)}
 	if c.Roofs.Bandwidth > 0 || c.Roofs.FMA > 0 {
 		notes = append(notes, fmt.Sprintf("roofs measured with the new results: copy %s, fma %s", FormatRate(c.Roofs.Bandwidth, "B/s"), FormatRate(c.Roofs.FMA, "FLOP/s")))
 	}

@@ -175,3 +175,36 @@ func TestBadInputIsAnError(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// A slowdown is a regression only where the near end of its bounds is past
+// the threshold: a median past it with bounds reaching back under it is a
+// noisy machine's phase as often as a real change.
+func TestRegressionNeedsItsBoundsPastTheThreshold(t *testing.T) {
+	old, err := reports.ReadSet("testdata/old.bench.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw, err := reports.ReadSet("testdata/new.bench.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(threshold float64) reports.Row {
+		for _, r := range reports.Compare(old, nw, threshold, 0.05).Rows {
+			if strings.Contains(r.Name, "M=512/N=512/K=512/kernel=matmul/") {
+				return r
+			}
+		}
+		t.Fatal("no 512^3 row")
+		return reports.Row{}
+	}
+	r := row(0.10)
+	if !(r.DeltaLo > 0 && r.DeltaLo < r.Delta) {
+		t.Fatalf("bounds %+.3f..%+.3f around %+.3f; want a near bound above zero and below the median", r.DeltaLo, r.DeltaHi, r.Delta)
+	}
+	if !row(r.DeltaLo * 0.9).Regression {
+		t.Errorf("threshold under the near bound %+.3f: not a regression", r.DeltaLo)
+	}
+	if between := (r.DeltaLo + r.Delta) / 2; row(between).Regression {
+		t.Errorf("threshold %+.3f, past the near bound %+.3f but under the median %+.3f: flagged", between, r.DeltaLo, r.Delta)
+	}
+}
