@@ -20,15 +20,21 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // 128x768x256 kernel, and not at all on the naive kernel and the roofs.
 func comparison(t *testing.T) *reports.Comparison {
 	t.Helper()
-	old, err := reports.ReadSet("testdata/old.bench.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nw, err := reports.ReadSet("testdata/new.bench.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	old, nw := readPair(t, "testdata/old.bench.txt", "testdata/new.bench.txt")
 	return reports.Compare(old, nw, 0.10, 0.05)
+}
+
+// readPair reads the old and new sides of a comparison.
+func readPair(t *testing.T, oldPath, newPath string) (old, nw *reports.Set) {
+	t.Helper()
+	old, err := reports.ReadSet(oldPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nw, err = reports.ReadSet(newPath); err != nil {
+		t.Fatal(err)
+	}
+	return old, nw
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -75,14 +81,7 @@ func TestRenderers(t *testing.T) {
 // Two real results files: tune bench runs of the lavapipe profile on the
 // development machine, same code (an A/A pair), rendered in every format.
 func TestRenderersOnRealResults(t *testing.T) {
-	old, err := reports.ReadSet("testdata/real-old.bench.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nw, err := reports.ReadSet("testdata/real-new.bench.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	old, nw := readPair(t, "testdata/real-old.bench.txt", "testdata/real-new.bench.txt")
 	c := reports.Compare(old, nw, 0.25, 0.05)
 	if len(c.Rows) != 4 || len(c.Regressions()) != 0 {
 		t.Errorf("A/A pair: %d rows, %d regressions; want 4 rows and none", len(c.Rows), len(c.Regressions()))
@@ -180,14 +179,7 @@ func TestBadInputIsAnError(t *testing.T) {
 // the threshold: a median past it with bounds reaching back under it is a
 // noisy machine's phase as often as a real change.
 func TestRegressionNeedsItsBoundsPastTheThreshold(t *testing.T) {
-	old, err := reports.ReadSet("testdata/old.bench.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nw, err := reports.ReadSet("testdata/new.bench.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	old, nw := readPair(t, "testdata/old.bench.txt", "testdata/new.bench.txt")
 	row := func(threshold float64) reports.Row {
 		for _, r := range reports.Compare(old, nw, threshold, 0.05).Rows {
 			if strings.Contains(r.Name, "M=512/N=512/K=512/kernel=matmul/") {
