@@ -26,7 +26,7 @@ var _ Method = (*Bayes)(nil)
 // With a known budget, its last quarter is spent that way: climbing from
 // the best point until none of its neighbours is better.
 type Bayes struct {
-	Starts int // random points before the model is used; 0 means 8
+	Starts int // starting points (spread over the axes' values) before the model is used; 0 means 8
 	Local  int // every Local-th model-guided proposal is a neighbour of the best; 0 means 3, negative never
 
 	idx    pointIndex

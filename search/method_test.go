@@ -158,10 +158,27 @@ func TestNewMethod(t *testing.T) {
 // axis away from the best point observed so far, or from the next best
 // where every neighbour of the best is tried.
 func TestBayesNeighbourSteps(t *testing.T) {
-	space := gridSpace(8)
-	legal := space.Legal()
 	m := &search.Bayes{Starts: 4}
+	checkClimbs(t, m, 40, func(n int) bool { k := n - 4; return k >= 0 && k%3 == 2 })
+}
+
+// Told its budget, Bayes climbs through the last quarter of it.
+func TestBayesClimbsAtTheEndOfItsBudget(t *testing.T) {
+	m := &search.Bayes{Starts: 4}
+	checkClimbs(t, m, 40, func(n int) bool { k := n - 4; return k >= 0 && k%3 == 2 || n >= 30 })
+}
+
+// checkClimbs runs m over an 8x8 grid with one peak for evals proposals,
+// telling it the budget, and checks that every proposal n for which climb
+// holds is one axis away from the best observed point that has untried
+// neighbours, and that the peak is found.
+func checkClimbs(t *testing.T, m *search.Bayes, evals int, climb func(n int) bool) {
+	t.Helper()
+	legal := gridSpace(8).Legal()
 	m.Init(legal, 7)
+	if climb(evals - 1) {
+		m.Budget(evals)
+	}
 	score := func(p search.Point) float64 { // one peak at a=5, b=2
 		da, db := float64(p.Int("a")-5), float64(p.Int("b")-2)
 		return 100 / (1 + da*da + db*db)
@@ -171,12 +188,12 @@ func TestBayesNeighbourSteps(t *testing.T) {
 	}
 	var seen []search.Point // best first
 	tried := map[string]bool{}
-	for n := 0; n < 40; n++ {
+	for n := 0; n < evals; n++ {
 		p, ok := m.Next()
 		if !ok {
 			t.Fatalf("proposal %d: none", n)
 		}
-		if k := n - 4; k >= 0 && k%3 == 2 {
+		if climb(n) {
 			// The best observed point with an untried neighbour.
 			var from *search.Point
 			for i := range seen {
@@ -200,6 +217,6 @@ func TestBayesNeighbourSteps(t *testing.T) {
 		m.Observe(search.Result{Status: search.OK, Score: score(p)})
 	}
 	if best := seen[0]; score(best) != 100 {
-		t.Errorf("best %s (%g) after 40 of 64 points, want the peak a=5/b=2", best.ID(), score(best))
+		t.Errorf("best %s (%g) after %d of 64 points, want the peak a=5/b=2", best.ID(), score(best), evals)
 	}
 }
