@@ -100,7 +100,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	}
 	var runs []rerun
 	task := search.Task{Name: w.Task, Env: fingerprint(dev.Info)}
-	setup := stabilityPick{Task: task.Name, Env: task.Env, Strategy: *strategy, MaxEvals: *maxEvals, Where: *where}
+	setup := stabilityPick{Task: task.Name, Env: task.Env, Strategy: *strategy, MaxEvals: *maxEvals, Where: *where, Runs: fmt.Sprintf("seed=%d/vary=%t", *seed, *varySeed)}
 	if *picksFile != "" {
 		kept, err := readPicks(*picksFile, setup)
 		if err != nil {

@@ -20,6 +20,8 @@ type stabilityPick struct {
 	Strategy string `json:"strategy"`
 	MaxEvals int    `json:"max_evals"`
 	Where    string `json:"where,omitempty"`
+	// Runs is the run's seed settings: -seed, and whether -vary-seed.
+	Runs string `json:"runs"`
 
 	Seed    uint64  `json:"seed"`
 	Winner  string  `json:"winner"`
@@ -29,7 +31,7 @@ type stabilityPick struct {
 }
 
 func (p stabilityPick) sameSetup(q stabilityPick) bool {
-	return p.Task == q.Task && p.Env == q.Env && p.Strategy == q.Strategy && p.MaxEvals == q.MaxEvals && p.Where == q.Where
+	return p.Task == q.Task && p.Env == q.Env && p.Strategy == q.Strategy && p.MaxEvals == q.MaxEvals && p.Where == q.Where && p.Runs == q.Runs
 }
 
 // readPicks reads the reruns a -picks file holds, all of setup's. A missing
@@ -57,8 +59,8 @@ func readPicks(path string, setup stabilityPick) ([]stabilityPick, error) {
 			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
 		if !p.sameSetup(setup) {
-			return nil, fmt.Errorf("%s:%d: a rerun of %s (%s, %d evaluations, where %q) on adapter %s, not of this run's %s (%s, %d, %q) on %s; give another file",
-				path, n, p.Task, p.Strategy, p.MaxEvals, p.Where, p.Env, setup.Task, setup.Strategy, setup.MaxEvals, setup.Where, setup.Env)
+			return nil, fmt.Errorf("%s:%d: a rerun of %s (%s, %d evaluations, where %q, seeds %s) on adapter %s, not of this run's %s (%s, %d, %q, %s) on %s; give another file",
+				path, n, p.Task, p.Strategy, p.MaxEvals, p.Where, p.Runs, p.Env, setup.Task, setup.Strategy, setup.MaxEvals, setup.Where, setup.Runs, setup.Env)
 		}
 		if p.Winner == "" || !(p.Score > 0) {
 			return nil, fmt.Errorf("%s:%d: a rerun without a winner or score", path, n)

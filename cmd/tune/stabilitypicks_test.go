@@ -35,16 +35,18 @@ func TestStabilityResumesFromPicks(t *testing.T) {
 	}
 	other := append([]string{}, args...)
 	other[4] = "wgx=8,wgy=8,rm=4,rn=4,tk=8,vec=4,staged=true,prefetch=false,unroll=true"
-	err := run(context.Background(), io.Discard, io.Discard, append(other, "-reruns", "2"))
-	if err == nil || !strings.Contains(err.Error(), "give another file") {
-		t.Errorf("picks of another -where: error %v, want a refusal", err)
+	for _, o := range [][]string{other, append(args, "-vary-seed")} {
+		err := run(context.Background(), io.Discard, io.Discard, append(o, "-reruns", "2"))
+		if err == nil || !strings.Contains(err.Error(), "give another file") {
+			t.Errorf("picks of another setup (%s): error %v, want a refusal", strings.Join(o[len(o)-3:], " "), err)
+		}
 	}
 }
 
 func TestReadPicksDropsACutLastLine(t *testing.T) {
-	setup := stabilityPick{Task: "matmul/f32/M=8/N=8/K=8", Env: "e", Strategy: "bayes", MaxEvals: 4}
+	setup := stabilityPick{Task: "matmul/f32/M=8/N=8/K=8", Env: "e", Strategy: "bayes", MaxEvals: 4, Runs: "seed=1/vary=false"}
 	path := filepath.Join(t.TempDir(), "picks.jsonl")
-	whole := `{"task":"matmul/f32/M=8/N=8/K=8","env":"e","strategy":"bayes","max_evals":4,"seed":1,"winner":"a=1","score":2,"evals":4,"seconds":1}` + "\n"
+	whole := `{"task":"matmul/f32/M=8/N=8/K=8","env":"e","strategy":"bayes","max_evals":4,"runs":"seed=1/vary=false","seed":1,"winner":"a=1","score":2,"evals":4,"seconds":1}` + "\n"
 	for _, c := range []struct {
 		text string
 		want int
