@@ -3,6 +3,7 @@ package search_test
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -218,5 +219,32 @@ func checkClimbs(t *testing.T, m *search.Bayes, evals int, climb func(n int) boo
 	}
 	if best := seen[0]; score(best) != 100 {
 		t.Errorf("best %s (%g) after %d of 64 points, want the peak a=5/b=2", best.ID(), score(best), evals)
+	}
+}
+
+// One model-guided proposal with 300 observations over a 6,144-point space
+// (a matmul space's size): the model's predictions at every untried point
+// come from one triangular solve.
+func BenchmarkBayesProposal(b *testing.B) {
+	space := &search.Space{Axes: []search.Axis{
+		search.Ints("a", 0, 1, 2, 3, 4, 5, 6, 7), search.Ints("b", 0, 1, 2, 3, 4, 5, 6, 7),
+		search.Ints("c", 0, 1, 2, 3, 4, 5), search.Ints("d", 0, 1, 2, 3), search.Ints("e", 0, 1, 2, 3),
+	}}
+	score := func(p search.Point) float64 {
+		return 1 / (1 + math.Abs(float64(p.Int("a")-5)) + math.Abs(float64(p.Int("c")-2)) + float64(p.Int("e")))
+	}
+	m := &search.Bayes{}
+	m.Init(space.Legal(), 1)
+	for range 300 {
+		p, _ := m.Next()
+		m.Observe(search.Result{Status: search.OK, Score: score(p)})
+	}
+	b.ResetTimer()
+	for range b.N {
+		p, ok := m.Next()
+		if !ok {
+			b.Fatal("space exhausted")
+		}
+		m.Observe(search.Result{Status: search.OK, Score: score(p)})
 	}
 }
