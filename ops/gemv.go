@@ -51,7 +51,7 @@ func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
 			search.Ints("vec", 1, 2, 4),
 			{Name: "unpack", Values: templates.Unpacks},
 			search.Bools("fold"),
-			{Name: "split", Values: []string{"1", "2", "4", "8"}, Omit: "1"},
+			splitAxis(),
 		},
 		Constraints: []search.Constraint{
 			{Name: "params the template accepts", OK: func(p search.Point) bool { return kernel(p).Check() == nil }},
@@ -63,6 +63,14 @@ func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
 			}},
 		},
 	}
+}
+
+// splitAxis lists the GEMV's K splits; 1 (none) is left out of IDs, so
+// that IDs from before the axis still parse.
+func splitAxis() search.Axis {
+	a := search.Ints("split", append([]int{1}, templates.SplitCounts...)...)
+	a.Omit = "1"
+	return a
 }
 
 // ParseGemvID reads a profile's or journal's ID of a GEMV space; IDs from

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -102,6 +103,10 @@ func (p Gemv) TunedID() string {
 	return s
 }
 
+// SplitCounts are the K splits a GEMV takes beyond 1 (none): the
+// workgroups sharing a group of rows, whose parts GemvReduce adds.
+var SplitCounts = []int{2, 4, 8}
+
 // Splits is how many workgroups share each group of rows.
 func (p Gemv) Splits() int { return max(1, p.Split) }
 
@@ -200,8 +205,8 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: rope frequency factors without the rope epilogue", errParams)
 	case p.Group != 0 && p.Elems() > p.Group:
 		return fmt.Errorf("%w: a load of %d elements spans groups of %d", errParams, p.Elems(), p.Group)
-	case p.Split != 0 && p.Split != 1 && p.Split != 2 && p.Split != 4 && p.Split != 8:
-		return fmt.Errorf("%w: K split %d is not 1, 2, 4 or 8", errParams, p.Split)
+	case p.Split > 1 && !slices.Contains(SplitCounts, p.Split) || p.Split < 0:
+		return fmt.Errorf("%w: K split %d is not 1 or one of %v", errParams, p.Split, SplitCounts)
 	case p.Split > 1 && (p.Norm || p.GLU || p.Rope || p.Expert):
 		return fmt.Errorf("%w: a K split takes no fusion but acc", errParams)
 	}
@@ -426,8 +431,8 @@ func (p GemvReduce) String() string {
 }
 func (p GemvReduce) WorkgroupSize() [3]uint32 { return wg1(p.WG) }
 func (p GemvReduce) Check() error {
-	if p.Split != 2 && p.Split != 4 && p.Split != 8 {
-		return fmt.Errorf("%w: gemv reduce of %d parts", errParams, p.Split)
+	if !slices.Contains(SplitCounts, p.Split) {
+		return fmt.Errorf("%w: gemv reduce of %d parts, not one of %v", errParams, p.Split, SplitCounts)
 	}
 	return checkBlockWG(p.WG)
 }

@@ -83,3 +83,27 @@ func TestGemvA8Check(t *testing.T) {
 		t.Error("QuantAct accepted a workgroup of 100")
 	}
 }
+
+// The K split and its reduce take the split counts SplitCounts lists, and
+// nothing else.
+func TestGemvSplitCounts(t *testing.T) {
+	g := templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 2, Unpack: "half"}
+	for _, n := range append([]int{0, 1}, templates.SplitCounts...) {
+		g.Split = n
+		if err := g.Check(); err != nil {
+			t.Errorf("split %d: %v", n, err)
+		}
+		if r := (templates.GemvReduce{WG: 64, Split: n}); (r.Check() == nil) != (n > 1) {
+			t.Errorf("reduce of %d parts: Check() = %v", n, r.Check())
+		}
+	}
+	for _, n := range []int{-2, 3, 16} {
+		g.Split = n
+		if g.Check() == nil {
+			t.Errorf("split %d accepted", n)
+		}
+		if (templates.GemvReduce{WG: 64, Split: n}).Check() == nil {
+			t.Errorf("reduce of %d parts accepted", n)
+		}
+	}
+}
