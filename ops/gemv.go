@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -422,9 +423,9 @@ type gemvOperands struct {
 	guard int
 	parts []*gemvPart
 	clear []byte
-	// A K split's partial sums, one buffer per output (room for
-	// MaxGemvSplit parts of a part's rows), and its reduce kernels: made
-	// at first use.
+	// A K split's partial sums, one buffer per output (room for the
+	// largest split's parts of a part's rows), and its reduce kernels:
+	// made at first use.
 	partial []*runner.Buffer
 	reduces map[templates.GemvReduce]*runner.Kernel
 	source  func(templates.Kernel) ([]byte, error) // renders the reduce; nil means templates.Render
@@ -607,9 +608,6 @@ func SplitWhereFew(sp *search.Space, s GemvShape, below int) *search.Space {
 	return sp
 }
 
-// MaxGemvSplit is the largest K split of the GEMV space.
-const MaxGemvSplit = 8
-
 // GemvReduceBindings are templates.GemvReduce's bindings.
 var GemvReduceBindings = []runner.Binding{runner.Uniform, runner.ReadOnly, runner.ReadWrite}
 
@@ -635,7 +633,7 @@ func (o *gemvOperands) splitStage(k templates.Gemv) (*runner.Kernel, error) {
 			p.reduceDims = b
 		}
 		for range o.gy {
-			b, err := o.dev.NewBuffer("gemv-parts", uint64(4*MaxGemvSplit*most))
+			b, err := o.dev.NewBuffer("gemv-parts", uint64(4*slices.Max(templates.SplitCounts)*most))
 			if err != nil {
 				return nil, err
 			}
