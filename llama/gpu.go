@@ -739,6 +739,10 @@ func (g *GPU) gemvParams(f quant.Format, v ops.GemvVariant, rows, cols int) temp
 		g.warn(fmt.Sprintf("%s %s %dx%d: built-in kernel %s (%v)", v.Op(), f, rows, cols, k.TunedID(), err))
 	}
 	k = v.Apply(k)
+	if k.Beside() {
+		g.warn(fmt.Sprintf("%s %s %dx%d: %s reads its scales beside the codes; the model's weights are uploaded apart, and it runs so", v.Op(), f, rows, cols, k.TunedID()))
+		k.Layout = ""
+	}
 	if k.Splits() > 1 && k.Check() != nil {
 		k.Split = 0 // the plain GEMV's K split, which this variant's fusions cannot take
 	}

@@ -53,6 +53,7 @@ func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
 			{Name: "unpack", Values: templates.Unpacks},
 			search.Bools("fold"),
 			splitAxis(),
+			layoutAxis(v),
 		},
 		Constraints: []search.Constraint{
 			{Name: "params the template accepts", OK: func(p search.Point) bool { return kernel(p).Check() == nil }},
@@ -74,6 +75,19 @@ func splitAxis() search.Axis {
 	return a
 }
 
+// layoutAxis lists the weight layouts of variant v's GEMV; apart is left
+// out of IDs, so that IDs from before the axis still parse. The fused
+// variants, the model's, take apart alone: a model's weights are uploaded
+// apart, as its GEMMs and embedding lookups read them.
+func layoutAxis(v GemvVariant) search.Axis {
+	a := search.Axis{Name: "layout", Values: templates.Layouts}
+	if v.Fused() {
+		a.Values = a.Values[:1]
+	}
+	a.Omit = "apart"
+	return a
+}
+
 // ParseGemvID reads a profile's or journal's ID of a GEMV space; IDs from
 // before the fold axis existed ran unfolded.
 func ParseGemvID(space *search.Space, id string) (search.Point, error) {
@@ -87,7 +101,16 @@ func ParseGemvID(space *search.Space, id string) (search.Point, error) {
 // GemvParams turns a point of GemvSpace into template params for format f.
 func GemvParams(p search.Point, f quant.Format) templates.Gemv {
 	return templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym,
-		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack"), Fold: p.Bool("fold"), Split: p.Int("split")}
+		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack"), Fold: p.Bool("fold"), Split: p.Int("split"), Layout: gemvLayout(p)}
+}
+
+// gemvLayout is p's layout in templates.Gemv's spelling: empty for apart,
+// as the kernels made without the axis have it.
+func gemvLayout(p search.Point) string {
+	if l := p.Get("layout"); l != "apart" {
+		return l
+	}
+	return ""
 }
 
 // GemvBaseline is the simplest GEMV: one row per workgroup, one word per
@@ -274,7 +297,7 @@ func (e *GemvEvaluator) EvaluateKernel(ctx context.Context, k templates.Gemv) se
 
 func (e *GemvEvaluator) evaluate(ctx context.Context, k templates.Gemv) search.Result {
 	if !k.Fits(e.Shape.Rows, e.Shape.Cols) {
-		return reject("shape %s: K must be a multiple of %d and of the group", e.Shape, k.Elems())
+		return reject("shape %s: K must be a multiple of %d and of the group (with the beside layout, of four groups)", e.Shape, k.Elems())
 	}
 	kern, why := build(e.Dev, e.Source, k, GemvBindingsFor(k))
 	if kern == nil {
@@ -344,11 +367,11 @@ func (e *GemvEvaluator) Retime(_ context.Context, p search.Point) (*search.Measu
 	if e.target == nil {
 		return nil, fmt.Errorf("retime %s: no measured shape", k)
 	}
-	if _, err := e.target.splitStage(k); err != nil {
+	if _, err := e.target.stage(k); err != nil {
 		return nil, err
 	}
 	return retime(e.Dev, e.Timing, k, GemvBindingsFor(k), e.target.bytesPerRun(k), "B/s", func(kern *runner.Kernel) []runner.Dispatch {
-		ds, _ := e.target.dispatches(kern, k, -1) // the split stage is made: no error
+		ds, _ := e.target.dispatches(kern, k, -1) // the stages are made: no error
 		return ds
 	})
 }
@@ -392,6 +415,9 @@ func quantBytes(s GemvShape, f quant.Format) int64 {
 // groups per row.
 func GemvValidationShapes(k templates.Gemv) []GemvShape {
 	g := max(128, k.Group, k.Elems()*k.Splits())
+	if k.Beside() {
+		g = max(g, 4*k.Group) // rows of whole blocks
+	}
 	return []GemvShape{{2*k.Rows + 1, 3 * g}, {1, g}, {k.Rows*5 + 3, 2 * g}}
 }
 
@@ -400,6 +426,7 @@ type gemvPart struct {
 	offset, rows int
 	dims         *runner.Buffer
 	w, s, m      []*runner.Buffer // one per copy
+	beside       []*runner.Buffer // one per copy: the beside layout's words, made at its first use
 	reduceDims   *runner.Buffer   // GemvReduce's uniform, made at a K split's first use
 }
 
@@ -499,8 +526,13 @@ func gemvOutputs(d *runner.Device, rows, guard, n int) ([]*runner.Buffer, []byte
 // parts made so far are returned for the caller to release.
 func uploadGemvParts(d *runner.Device, t *quant.Tensor, copies int, uniform func(rows, offset int) []uint32) ([]*gemvPart, error) {
 	limit := min(d.Limits.MaxBufferSize, d.Limits.MaxStorageBufferBindingSize)
-	rowsPerPart := max(1, int(limit/uint64(4*t.WordsPerRow())))
 	wpr, gpr := t.WordsPerRow(), t.Cols/t.Format.GroupLen(t.Cols)
+	// A row with its scales and mins, as the beside layout holds it.
+	rowWords := wpr + gpr
+	if t.Asym {
+		rowWords += gpr
+	}
+	rowsPerPart := max(1, int(limit/uint64(4*rowWords)))
 	var parts []*gemvPart
 	for off := 0; off < t.Rows; off += rowsPerPart {
 		n := min(rowsPerPart, t.Rows-off)
@@ -557,7 +589,7 @@ func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy in
 	if k.GLU {
 		x = o.ggu
 	}
-	red, err := o.splitStage(k)
+	red, err := o.stage(k)
 	if err != nil {
 		return nil, err
 	}
@@ -567,9 +599,18 @@ func (o *gemvOperands) dispatches(kern *runner.Kernel, k templates.Gemv, copy in
 		if red != nil {
 			out = o.partial[y]
 		}
-		bufs := []*runner.Buffer{p.dims, p.w[c], p.s[c], x, out}
+		w, s, m := p.w[c], p.s[c], (*runner.Buffer)(nil)
 		if k.Asym {
-			bufs = append(bufs, p.m[c])
+			m = p.m[c]
+		}
+		if k.Beside() {
+			// The scales and mins bindings are unread: they take w again.
+			w = p.beside[c]
+			s, m = w, w
+		}
+		bufs := []*runner.Buffer{p.dims, w, s, x, out}
+		if k.Asym {
+			bufs = append(bufs, m)
 		}
 		if k.Norm {
 			bufs = append(bufs, o.gnorm)
@@ -610,6 +651,40 @@ func SplitWhereFew(sp *search.Space, s GemvShape, below int) *search.Space {
 
 // GemvReduceBindings are templates.GemvReduce's bindings.
 var GemvReduceBindings = []runner.Binding{runner.Uniform, runner.ReadOnly, runner.ReadWrite}
+
+// stage makes what k needs beyond the operands at its first use: the
+// beside layout's words (besideStage), a K split's reduce (splitStage),
+// which it returns.
+func (o *gemvOperands) stage(k templates.Gemv) (*runner.Kernel, error) {
+	if k.Beside() {
+		if err := o.besideStage(); err != nil {
+			return nil, err
+		}
+	}
+	return o.splitStage(k)
+}
+
+// besideStage packs every part's rows in the beside layout, a buffer per
+// copy, unless it is done.
+func (o *gemvOperands) besideStage() error {
+	if o.parts[0].beside != nil {
+		return nil
+	}
+	for _, p := range o.parts {
+		words, err := o.t.RowRange(p.offset, p.rows).PackBeside()
+		if err != nil {
+			return err
+		}
+		for range p.w {
+			b, err := uploadWords(o.dev, words)
+			if err != nil {
+				return err
+			}
+			p.beside = append(p.beside, b)
+		}
+	}
+	return nil
+}
 
 // splitStage returns a K-split k's reduce kernel, making it, the partial
 // sums' buffers and the parts' reduce uniforms at first use; nil for a
@@ -737,7 +812,7 @@ func (o *gemvOperands) check(kern *runner.Kernel, k templates.Gemv, rows []int) 
 func (o *gemvOperands) release() {
 	bufs := append(append([]*runner.Buffer{o.gx, o.gnorm, o.ggu}, o.gy...), o.partial...)
 	for _, p := range o.parts {
-		bufs = append(append(append(append(bufs, p.dims, p.reduceDims), p.w...), p.s...), p.m...)
+		bufs = append(append(append(append(append(bufs, p.dims, p.reduceDims), p.w...), p.s...), p.m...), p.beside...)
 	}
 	for _, k := range o.reduces {
 		k.Release()

@@ -17,7 +17,7 @@ import (
 
 // Every format's GEMV validates against the CPU dequantized reference with
 // every unpacking strategy that applies to it, with K split two to eight
-// ways, and with the baseline.
+// ways, with the scales beside the codes, and with the baseline.
 func TestGemvEveryFormatValidates(t *testing.T) {
 	d := runnertest.Device(t)
 	for _, f := range quant.Formats() {
@@ -32,6 +32,12 @@ func TestGemvEveryFormatValidates(t *testing.T) {
 			}
 			for _, split := range []int{2, 4, 8} {
 				kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 4, Vec: 1, Unpack: "shift", Split: split})
+			}
+			if f.Group != 0 {
+				for vec, u := range map[int]string{1: "shift", 2: "half", 4: "vec"} {
+					kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 3, Vec: vec, Unpack: u, Layout: "beside"})
+				}
+				kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 2, Vec: 2, Unpack: "mant", Split: 4, Layout: "beside"})
 			}
 			for _, k := range kernels {
 				if k.Check() != nil {
@@ -189,6 +195,41 @@ func TestGemvBrokenSplitsAreRejected(t *testing.T) {
 			}
 			if res.Status == search.OK || !strings.Contains(res.Reason, "want") {
 				t.Errorf("%s broken by %q: status %v, reason %q; want a mismatch", k, c.name, res.Status, res.Reason)
+			}
+		})
+	}
+}
+
+// A beside kernel that reads another group's scale, or the mins for the
+// scales, fails validation.
+func TestGemvBrokenBesideIsRejected(t *testing.T) {
+	d := runnertest.Device(t)
+	for _, c := range []struct {
+		name     string
+		k        templates.Gemv
+		old, new string
+	}{
+		{"another group's scale", templates.Gemv{Bits: 4, Group: 32, WG: 32, Rows: 2, Vec: 4, Unpack: "half", Layout: "beside"},
+			"let q = (c0 / 32u) % 4u;", "let q = (c0 / 32u + 1u) % 4u;"},
+		{"the mins as scales", templates.Gemv{Bits: 8, Group: 64, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "shift", Layout: "beside"},
+			"let sc = bitcast<f32>(w[blk + 64u + q]);", "let sc = bitcast<f32>(w[blk + 64u + 4u + q]);"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			found := false
+			f := quant.Format{Bits: c.k.Bits, Group: c.k.Group, Asym: c.k.Asym}
+			e := &ops.GemvEvaluator{Dev: d, Shape: ops.GemvShape{Rows: 9, Cols: 512}, Format: f, Timing: quick,
+				Source: func(k templates.Kernel) ([]byte, error) {
+					src, err := templates.Render(k)
+					found = found || strings.Contains(string(src), c.old)
+					return []byte(strings.ReplaceAll(string(src), c.old, c.new)), err
+				}}
+			defer e.Close()
+			res := e.EvaluateKernel(context.Background(), c.k)
+			if !found {
+				t.Fatalf("%q is not in the kernel's source", c.old)
+			}
+			if res.Status == search.OK || !strings.Contains(res.Reason, "want") {
+				t.Errorf("%s broken by %q: status %v, reason %q; want a mismatch", c.k, c.name, res.Status, res.Reason)
 			}
 		})
 	}

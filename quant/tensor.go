@@ -108,3 +108,13 @@ func (t *Tensor) DequantizeRow(r int, dst []float32) {
 		}
 	}
 }
+
+// RowRange returns rows off..off+n-1 of t, sharing t's slices.
+func (t *Tensor) RowRange(off, n int) *Tensor {
+	wpr, gpr := t.WordsPerRow(), t.GroupsPerRow()
+	s := &Tensor{Format: t.Format, Rows: n, Cols: t.Cols, Words: t.Words[off*wpr : (off+n)*wpr], Scales: t.Scales[off*gpr : (off+n)*gpr]}
+	if t.Asym {
+		s.Mins = t.Mins[off*gpr : (off+n)*gpr]
+	}
+	return s
+}

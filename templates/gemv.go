@@ -38,6 +38,11 @@ type Gemv struct {
 	// up into the output. Not with the fusions but Acc, which the reduce
 	// applies.
 	Split int
+	// Layout is where the scales (and mins) are: "apart" (or empty), in
+	// buffers of their own, or "beside", in w after each block of four
+	// groups' codes (quant.Beside). Beside needs groups, and rows of whole
+	// blocks; the scales and mins bindings stay in the layout, unread.
+	Layout string
 
 	// The fusions below are chosen by the model, not searched: each fused
 	// variant is tuned over the same axes as a workload of its own
@@ -100,8 +105,20 @@ func (p Gemv) TunedID() string {
 	if p.Split > 1 {
 		s += fmt.Sprintf("/split=%d", p.Split)
 	}
+	if p.Beside() {
+		s += "/layout=beside"
+	}
 	return s
 }
+
+// Layouts lists the weight layouts a GEMV reads, as quant.Layouts names them.
+var Layouts = []string{"apart", "beside"}
+
+// Beside reports whether the scales sit in w beside the codes.
+func (p Gemv) Beside() bool { return p.Layout == "beside" }
+
+// blockGroups is quant.BlockGroups: the groups of a block of the beside layout.
+const blockGroups = 4
 
 // SplitCounts are the K splits a GEMV takes beyond 1 (none): the
 // workgroups sharing a group of rows, whose parts GemvReduce adds.
@@ -171,7 +188,7 @@ func (p Gemv) Fits(rows, cols int) bool {
 		glen = cols
 	}
 	return rows > 0 && cols > 0 && cols%32 == 0 && cols%glen == 0 && cols%p.Elems() == 0 && glen%p.Elems() == 0 &&
-		(cols/p.Elems())%p.Splits() == 0
+		(cols/p.Elems())%p.Splits() == 0 && (!p.Beside() || cols%(blockGroups*glen) == 0)
 }
 
 // Groups is the dispatch size for rows output rows.
@@ -209,6 +226,10 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: K split %d is not 1 or one of %v", errParams, p.Split, SplitCounts)
 	case p.Split > 1 && (p.Norm || p.GLU || p.Rope || p.Expert):
 		return fmt.Errorf("%w: a K split takes no fusion but acc", errParams)
+	case p.Layout != "" && !slices.Contains(Layouts, p.Layout):
+		return fmt.Errorf("%w: layout %q is not one of %s", errParams, p.Layout, strings.Join(Layouts, ", "))
+	case p.Beside() && p.Group == 0:
+		return fmt.Errorf("%w: the beside layout needs groups, not a scale per row", errParams)
 	}
 	switch p.Unpack {
 	case "shift", "vec", "unorm", "magic":
@@ -237,6 +258,9 @@ type gemvView struct {
 	RopeBinding   int // the first of the rope epilogue's four
 	ExpertBinding int // chosen, then scores
 	SumX          string
+	// The beside layout's block, in loads of Vec words: its code loads
+	// (chunks), all of it, and where its mins start after its scales.
+	BlockChunks, BlockVecs, MinVecs int
 	Body          []string // statements accumulating the chunk's dot product into d
 	RowSum        string   // what a row adds to its sum from d and the group's g
 	UsesSumX      bool     // whether RowSum needs sx
@@ -264,6 +288,14 @@ func (p Gemv) view() (string, any) {
 		sums[i] = fmt.Sprintf("x%d", i)
 	}
 	v.SumX = "dot(" + strings.Join(sums, " + ") + ", vec4<f32>(1.0))"
+	if p.Beside() {
+		codes := blockGroups * p.Group * p.Bits / 32
+		block := codes + blockGroups
+		if p.Asym {
+			block += blockGroups
+		}
+		v.BlockChunks, v.BlockVecs, v.MinVecs = codes/p.Vec, block/p.Vec, blockGroups/p.Vec
+	}
 	v.Body = p.body()
 	v.RowSum, v.UsesSumX = p.rowSum(), p.usesSumX()
 	return "gemv.wgsl.tmpl", v
@@ -285,11 +317,11 @@ func (p Gemv) rowSum() string {
 	}
 	switch {
 	case p.Asym:
-		return fmt.Sprintf("scales[g] * %s + mins[g] * sx", d)
+		return fmt.Sprintf("sc * %s + mn * sx", d)
 	case p.Fold || p.onePlus():
-		return fmt.Sprintf("scales[g] * (%s - %d.0 * sx)", d, 1<<(p.Bits-1))
+		return fmt.Sprintf("sc * (%s - %d.0 * sx)", d, 1<<(p.Bits-1))
 	}
-	return "scales[g] * d"
+	return "sc * d"
 }
 
 // body emits the unpacking of the loaded words wv and their dot product

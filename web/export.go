@@ -469,6 +469,24 @@ func quantLayout(f quant.Format, rows, cols int) *Layout {
 	return &Layout{Rows: rows, Cols: cols, Order: "row-major", Quant: q}
 }
 
+// besideLayout describes the beside layout of a rows x cols tensor of
+// format f (quant.Beside): the codes as quantLayout packs them, in blocks
+// of four groups, each followed by its scales and mins.
+func besideLayout(f quant.Format, rows, cols int) *Layout {
+	l := quantLayout(f, rows, cols)
+	q := l.Quant
+	codes := quant.BlockGroups * f.Group * f.Bits / 32
+	q.WordsPerRow = cols / (quant.BlockGroups * f.Group) * f.BlockWords()
+	q.Packing = fmt.Sprintf("row r is words [r*%d, (r+1)*%d), blocks of %d words: %d words of codes of %d groups, packed as in the apart layout, then their %d scales (f32 bits)",
+		q.WordsPerRow, q.WordsPerRow, f.BlockWords(), codes, quant.BlockGroups, quant.BlockGroups)
+	if f.Asym {
+		q.Packing += fmt.Sprintf(", then their %d mins", quant.BlockGroups)
+		q.Mins = "w"
+	}
+	q.Scales = "w"
+	return l
+}
+
 // planMatmul: C (M x N) = A (M x K) x B (K x N), checked as ops.Evaluator
 // checks its timed shape.
 func planMatmul(e profiles.Entry) (*job, error) {
@@ -587,6 +605,15 @@ func planGemv(e profiles.Entry) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
+	if kern.Beside() {
+		// The kernel reads its scales and mins from w; their bindings
+		// stay, unread, so that the bind group is that of the apart layout.
+		l := besideLayout(f, rows, cols)
+		if w.Words, err = words(rows, l.Quant.WordsPerRow); err != nil {
+			return nil, err
+		}
+		w.Layout = l
+	}
 	s := ops.GemvShape{Rows: rows, Cols: cols}
 	const guard = 1024
 	g := kern.Groups(rows)
@@ -634,6 +661,11 @@ func planGemv(e profiles.Entry) (*job, error) {
 			c.Want, c.Tol = append(c.Want, want), append(c.Tol, tol)
 		}
 		files := tensorFiles(t)
+		if kern.Beside() {
+			if files["w"], err = t.PackBeside(); err != nil {
+				return nil, nil, err
+			}
+		}
 		files["x"] = ops.F32Words(x)
 		return files, []Check{c}, nil
 	}

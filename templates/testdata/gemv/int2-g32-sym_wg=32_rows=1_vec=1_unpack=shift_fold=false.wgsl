@@ -32,13 +32,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv;
       d = d + dot(vec4<f32>(f32((u0 >> 0u) & 0x3u), f32((u0 >> 2u) & 0x3u), f32((u0 >> 4u) & 0x3u), f32((u0 >> 6u) & 0x3u)) - vec4<f32>(2.0), x0);
       d = d + dot(vec4<f32>(f32((u0 >> 8u) & 0x3u), f32((u0 >> 10u) & 0x3u), f32((u0 >> 12u) & 0x3u), f32((u0 >> 14u) & 0x3u)) - vec4<f32>(2.0), x1);
       d = d + dot(vec4<f32>(f32((u0 >> 16u) & 0x3u), f32((u0 >> 18u) & 0x3u), f32((u0 >> 20u) & 0x3u), f32((u0 >> 22u) & 0x3u)) - vec4<f32>(2.0), x2);
       d = d + dot(vec4<f32>(f32((u0 >> 24u) & 0x3u), f32((u0 >> 26u) & 0x3u), f32((u0 >> 28u) & 0x3u), f32((u0 >> 30u) & 0x3u)) - vec4<f32>(2.0), x3);
-      acc[0] = acc[0] + scales[g] * d;
+      acc[0] = acc[0] + sc * d;
     }
   }
   partial[0u * 32u + t] = acc[0];

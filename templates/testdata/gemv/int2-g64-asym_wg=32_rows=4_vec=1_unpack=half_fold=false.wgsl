@@ -34,6 +34,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
+      let mn = mins[g];
       var d = 0.0;
       let u0 = wv;
       let h0_0 = unpack2x16float(((u0 << 8u) & 0x03000300u) | 0x3c003c00u);
@@ -48,12 +50,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(vec4<f32>(h0_4.x, h0_5.x, h0_6.x, h0_7.x), x1);
       d = d + dot(vec4<f32>(h0_0.y, h0_1.y, h0_2.y, h0_3.y), x2);
       d = d + dot(vec4<f32>(h0_4.y, h0_5.y, h0_6.y, h0_7.y), x3);
-      acc[0] = acc[0] + scales[g] * 4.0 * (d - sx) + mins[g] * sx;
+      acc[0] = acc[0] + sc * 4.0 * (d - sx) + mn * sx;
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
+      let mn = mins[g];
       var d = 0.0;
       let u0 = wv;
       let h0_0 = unpack2x16float(((u0 << 8u) & 0x03000300u) | 0x3c003c00u);
@@ -68,12 +72,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(vec4<f32>(h0_4.x, h0_5.x, h0_6.x, h0_7.x), x1);
       d = d + dot(vec4<f32>(h0_0.y, h0_1.y, h0_2.y, h0_3.y), x2);
       d = d + dot(vec4<f32>(h0_4.y, h0_5.y, h0_6.y, h0_7.y), x3);
-      acc[1] = acc[1] + scales[g] * 4.0 * (d - sx) + mins[g] * sx;
+      acc[1] = acc[1] + sc * 4.0 * (d - sx) + mn * sx;
     }
     {
       let row = min(row0 + 2u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
+      let mn = mins[g];
       var d = 0.0;
       let u0 = wv;
       let h0_0 = unpack2x16float(((u0 << 8u) & 0x03000300u) | 0x3c003c00u);
@@ -88,12 +94,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(vec4<f32>(h0_4.x, h0_5.x, h0_6.x, h0_7.x), x1);
       d = d + dot(vec4<f32>(h0_0.y, h0_1.y, h0_2.y, h0_3.y), x2);
       d = d + dot(vec4<f32>(h0_4.y, h0_5.y, h0_6.y, h0_7.y), x3);
-      acc[2] = acc[2] + scales[g] * 4.0 * (d - sx) + mins[g] * sx;
+      acc[2] = acc[2] + sc * 4.0 * (d - sx) + mn * sx;
     }
     {
       let row = min(row0 + 3u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
+      let mn = mins[g];
       var d = 0.0;
       let u0 = wv;
       let h0_0 = unpack2x16float(((u0 << 8u) & 0x03000300u) | 0x3c003c00u);
@@ -108,7 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(vec4<f32>(h0_4.x, h0_5.x, h0_6.x, h0_7.x), x1);
       d = d + dot(vec4<f32>(h0_0.y, h0_1.y, h0_2.y, h0_3.y), x2);
       d = d + dot(vec4<f32>(h0_4.y, h0_5.y, h0_6.y, h0_7.y), x3);
-      acc[3] = acc[3] + scales[g] * 4.0 * (d - sx) + mins[g] * sx;
+      acc[3] = acc[3] + sc * 4.0 * (d - sx) + mn * sx;
     }
   }
   partial[0u * 32u + t] = acc[0];

@@ -42,6 +42,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -53,12 +54,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(lut[(u1 >> 8u) & 0xffu] - vec4<f32>(2.0), x5);
       d = d + dot(lut[(u1 >> 16u) & 0xffu] - vec4<f32>(2.0), x6);
       d = d + dot(lut[(u1 >> 24u) & 0xffu] - vec4<f32>(2.0), x7);
-      acc[0] = acc[0] + scales[g] * d;
+      acc[0] = acc[0] + sc * d;
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -70,12 +72,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(lut[(u1 >> 8u) & 0xffu] - vec4<f32>(2.0), x5);
       d = d + dot(lut[(u1 >> 16u) & 0xffu] - vec4<f32>(2.0), x6);
       d = d + dot(lut[(u1 >> 24u) & 0xffu] - vec4<f32>(2.0), x7);
-      acc[1] = acc[1] + scales[g] * d;
+      acc[1] = acc[1] + sc * d;
     }
     {
       let row = min(row0 + 2u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -87,12 +90,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(lut[(u1 >> 8u) & 0xffu] - vec4<f32>(2.0), x5);
       d = d + dot(lut[(u1 >> 16u) & 0xffu] - vec4<f32>(2.0), x6);
       d = d + dot(lut[(u1 >> 24u) & 0xffu] - vec4<f32>(2.0), x7);
-      acc[2] = acc[2] + scales[g] * d;
+      acc[2] = acc[2] + sc * d;
     }
     {
       let row = min(row0 + 3u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -104,12 +108,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(lut[(u1 >> 8u) & 0xffu] - vec4<f32>(2.0), x5);
       d = d + dot(lut[(u1 >> 16u) & 0xffu] - vec4<f32>(2.0), x6);
       d = d + dot(lut[(u1 >> 24u) & 0xffu] - vec4<f32>(2.0), x7);
-      acc[3] = acc[3] + scales[g] * d;
+      acc[3] = acc[3] + sc * d;
     }
     {
       let row = min(row0 + 4u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -121,12 +126,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(lut[(u1 >> 8u) & 0xffu] - vec4<f32>(2.0), x5);
       d = d + dot(lut[(u1 >> 16u) & 0xffu] - vec4<f32>(2.0), x6);
       d = d + dot(lut[(u1 >> 24u) & 0xffu] - vec4<f32>(2.0), x7);
-      acc[4] = acc[4] + scales[g] * d;
+      acc[4] = acc[4] + sc * d;
     }
     {
       let row = min(row0 + 5u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -138,12 +144,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(lut[(u1 >> 8u) & 0xffu] - vec4<f32>(2.0), x5);
       d = d + dot(lut[(u1 >> 16u) & 0xffu] - vec4<f32>(2.0), x6);
       d = d + dot(lut[(u1 >> 24u) & 0xffu] - vec4<f32>(2.0), x7);
-      acc[5] = acc[5] + scales[g] * d;
+      acc[5] = acc[5] + sc * d;
     }
     {
       let row = min(row0 + 6u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -155,12 +162,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(lut[(u1 >> 8u) & 0xffu] - vec4<f32>(2.0), x5);
       d = d + dot(lut[(u1 >> 16u) & 0xffu] - vec4<f32>(2.0), x6);
       d = d + dot(lut[(u1 >> 24u) & 0xffu] - vec4<f32>(2.0), x7);
-      acc[6] = acc[6] + scales[g] * d;
+      acc[6] = acc[6] + sc * d;
     }
     {
       let row = min(row0 + 7u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 64u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(lut[(u0 >> 0u) & 0xffu] - vec4<f32>(2.0), x0);
@@ -172,7 +180,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = d + dot(lut[(u1 >> 8u) & 0xffu] - vec4<f32>(2.0), x5);
       d = d + dot(lut[(u1 >> 16u) & 0xffu] - vec4<f32>(2.0), x6);
       d = d + dot(lut[(u1 >> 24u) & 0xffu] - vec4<f32>(2.0), x7);
-      acc[7] = acc[7] + scales[g] * d;
+      acc[7] = acc[7] + sc * d;
     }
   }
   partial[0u * 32u + t] = acc[0];

@@ -34,6 +34,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 128u;
+      let sc = scales[g];
+      let mn = mins[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(vec4<f32>((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)), x0);
@@ -41,7 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(vec4<f32>((vec4<u32>(u1) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)), x2);
       d = d + dot(vec4<f32>((vec4<u32>(u1) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)), x3);
-      acc[0] = acc[0] + scales[g] * d + mins[g] * sx;
+      acc[0] = acc[0] + sc * d + mn * sx;
     }
   }
   partial[0u * 256u + t] = acc[0];

@@ -33,6 +33,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -40,12 +41,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[0] = acc[0] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[0] = acc[0] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -53,12 +55,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[1] = acc[1] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[1] = acc[1] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 2u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -66,12 +69,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[2] = acc[2] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[2] = acc[2] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 3u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -79,12 +83,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[3] = acc[3] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[3] = acc[3] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 4u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -92,12 +97,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[4] = acc[4] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[4] = acc[4] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 5u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -105,12 +111,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[5] = acc[5] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[5] = acc[5] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 6u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -118,12 +125,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[6] = acc[6] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[6] = acc[6] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 7u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -131,12 +139,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[7] = acc[7] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[7] = acc[7] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 8u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -144,12 +153,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[8] = acc[8] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[8] = acc[8] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 9u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -157,12 +167,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[9] = acc[9] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[9] = acc[9] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 10u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -170,12 +181,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[10] = acc[10] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[10] = acc[10] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 11u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -183,12 +195,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[11] = acc[11] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[11] = acc[11] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 12u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -196,12 +209,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[12] = acc[12] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[12] = acc[12] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 13u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -209,12 +223,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[13] = acc[13] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[13] = acc[13] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 14u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -222,12 +237,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[14] = acc[14] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[14] = acc[14] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 15u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -235,7 +251,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[15] = acc[15] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[15] = acc[15] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
   }
   partial[0u * 64u + t] = acc[0];

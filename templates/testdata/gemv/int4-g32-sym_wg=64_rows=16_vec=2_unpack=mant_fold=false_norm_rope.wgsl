@@ -92,6 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -99,12 +100,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[0] = acc[0] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[0] = acc[0] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -112,12 +114,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[1] = acc[1] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[1] = acc[1] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 2u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -125,12 +128,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[2] = acc[2] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[2] = acc[2] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 3u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -138,12 +142,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[3] = acc[3] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[3] = acc[3] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 4u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -151,12 +156,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[4] = acc[4] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[4] = acc[4] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 5u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -164,12 +170,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[5] = acc[5] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[5] = acc[5] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 6u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -177,12 +184,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[6] = acc[6] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[6] = acc[6] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 7u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -190,12 +198,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[7] = acc[7] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[7] = acc[7] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 8u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -203,12 +212,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[8] = acc[8] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[8] = acc[8] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 9u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -216,12 +226,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[9] = acc[9] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[9] = acc[9] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 10u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -229,12 +240,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[10] = acc[10] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[10] = acc[10] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 11u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -242,12 +254,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[11] = acc[11] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[11] = acc[11] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 12u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -255,12 +268,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[12] = acc[12] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[12] = acc[12] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 13u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -268,12 +282,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[13] = acc[13] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[13] = acc[13] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 14u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -281,12 +296,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[14] = acc[14] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[14] = acc[14] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 15u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 19u, u0 << 15u, u0 << 11u, u0 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x0);
@@ -294,7 +310,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 19u, u1 << 15u, u1 << 11u, u1 << 7u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x2);
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u1 << 3u, u1 >> 1u, u1 >> 5u, u1 >> 9u) & vec4<u32>(0x00780000u)) | vec4<u32>(0x3f800000u)), x3);
-      acc[15] = acc[15] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[15] = acc[15] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
   }
   partial[0u * 64u + t] = acc[0];

@@ -40,6 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(vec4<f32>((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) - vec4<f32>(8.0), x0);
@@ -47,12 +48,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(vec4<f32>((vec4<u32>(u1) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) - vec4<f32>(8.0), x2);
       d = d + dot(vec4<f32>((vec4<u32>(u1) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)) - vec4<f32>(8.0), x3);
-      acc[0] = acc[0] + scales[g] * d;
+      acc[0] = acc[0] + sc * d;
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(vec4<f32>((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) - vec4<f32>(8.0), x0);
@@ -60,7 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u1 = wv[1];
       d = d + dot(vec4<f32>((vec4<u32>(u1) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) - vec4<f32>(8.0), x2);
       d = d + dot(vec4<f32>((vec4<u32>(u1) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)) - vec4<f32>(8.0), x3);
-      acc[1] = acc[1] + scales[g] * d;
+      acc[1] = acc[1] + sc * d;
     }
   }
   partial[0u * 64u + t] = acc[0];

@@ -36,6 +36,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       let h0_0 = unpack2x16float(((u0 << 6u) & 0x03c003c0u) | 0x3c003c00u);
@@ -51,12 +52,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let h1_3 = unpack2x16float(((u1 >> 6u) & 0x03c003c0u) | 0x3c003c00u);
       d = d + dot(vec4<f32>(h1_0.x, h1_1.x, h1_2.x, h1_3.x), x2);
       d = d + dot(vec4<f32>(h1_0.y, h1_1.y, h1_2.y, h1_3.y), x3);
-      acc[0] = acc[0] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[0] = acc[0] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       let h0_0 = unpack2x16float(((u0 << 6u) & 0x03c003c0u) | 0x3c003c00u);
@@ -72,12 +74,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let h1_3 = unpack2x16float(((u1 >> 6u) & 0x03c003c0u) | 0x3c003c00u);
       d = d + dot(vec4<f32>(h1_0.x, h1_1.x, h1_2.x, h1_3.x), x2);
       d = d + dot(vec4<f32>(h1_0.y, h1_1.y, h1_2.y, h1_3.y), x3);
-      acc[1] = acc[1] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[1] = acc[1] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 2u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       let h0_0 = unpack2x16float(((u0 << 6u) & 0x03c003c0u) | 0x3c003c00u);
@@ -93,12 +96,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let h1_3 = unpack2x16float(((u1 >> 6u) & 0x03c003c0u) | 0x3c003c00u);
       d = d + dot(vec4<f32>(h1_0.x, h1_1.x, h1_2.x, h1_3.x), x2);
       d = d + dot(vec4<f32>(h1_0.y, h1_1.y, h1_2.y, h1_3.y), x3);
-      acc[2] = acc[2] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[2] = acc[2] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
     {
       let row = min(row0 + 3u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       let h0_0 = unpack2x16float(((u0 << 6u) & 0x03c003c0u) | 0x3c003c00u);
@@ -114,7 +118,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let h1_3 = unpack2x16float(((u1 >> 6u) & 0x03c003c0u) | 0x3c003c00u);
       d = d + dot(vec4<f32>(h1_0.x, h1_1.x, h1_2.x, h1_3.x), x2);
       d = d + dot(vec4<f32>(h1_0.y, h1_1.y, h1_2.y, h1_3.y), x3);
-      acc[3] = acc[3] + scales[g] * (16.0 * (d - sx) - 8.0 * sx);
+      acc[3] = acc[3] + sc * (16.0 * (d - sx) - 8.0 * sx);
     }
   }
   partial[0u * 64u + t] = acc[0];

@@ -59,6 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x0);
@@ -72,12 +73,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u3 = wv[3];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u3) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x6);
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u3) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x7);
-      acc[0] = acc[0] + scales[g] * (d - 8.0 * sx);
+      acc[0] = acc[0] + sc * (d - 8.0 * sx);
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x0);
@@ -91,12 +93,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u3 = wv[3];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u3) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x6);
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u3) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x7);
-      acc[1] = acc[1] + scales[g] * (d - 8.0 * sx);
+      acc[1] = acc[1] + sc * (d - 8.0 * sx);
     }
     {
       let row = min(row0 + 2u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x0);
@@ -110,12 +113,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u3 = wv[3];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u3) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x6);
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u3) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x7);
-      acc[2] = acc[2] + scales[g] * (d - 8.0 * sx);
+      acc[2] = acc[2] + sc * (d - 8.0 * sx);
     }
     {
       let row = min(row0 + 3u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 32u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u0) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x0);
@@ -129,7 +133,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let u3 = wv[3];
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u3) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x6);
       d = d + dot(bitcast<vec4<f32>>(((vec4<u32>(u3) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0), x7);
-      acc[3] = acc[3] + scales[g] * (d - 8.0 * sx);
+      acc[3] = acc[3] + sc * (d - 8.0 * sx);
     }
   }
   partial[0u * 64u + t] = acc[0];

@@ -33,6 +33,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 128u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       let h0_0 = unpack2x16float(((u0 << 2u) & 0x03fc03fcu) | 0x3c003c00u);
@@ -50,12 +51,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let h3_0 = unpack2x16float(((u3 << 2u) & 0x03fc03fcu) | 0x3c003c00u);
       let h3_1 = unpack2x16float(((u3 >> 6u) & 0x03fc03fcu) | 0x3c003c00u);
       d = d + dot(vec4<f32>(h3_0.x, h3_1.x, h3_0.y, h3_1.y), x3);
-      acc[0] = acc[0] + scales[g] * (256.0 * (d - sx) - 128.0 * sx);
+      acc[0] = acc[0] + sc * (256.0 * (d - sx) - 128.0 * sx);
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row * gpr + c0 / 128u;
+      let sc = scales[g];
       var d = 0.0;
       let u0 = wv[0];
       let h0_0 = unpack2x16float(((u0 << 2u) & 0x03fc03fcu) | 0x3c003c00u);
@@ -73,7 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let h3_0 = unpack2x16float(((u3 << 2u) & 0x03fc03fcu) | 0x3c003c00u);
       let h3_1 = unpack2x16float(((u3 >> 6u) & 0x03fc03fcu) | 0x3c003c00u);
       d = d + dot(vec4<f32>(h3_0.x, h3_1.x, h3_0.y, h3_1.y), x3);
-      acc[1] = acc[1] + scales[g] * (256.0 * (d - sx) - 128.0 * sx);
+      acc[1] = acc[1] + sc * (256.0 * (d - sx) - 128.0 * sx);
     }
   }
   partial[0u * 128u + t] = acc[0];

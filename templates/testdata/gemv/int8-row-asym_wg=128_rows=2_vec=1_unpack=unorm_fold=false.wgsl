@@ -31,19 +31,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row;
+      let sc = scales[g];
+      let mn = mins[g];
       var d = 0.0;
       let u0 = wv;
       d = d + dot(unpack4x8unorm((u0 >> 0u) & 0xffffffffu) * 255.0, vec4<f32>(x0[0], x0[1], x0[2], x0[3]));
-      acc[0] = acc[0] + scales[g] * d + mins[g] * sx;
+      acc[0] = acc[0] + sc * d + mn * sx;
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row;
+      let sc = scales[g];
+      let mn = mins[g];
       var d = 0.0;
       let u0 = wv;
       d = d + dot(unpack4x8unorm((u0 >> 0u) & 0xffffffffu) * 255.0, vec4<f32>(x0[0], x0[1], x0[2], x0[3]));
-      acc[1] = acc[1] + scales[g] * d + mins[g] * sx;
+      acc[1] = acc[1] + sc * d + mn * sx;
     }
   }
   partial[0u * 128u + t] = acc[0];

@@ -31,19 +31,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let row = min(row0 + 0u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row;
+      let sc = scales[g];
+      let mn = mins[g];
       var d = 0.0;
       let u0 = wv;
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 15u, u0 << 7u, u0 >> 1u, u0 >> 9u) & vec4<u32>(0x007f8000u)) | vec4<u32>(0x3f800000u)), x0);
-      acc[0] = acc[0] + scales[g] * 256.0 * (d - sx) + mins[g] * sx;
+      acc[0] = acc[0] + sc * 256.0 * (d - sx) + mn * sx;
     }
     {
       let row = min(row0 + 1u, dims.rows - 1u);
       let wv = w[row * vpr + j];
       let g = row;
+      let sc = scales[g];
+      let mn = mins[g];
       var d = 0.0;
       let u0 = wv;
       d = d + dot(bitcast<vec4<f32>>((vec4<u32>(u0 << 15u, u0 << 7u, u0 >> 1u, u0 >> 9u) & vec4<u32>(0x007f8000u)) | vec4<u32>(0x3f800000u)), x0);
-      acc[1] = acc[1] + scales[g] * 256.0 * (d - sx) + mins[g] * sx;
+      acc[1] = acc[1] + sc * 256.0 * (d - sx) + mn * sx;
     }
   }
   partial[0u * 32u + t] = acc[0];
