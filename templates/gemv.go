@@ -258,13 +258,13 @@ type gemvView struct {
 	RopeBinding   int // the first of the rope epilogue's four
 	ExpertBinding int // chosen, then scores
 	SumX          string
-	UsesSumX      bool // whether RowSum needs sx
+	Body          []string // statements accumulating the chunk's dot product into d
+	RowSum        string   // what a row adds to its sum from d and the group's g
+	UsesSumX      bool     // whether RowSum needs sx
 
 	// The beside layout's block, in loads of Vec words: its code loads
 	// (chunks), all of it, and where its mins start after its scales.
 	BlockChunks, BlockVecs, MinVecs int
-	Body                            []string // statements accumulating the chunk's dot product into d
-	RowSum                          string   // what a row adds to its sum from d and the group's g
 }
 
 func (p Gemv) view() (string, any) {
