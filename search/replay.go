@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 )
 
@@ -153,4 +154,57 @@ func Summarize(curves []Curve, frac float64, points int) []MethodSummary {
 		out = append(out, MethodSummary{Method: m, Seeds: len(v), MedianEvals: med, Reached: float64(reached[m]) / float64(len(v))})
 	}
 	return out
+}
+
+// noisyReplay answers as r does, each valid score multiplied by
+// exp(noise * N(0,1)): a device whose repeated measurements scatter.
+type noisyReplay struct {
+	*Replay
+	noise float64
+	rng   *rand.Rand
+}
+
+func (n noisyReplay) Evaluate(ctx context.Context, p Point) Result {
+	res := n.Replay.Evaluate(ctx, p)
+	if res.Status == OK {
+		res.Score *= math.Exp(n.noise * n.rng.NormFloat64())
+	}
+	return res
+}
+
+// RerunPicks replays reruns of one tune, as tune stability runs them live:
+// each rerun runs method with the same seed up to maxEvals evaluations on
+// scores scattered by noise (a different draw per rerun), then the finals
+// take the truly best of its finals best-measured points (live finals
+// re-time them paired until they separate). It returns each pick's
+// recorded score.
+func RerunPicks(space *Space, r *Replay, method string, seed uint64, reruns, maxEvals, finals int, noise float64) ([]float64, error) {
+	var picks []float64
+	for i := range reruns {
+		m, ok := NewMethod(method)
+		if !ok {
+			return nil, fmt.Errorf("unknown method %q", method)
+		}
+		ev := noisyReplay{Replay: r, noise: noise, rng: rand.New(rand.NewPCG(uint64(i), 0x5ca77e2))}
+		sum, err := Run(context.Background(), Task{Name: "replay"}, space, m, ev, Settings{MaxEvals: maxEvals, Seed: seed}, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		var valid []Result
+		for _, res := range sum.Results {
+			if res.Status == OK {
+				valid = append(valid, res)
+			}
+		}
+		if len(valid) == 0 {
+			return nil, fmt.Errorf("replay: rerun %d found no valid point", i+1)
+		}
+		sort.SliceStable(valid, func(a, b int) bool { return valid[a].Score > valid[b].Score })
+		pick := 0.0
+		for _, res := range valid[:min(finals, len(valid))] {
+			pick = math.Max(pick, r.results[res.ID].Score)
+		}
+		picks = append(picks, pick)
+	}
+	return picks, nil
 }

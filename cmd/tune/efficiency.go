@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -24,12 +25,15 @@ fraction of the recorded optimum.`)
 	seeds := fs.Int("seeds", 10, "seeds per strategy")
 	frac := fs.Float64("frac", 0.95, "fraction of the optimum a search must reach")
 	budget := fs.Float64("budget", 0.10, "the evaluation budget, as a fraction of the recorded points")
+	reruns := fs.Int("reruns", 0, "also replay this many reruns of each strategy and seed, scores scattered by -noise, and count how many pick the same kernel, as tune stability does live")
+	noise := fs.Float64("noise", 0.01, "with -reruns: the scatter of a measurement, as the standard deviation of its log")
+	threshold := fs.Float64("threshold", 0.01, "with -reruns: how much slower than the best pick a pick may be and agree")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *journal == "" || *task == "" || *seeds < 1 || *frac <= 0 || *frac > 1 || *budget <= 0 {
+	if *journal == "" || *task == "" || *seeds < 1 || *frac <= 0 || *frac > 1 || *budget <= 0 || *reruns < 0 || *noise < 0 || *threshold < 0 {
 		fs.Usage()
-		return fmt.Errorf("efficiency: -journal and -task are required; -seeds >= 1; 0 < -frac <= 1; -budget > 0")
+		return fmt.Errorf("efficiency: -journal and -task are required; -seeds >= 1; 0 < -frac <= 1; -budget > 0; -reruns, -noise and -threshold not negative")
 	}
 	results, err := search.ReadJournal(*journal)
 	if err != nil {
@@ -67,9 +71,52 @@ fraction of the recorded optimum.`)
 		t.Append(s.Method, s.Seeds, fmt.Sprintf("%.1f", s.MedianEvals), fmt.Sprintf("%.1f%%", 100*s.MedianEvals/float64(points)),
 			fmt.Sprintf("%d/%d", within, s.Seeds), fmt.Sprintf("%.1f%%", 100*median(atBudget)))
 	}
-	return t.Render()
+	if err := t.Render(); err != nil || *reruns == 0 {
+		return err
+	}
+	return rerunTable(stdout, space, replay, strings.Split(*methods, ","), *seeds, *reruns, limit, *noise, *threshold)
 }
 
+// rerunTable replays reruns of each method at the budget, for each of
+// seeds seeds, and tabulates how many agree: pick the best pick of their
+// seed or one within threshold of it, as tune stability judges them; how
+// many seeds' reruns agree in 95% or more; and how many picks are within
+// threshold of the optimum.
+func rerunTable(w io.Writer, space *search.Space, replay *search.Replay, methods []string, seeds, reruns, limit int, noise, threshold float64) error {
+	fmt.Fprintf(w, "\n%d reruns of each strategy and seed, %d evaluations, scores scattered by %.1f%%, finals of 4; agree: within %.1f%% of the seed's best pick\n",
+		reruns, limit, 100*noise, 100*threshold)
+	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+	t.Header("strategy", "reruns agreeing", "seeds stable", "picks within of the optimum", "median pick", "worst pick")
+	opt := replay.Optimum()
+	for _, m := range methods {
+		var all []float64
+		agree, stable, atOpt := 0, 0, 0
+		for seed := uint64(1); seed <= uint64(seeds); seed++ {
+			picks, err := search.RerunPicks(space, replay, m, seed, reruns, limit, 4, noise)
+			if err != nil {
+				return err
+			}
+			best := slices.Max(picks)
+			n := 0
+			for _, p := range picks {
+				if p >= best/(1+threshold) {
+					n++
+				}
+				if p >= opt/(1+threshold) {
+					atOpt++
+				}
+			}
+			agree += n
+			if float64(n) >= 0.95*float64(reruns) {
+				stable++
+			}
+			all = append(all, picks...)
+		}
+		t.Append(m, fmt.Sprintf("%d/%d", agree, len(all)), fmt.Sprintf("%d/%d", stable, seeds), fmt.Sprintf("%d/%d", atOpt, len(all)),
+			fmt.Sprintf("%.1f%%", 100*median(all)/opt), fmt.Sprintf("%.1f%%", 100*slices.Min(all)/opt))
+	}
+	return t.Render()
+}
 // spaceForTask rebuilds the search space a task was swept over, with
 // limits loose enough to admit every point a device could have accepted.
 func spaceForTask(task string) (*search.Space, string, error) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/tune-gpu/tune/search"
@@ -48,5 +50,23 @@ func TestBayesReaches95PercentWithin10Percent(t *testing.T) {
 				t.Errorf("median %.1f evaluations to 95%%; want at most %d (10%% of %d)", s.MedianEvals, budget, points)
 			}
 		})
+	}
+}
+
+// tune efficiency -reruns replays reruns of a tune and counts agreement
+// per seed; bad flags are refused.
+func TestEfficiencyReruns(t *testing.T) {
+	var out, errOut strings.Builder
+	args := []string{"-journal", "testdata/gemv-int4-lavapipe.jsonl", "-task", "gemv/int4-g32-sym/N=512/K=2048", "-methods", "bayes,random", "-seeds", "2", "-reruns", "3"}
+	if err := runEfficiency(context.Background(), &out, &errOut, args); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"3 reruns of each strategy and seed, 24 evaluations", "reruns agreeing", "/6", "/2"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if err := runEfficiency(context.Background(), &out, &errOut, append(args, "-noise", "-1")); err == nil {
+		t.Error("a negative -noise was accepted")
 	}
 }
