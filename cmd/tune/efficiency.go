@@ -117,6 +117,7 @@ func rerunTable(w io.Writer, space *search.Space, replay *search.Replay, methods
 	}
 	return t.Render()
 }
+
 // spaceForTask rebuilds the search space a task was swept over, with
 // limits loose enough to admit every point a device could have accepted.
 func spaceForTask(task string) (*search.Space, string, error) {
