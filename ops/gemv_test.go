@@ -181,22 +181,30 @@ func TestGemvBrokenSplitsAreRejected(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			k := base
 			k.Acc = c.acc
-			found := false
-			e := &ops.GemvEvaluator{Dev: d, Shape: ops.GemvShape{Rows: 9, Cols: 512}, Format: f, Timing: quick,
-				Source: func(k templates.Kernel) ([]byte, error) {
-					src, err := templates.Render(k)
-					found = found || strings.Contains(string(src), c.old)
-					return []byte(strings.ReplaceAll(string(src), c.old, c.new)), err
-				}}
-			defer e.Close()
-			res := e.EvaluateKernel(context.Background(), k)
-			if !found {
-				t.Fatalf("%q is in neither kernel's source", c.old)
-			}
-			if res.Status == search.OK || !strings.Contains(res.Reason, "want") {
-				t.Errorf("%s broken by %q: status %v, reason %q; want a mismatch", k, c.name, res.Status, res.Reason)
-			}
+			wantMismatch(t, d, f, k, c.name, c.old, c.new)
 		})
+	}
+}
+
+// wantMismatch evaluates k of format f with old replaced by new in the
+// sources of its dispatches (one of which must hold it), and wants the
+// validation to fail on a value.
+func wantMismatch(t *testing.T, d *runner.Device, f quant.Format, k templates.Gemv, name, old, new string) {
+	t.Helper()
+	found := false
+	e := &ops.GemvEvaluator{Dev: d, Shape: ops.GemvShape{Rows: 9, Cols: 512}, Format: f, Timing: quick,
+		Source: func(k templates.Kernel) ([]byte, error) {
+			src, err := templates.Render(k)
+			found = found || strings.Contains(string(src), old)
+			return []byte(strings.ReplaceAll(string(src), old, new)), err
+		}}
+	defer e.Close()
+	res := e.EvaluateKernel(context.Background(), k)
+	if !found {
+		t.Fatalf("%q is in no source of %s", old, k)
+	}
+	if res.Status == search.OK || !strings.Contains(res.Reason, "want") {
+		t.Errorf("%s broken by %q: status %v, reason %q; want a mismatch", k, name, res.Status, res.Reason)
 	}
 }
 
@@ -215,22 +223,7 @@ func TestGemvBrokenBesideIsRejected(t *testing.T) {
 			"let sc = bitcast<f32>(w[blk + 64u + q]);", "let sc = bitcast<f32>(w[blk + 64u + 4u + q]);"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			found := false
-			f := quant.Format{Bits: c.k.Bits, Group: c.k.Group, Asym: c.k.Asym}
-			e := &ops.GemvEvaluator{Dev: d, Shape: ops.GemvShape{Rows: 9, Cols: 512}, Format: f, Timing: quick,
-				Source: func(k templates.Kernel) ([]byte, error) {
-					src, err := templates.Render(k)
-					found = found || strings.Contains(string(src), c.old)
-					return []byte(strings.ReplaceAll(string(src), c.old, c.new)), err
-				}}
-			defer e.Close()
-			res := e.EvaluateKernel(context.Background(), c.k)
-			if !found {
-				t.Fatalf("%q is not in the kernel's source", c.old)
-			}
-			if res.Status == search.OK || !strings.Contains(res.Reason, "want") {
-				t.Errorf("%s broken by %q: status %v, reason %q; want a mismatch", c.k, c.name, res.Status, res.Reason)
-			}
+			wantMismatch(t, d, quant.Format{Bits: c.k.Bits, Group: c.k.Group, Asym: c.k.Asym}, c.k, c.name, c.old, c.new)
 		})
 	}
 }

@@ -479,8 +479,11 @@ func besideLayout(f quant.Format, rows, cols int) *Layout {
 	q.WordsPerRow = cols / (quant.BlockGroups * f.Group) * f.BlockWords()
 	q.Packing = fmt.Sprintf("row r is words [r*%d, (r+1)*%d), blocks of %d words: %d words of codes of %d groups, packed as in the apart layout, then their %d scales (f32 bits)",
 		q.WordsPerRow, q.WordsPerRow, f.BlockWords(), codes, quant.BlockGroups, quant.BlockGroups)
+	at := fmt.Sprintf("group g = c/%d of row r: word r*%d + (g/%d)*%d + %d + g%%%d of w", f.Group, q.WordsPerRow, quant.BlockGroups, f.BlockWords(), codes, quant.BlockGroups)
+	q.Value = fmt.Sprintf("(u - %d) * scale, the scale of %s", 1<<(f.Bits-1), at)
 	if f.Asym {
 		q.Packing += fmt.Sprintf(", then their %d mins", quant.BlockGroups)
+		q.Value = fmt.Sprintf("u * scale + min, the scale of %s, the min %d words on", at, quant.BlockGroups)
 		q.Mins = "w"
 	}
 	q.Scales = "w"

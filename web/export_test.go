@@ -285,20 +285,21 @@ func quantProfile() *profiles.Profile {
 			entry("gemv", "int2-row-asym", []int{70, 256}, "wg=32/rows=2/vec=1/unpack=vec"), // from before the fold axis
 			entry("gemv", "int4-g32-sym", []int{66, 512}, "wg=32/rows=4/vec=1/unpack=half/fold=false/split=4"),
 			entry("gemm", "int8-g64-sym", []int{16, 40, 128}, "wgx=8/wgy=8/rm=2/rn=2/tk=32/vec=2/prefetch=false/unroll=false"),
+			entry("gemv", "int4-g32-asym", []int{37, 256}, "wg=32/rows=2/vec=2/unpack=shift/fold=false/layout=beside"),
 		},
 	}
 }
 
-// GEMM, formats with a min and a K-split GEMV (its parts' sums, then their
-// reduce): the expected values are what the .bin files give by the
-// documented packing.
+// GEMM, formats with a min, a K-split GEMV (its parts' sums, then their
+// reduce) and a GEMV with its scales beside the codes: the expected values
+// are what the .bin files give by the documented packing.
 func TestExportQuantized(t *testing.T) {
 	dir := t.TempDir()
 	m, err := Export(quantProfile(), dir, Options{Portable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Kernels) != 5 {
+	if len(m.Kernels) != 6 {
 		t.Fatalf("%d kernels, skipped %v", len(m.Kernels), m.Skipped)
 	}
 	for _, k := range m.Kernels {
@@ -337,6 +338,9 @@ func quantRow(t *testing.T, dir string, k Kernel) func(r int) []float32 {
 		t.Fatal(err)
 	}
 	cols := wb.Layout.Cols
+	if q != nil && q.Scales == "w" {
+		return besideRow(t, dir, k, f, q, cols)
+	}
 	if q == nil || q.Format != k.Dtype || q.Bits != f.Bits || q.Group != f.Group || q.Symmetric == f.Asym || q.CodesPerWord != 32/f.Bits || q.WordsPerRow != cols*f.Bits/32 {
 		t.Fatalf("layout %+v for %s", wb.Layout, f)
 	}
@@ -355,6 +359,37 @@ func quantRow(t *testing.T, dir string, k Kernel) func(r int) []float32 {
 			s := math.Float32frombits(scales[r*groups+c/glen])
 			if f.Asym {
 				row[c] = float32(float32(u)*s) + math.Float32frombits(mins[r*groups+c/glen])
+			} else {
+				row[c] = float32(int(u)-1<<(f.Bits-1)) * s
+			}
+		}
+		return row
+	}
+}
+
+// besideRow decodes row r of W from the beside layout: each row blocks of
+// four groups, their code words (packed as in quantRow), then their four
+// scales and, asymmetric, four mins.
+func besideRow(t *testing.T, dir string, k Kernel, f quant.Format, q *Quant, cols int) func(r int) []float32 {
+	codes := 4 * f.Group * f.Bits / 32
+	block := codes + 4
+	if f.Asym {
+		block += 4
+	}
+	if q.Format != k.Dtype || q.Mins != map[bool]string{true: "w", false: ""}[f.Asym] || q.WordsPerRow != cols/(4*f.Group)*block {
+		t.Fatalf("beside layout %+v for %s", q, f)
+	}
+	w := readWords(t, filepath.Join(dir, binding(t, k, "w").File))
+	per := 32 / f.Bits
+	return func(r int) []float32 {
+		row := make([]float32, cols)
+		for c := range row {
+			b := r*q.WordsPerRow + c/(4*f.Group)*block
+			u := w[b+c%(4*f.Group)/per] >> (uint(c%per) * uint(f.Bits)) & (1<<f.Bits - 1)
+			g := c / f.Group % 4
+			s := math.Float32frombits(w[b+codes+g])
+			if f.Asym {
+				row[c] = float32(float32(u)*s) + math.Float32frombits(w[b+codes+4+g])
 			} else {
 				row[c] = float32(int(u)-1<<(f.Bits-1)) * s
 			}
