@@ -15,6 +15,9 @@
 //     encoding; Load reads them back bit for bit.
 //  5. SetActAbsmax and ActAbsmax write and read the calibrated input range
 //     of each matrix (static int8 activation scales) as GGUF metadata.
+//  6. A Layout says where a kernel finds the scales and mins on the GPU:
+//     Apart, in buffers of their own, or Beside, after each block of
+//     BlockGroups groups' codes in one buffer (PackBeside, UnpackBeside).
 //
 // Scales and mins produced here are always float16-representable (see
 // Quantize), so every Tensor from Quantize or FromGGML survives Save and

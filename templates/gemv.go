@@ -259,7 +259,7 @@ type gemvView struct {
 	ExpertBinding int // chosen, then scores
 	SumX          string
 	Body          []string // statements accumulating the chunk's dot product into d
-	RowSum        string   // what a row adds to its sum from d and the group's g
+	RowSum        string   // what a row adds to its sum from d and the group's scale sc (and min mn)
 	UsesSumX      bool     // whether RowSum needs sx
 
 	// The beside layout's block, in loads of Vec words: its code loads
