@@ -86,7 +86,7 @@ func rerunTable(w io.Writer, space *search.Space, replay *search.Replay, methods
 	fmt.Fprintf(w, "\n%d reruns of each strategy and seed, %d evaluations, scores scattered by %.1f%%, finals of 4; agree: within %.1f%% of the seed's best pick\n",
 		reruns, limit, 100*noise, 100*threshold)
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header("strategy", "reruns agreeing", "seeds stable", "picks within of the optimum", "median pick", "worst pick")
+	t.Header("strategy", "reruns agreeing", "seeds stable (95%)", fmt.Sprintf("picks within %.1f%% of the optimum", 100*threshold), "median pick", "worst pick")
 	opt := replay.Optimum()
 	for _, m := range methods {
 		var all []float64
