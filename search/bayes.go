@@ -165,19 +165,6 @@ func fit(x [][]float64, y []float64, length float64) (*gp, float64, bool) {
 	return g, ll, true
 }
 
-// predict returns the standardised mean and standard deviation at f.
-func (g *gp) predict(f []float64, kv *mat.VecDense, tmp *mat.VecDense) (mu, sd float64) {
-	for i, xi := range g.x {
-		kv.SetVec(i, sqexp(f, xi, g.length))
-	}
-	mu = mat.Dot(kv, g.alpha)
-	if err := g.chol.SolveVecTo(tmp, kv); err != nil {
-		return mu, 0
-	}
-	v := 1 + g.noise - mat.Dot(kv, tmp)
-	return mu, math.Sqrt(math.Max(v, 1e-12))
-}
-
 // model fits the process to the observations, rejected points set below
 // the worst valid one, and returns it with the standardised best
 // observation; nil before any point validated.
@@ -239,10 +226,11 @@ func (m *Bayes) bestExpectedImprovement() int {
 	return pick
 }
 
-// predictAll is predict at the features of every candidate, the variances
-// from one triangular solve over all of them: solving for each point
-// apart, as predict does, costs n^2 a point for n observations and made a
-// proposal take seconds by a few hundred observations of a matmul space.
+// predictAll returns the standardised mean and standard deviation at the
+// features of every candidate, the variances from one triangular solve over
+// all of them: solving for each point apart costs n^2 a point for n
+// observations and made a proposal take seconds by a few hundred
+// observations of a matmul space.
 func (g *gp) predictAll(feats [][]float64, cands []int) (mu, sd []float64) {
 	n := len(g.x)
 	mu, sd = make([]float64, len(cands)), make([]float64, len(cands))
@@ -298,12 +286,11 @@ func (m *Bayes) bestNeighbour() int {
 				return -1
 			}
 		}
-		n := len(m.obsX)
-		kv, tmp := mat.NewVecDense(n, nil), mat.NewVecDense(n, nil)
+		mus, _ := g.predictAll(m.feats, cands)
 		pick, pickMu := -1, math.Inf(-1)
-		for _, j := range cands {
-			if mu, _ := g.predict(m.feats[j], kv, tmp); mu > pickMu {
-				pick, pickMu = j, mu
+		for c, j := range cands {
+			if mus[c] > pickMu {
+				pick, pickMu = j, mus[c]
 			}
 		}
 		return pick
