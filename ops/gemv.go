@@ -542,19 +542,20 @@ func uploadGemvParts(d *runner.Device, t *quant.Tensor, copies int, uniform func
 		if p.dims, err = uploadWords(d, uniform(n, off)); err != nil {
 			return parts, err
 		}
+		rows := t.RowRange(off, n)
 		for c := 0; c < copies; c++ {
-			wb, err := uploadWords(d, t.Words[off*wpr:(off+n)*wpr])
+			wb, err := uploadWords(d, rows.Words)
 			if err != nil {
 				return parts, err
 			}
 			p.w = append(p.w, wb)
-			sb, err := upload(d, "scales", t.Scales[off*gpr:(off+n)*gpr])
+			sb, err := upload(d, "scales", rows.Scales)
 			if err != nil {
 				return parts, err
 			}
 			p.s = append(p.s, sb)
 			if t.Format.Asym {
-				mb, err := upload(d, "mins", t.Mins[off*gpr:(off+n)*gpr])
+				mb, err := upload(d, "mins", rows.Mins)
 				if err != nil {
 					return parts, err
 				}
