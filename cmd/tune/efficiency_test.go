@@ -66,7 +66,9 @@ func TestEfficiencyReruns(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if err := runEfficiency(context.Background(), &out, &errOut, append(args, "-noise", "-1")); err == nil {
-		t.Error("a negative -noise was accepted")
+	for _, bad := range [][]string{{"-noise", "-1"}, {"-noise", "NaN"}, {"-threshold", "NaN"}, {"-reruns", "-2"}} {
+		if err := runEfficiency(context.Background(), &out, &errOut, append(args, bad...)); err == nil {
+			t.Errorf("%v was accepted", bad)
+		}
 	}
 }
