@@ -112,6 +112,21 @@ func (g *GPU) ProfileStep(pos, runs int) (*StepProfile, error) {
 	return sp, nil
 }
 
+// StepBytes lists, for each dispatch of the decode step at pos, the bytes
+// its part of the model moves (StepProfile's bytes), on the part's first
+// dispatch and 0 on the others: what a chain of bandwidth-bound dispatches
+// standing in for the step must move (ops.MeasureReadChain).
+func (g *GPU) StepBytes(pos int) []int64 {
+	s := g.stepFor(pos)
+	out := make([]int64, len(s.info))
+	for i, info := range s.info {
+		if info.bytes != nil {
+			out[i] = info.bytes(pos)
+		}
+	}
+	return out
+}
+
 // stepFor is the step program for a step at pos: the smallest tier above
 // it.
 func (g *GPU) stepFor(pos int) stepProgram {

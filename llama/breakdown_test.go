@@ -59,6 +59,7 @@ func TestGPUProfileStep(t *testing.T) {
 		"argmax-merge 512":    1,
 	}
 	count := 0
+	var bytes int64
 	run := make([]float64, runs)
 	for _, k := range p.Kernels {
 		if want[k.Name()] != k.Count {
@@ -66,6 +67,7 @@ func TestGPUProfileStep(t *testing.T) {
 		}
 		delete(want, k.Name())
 		count += k.Count
+		bytes += k.Bytes
 		if len(k.InPass) != runs {
 			t.Errorf("%s: %d in-pass samples, want %d", k.Name(), len(k.InPass), runs)
 		}
@@ -81,6 +83,13 @@ func TestGPUProfileStep(t *testing.T) {
 	}
 	if count != p.Dispatches {
 		t.Errorf("kernels count %d dispatches of %d", count, p.Dispatches)
+	}
+	var stepBytes int64
+	for _, b := range g.StepBytes(pos) {
+		stepBytes += b
+	}
+	if n := len(g.StepBytes(pos)); n != p.Dispatches || stepBytes != bytes {
+		t.Errorf("StepBytes: %d dispatches moving %d bytes; the breakdown has %d moving %d", n, stepBytes, p.Dispatches, bytes)
 	}
 	for r := range runs {
 		if math.Abs(run[r]-p.Sum[r]) > 1e-9*p.Sum[r]+1e-12 {

@@ -20,6 +20,35 @@ func (p Copy) view() (string, any) {
 	}{p, header(p)}
 }
 
+// Read is the read roof: each thread sums Vecs vec4s, WG apart, and
+// writes nothing in a timed run (see read.wgsl.tmpl), so it moves only the
+// bytes it reads, as a GEMV does; bindings are a uniform vec4<u32> (x: a
+// float's bits no sum equals, y: write every sum), the source and the sums
+// (one vec4 a thread).
+type Read struct {
+	WG   int // threads per workgroup
+	Vecs int // vec4s a thread reads
+}
+
+func (p Read) Name() string             { return "read" }
+func (p Read) String() string           { return fmt.Sprintf("wg=%d/vecs=%d", p.WG, p.Vecs) }
+func (p Read) WorkgroupSize() [3]uint32 { return [3]uint32{uint32(p.WG), 1, 1} }
+func (p Read) Check() error {
+	if p.Vecs < 1 || p.Vecs > 16 {
+		return fmt.Errorf("%w: read vecs %d", errParams, p.Vecs)
+	}
+	return checkWG(p.WG)
+}
+func (p Read) view() (string, any) {
+	return "read.wgsl.tmpl", struct {
+		Read
+		Header string
+	}{p, header(p)}
+}
+
+// Groups is the grid of workgroups reading n vec4s.
+func (p Read) Groups(n int) [3]uint32 { return grid(ceilDiv(n, p.WG*p.Vecs)) }
+
 // FMA is the arithmetic roof: Chains independent fma chains of Iters steps
 // per thread, 2*Chains*Iters FLOPs.
 type FMA struct {

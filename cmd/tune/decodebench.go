@@ -133,6 +133,7 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 	type row struct {
 		ctx         int
 		tok, bytes  search.Result
+		chain       search.Result // the step's dispatches as reads of its bytes
 		weights, kv int64
 		profile     *llama.StepProfile // with -breakdown
 	}
@@ -163,6 +164,12 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 		tok := measured(fmt.Sprintf("decode/%s/model=%s/ctx=%d", dtype, name, c), id, secs, b.steps, 1, "tok/s")
 		bytes := measured(fmt.Sprintf("decodebytes/%s/model=%s/ctx=%d", dtype, name, c), id, secs, b.steps, float64(w+kv), "B/s")
 		rw := row{ctx: c, tok: tok, bytes: bytes, weights: w, kv: kv}
+		fmt.Fprintf(stderr, "context %d: timing the step's %d dispatches as reads of its bytes\n", c, g.DispatchesAt(c))
+		rw.chain, err = ops.MeasureReadChain(ctx, dev, fmt.Sprintf("readchain/%s/model=%s/ctx=%d", dtype, name, c), g.StepBytes(c), runner.TimeOptions{})
+		if err != nil {
+			return err
+		}
+		results = append(results, rw.chain)
 		if b.breakdown {
 			fmt.Fprintf(stderr, "context %d: timing each dispatch of a step, %d runs\n", c, b.passes)
 			if rw.profile, err = g.ProfileStep(c, b.passes); err != nil {
@@ -192,7 +199,7 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "prefill %d positions (%s): %.1f tok/s\n", b.prefill, prefillKind, prefillRate)
 	}
 	t := tablewriter.NewTable(stdout, tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header("context", "tok/s (95% CI of the median)", "ms/token", "read/token (weights + KV)", "roofline tok/s", "of roofline", "with dispatch floor", "of that")
+	t.Header("context", "tok/s (95% CI of the median)", "ms/token", "read/token (weights + KV)", "roofline tok/s", "of roofline", "with dispatch floor", "of that", "read chain", "of roofline", "of that")
 	for _, r := range rows {
 		m := r.tok.Measure
 		read := float64(r.weights + r.kv)
@@ -206,7 +213,8 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 		t.Append(strconv.Itoa(r.ctx), rate, fmt.Sprintf("%.3f", 1e3*m.Median),
 			fmt.Sprintf("%.3g GB (%.3g + %.3g)", read/1e9, float64(r.weights)/1e9, float64(r.kv)/1e9),
 			fmt.Sprintf("%.1f", roof), fmt.Sprintf("%.0f%%", 100*m.Rate()/roof),
-			fmt.Sprintf("%.1f", bound), fmt.Sprintf("%.0f%%", 100*m.Rate()/bound))
+			fmt.Sprintf("%.1f", bound), fmt.Sprintf("%.0f%%", 100*m.Rate()/bound),
+			fmt.Sprintf("%.1f", r.chain.Score), fmt.Sprintf("%.0f%%", 100*r.chain.Score/roof), fmt.Sprintf("%.0f%%", 100*m.Rate()/r.chain.Score))
 	}
 	if err := t.Render(); err != nil {
 		return err

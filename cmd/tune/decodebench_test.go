@@ -40,7 +40,8 @@ func TestRunSynthetic(t *testing.T) {
 
 // The decode benchmark prints a row per context and writes results tune
 // report reads: decode tok/s and B/s per context, prefill, the copy roof;
-// with -breakdown, a table per context of the step's kernels and their
+// the step's dispatches as a chain of reads of its bytes; with
+// -breakdown, a table per context of the step's kernels and their
 // times in the results.
 func TestRunDecodeBenchmark(t *testing.T) {
 	var stdout strings.Builder
@@ -52,7 +53,7 @@ func TestRunDecodeBenchmark(t *testing.T) {
 	}
 	for _, s := range []string{"│ 8 ", "│ 16 ", "prefill 16 positions (batched)", "copy bandwidth", "(best of ",
 		"step breakdown at context 8: 14 dispatches", "step breakdown at context 16", "argmax-parts", "256x128", "q, k, v",
-		"host encode and submit"} {
+		"host encode and submit", "read chain"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("output has no %q:\n%s", s, stdout.String())
 		}
@@ -74,6 +75,15 @@ func TestRunDecodeBenchmark(t *testing.T) {
 		if s == nil || len(s.Seconds) != 2 || len(s.Rate) != 2 {
 			t.Errorf("results: %s: %+v", name, s)
 		}
+	}
+	chains := 0
+	for name, s := range set.Series {
+		if strings.HasPrefix(name, "Readchain/dtype=int8-g32-sym/model=tiny/ctx=8/kernel=read-chain/dispatches=14/") && len(s.Rate) == 10 {
+			chains++
+		}
+	}
+	if chains != 1 {
+		t.Errorf("results: %d read chains of the 14 dispatches at context 8, want 1", chains)
 	}
 	roofs := 0
 	for name, s := range set.Series {

@@ -312,9 +312,14 @@ every timed pass into a results file in Go benchmark format.`)
 			if err != nil {
 				return fmt.Errorf("%s: measuring a copy of its bytes: %w", w.Label, err)
 			}
-			runs = append(runs, c)
-			fmt.Fprintf(stderr, "%s: the copy kernel moving its %s per dispatch: %s; the winner %.0f%% of it\n", w.Label,
-				reports.FormatRate(float64(w.Bytes), "B"), reports.FormatRate(c.Score, "B/s"), 100*final.Winner.Score/c.Score)
+			rd, err := ops.MeasureReadSized(ctx, dev, w.Bytes, timing)
+			if err != nil {
+				return fmt.Errorf("%s: measuring a read of its bytes: %w", w.Label, err)
+			}
+			runs = append(runs, c, rd)
+			fmt.Fprintf(stderr, "%s: moving its %s per dispatch, the copy kernel %s, the read kernel (%s) %s; the winner %.0f%% and %.0f%% of them\n", w.Label,
+				reports.FormatRate(float64(w.Bytes), "B"), reports.FormatRate(c.Score, "B/s"), rd.ID, reports.FormatRate(rd.Score, "B/s"),
+				100*final.Winner.Score/c.Score, 100*final.Winner.Score/rd.Score)
 		}
 		rows = append(rows, shapeRow(w, final, sum, base))
 		if final != nil {
