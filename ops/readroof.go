@@ -20,10 +20,10 @@ import (
 // makes a round slower.
 const roofRounds = 3
 
-// ReadKernels are the read roof's variants; a sized read keeps the fastest
-// at its size, since small reads favour more workgroups and large ones
-// longer runs a thread.
-var ReadKernels = []templates.Read{{WG: 256, Vecs: 1}, {WG: 256, Vecs: 2}, {WG: 256, Vecs: 4}, {WG: 256, Vecs: 8}}
+// ReadKernels are the read roof's variants, from one vector a thread (many
+// short workgroups) to 256 (few long-lived ones, each reading 1 MiB); a
+// sized read keeps the fastest at its size.
+var ReadKernels = []templates.Read{{WG: 256, Vecs: 1}, {WG: 256, Vecs: 2}, {WG: 256, Vecs: 4}, {WG: 256, Vecs: 16}, {WG: 256, Vecs: 64}, {WG: 256, Vecs: 256}}
 
 // readControl is the read kernel's uniform: x a NaN, which no sum equals,
 // y whether every sum is written.

@@ -20,30 +20,33 @@ func (p Copy) view() (string, any) {
 	}{p, header(p)}
 }
 
-// Read is the read roof: each thread sums Vecs vec4s, WG apart, and
-// writes nothing in a timed run (see read.wgsl.tmpl), so it moves only the
-// bytes it reads, as a GEMV does; bindings are a uniform vec4<u32> (x: a
-// float's bits no sum equals, y: write every sum), the source and the sums
-// (one vec4 a thread).
+// Read is the read roof: each thread sums Vecs vec4s, WG apart, up to four
+// loads in flight a loop trip, and writes nothing in a timed run (see
+// read.wgsl.tmpl), so it moves only the bytes it reads, as a GEMV does;
+// bindings are a uniform vec4<u32> (x: a float's bits no sum equals, y:
+// write every sum), the source and the sums (one vec4 a thread). Long runs
+// a thread make few, long-lived workgroups; short ones many.
 type Read struct {
 	WG   int // threads per workgroup
-	Vecs int // vec4s a thread reads
+	Vecs int // vec4s a thread reads: 1, 2, or a multiple of 4 up to 256
 }
 
 func (p Read) Name() string             { return "read" }
 func (p Read) String() string           { return fmt.Sprintf("wg=%d/vecs=%d", p.WG, p.Vecs) }
 func (p Read) WorkgroupSize() [3]uint32 { return [3]uint32{uint32(p.WG), 1, 1} }
 func (p Read) Check() error {
-	if p.Vecs < 1 || p.Vecs > 16 {
+	if p.Vecs < 1 || p.Vecs > 256 || p.Vecs > 4 && p.Vecs%4 != 0 || p.Vecs == 3 {
 		return fmt.Errorf("%w: read vecs %d", errParams, p.Vecs)
 	}
 	return checkWG(p.WG)
 }
 func (p Read) view() (string, any) {
+	lanes := min(p.Vecs, 4)
 	return "read.wgsl.tmpl", struct {
 		Read
-		Header string
-	}{p, header(p)}
+		Header       string
+		Lanes, Trips int
+	}{p, header(p), lanes, p.Vecs / lanes}
 }
 
 // Groups is the grid of workgroups reading n vec4s.

@@ -6,13 +6,13 @@ import (
 	"github.com/tune-gpu/tune/templates"
 )
 
-// Golden read roofs: one vector a thread, and a run of them.
+// Golden read roofs: one vector a thread, two, and a loop of four a trip.
 func TestReadGolden(t *testing.T) {
-	checkGolden(t, []templates.Kernel{templates.Read{WG: 256, Vecs: 1}, templates.Read{WG: 128, Vecs: 4}})
+	checkGolden(t, []templates.Kernel{templates.Read{WG: 256, Vecs: 1}, templates.Read{WG: 128, Vecs: 2}, templates.Read{WG: 256, Vecs: 64}})
 }
 
 func TestReadRejectsBadParams(t *testing.T) {
-	for _, k := range []templates.Read{{WG: 256, Vecs: 0}, {WG: 256, Vecs: 17}, {WG: 0, Vecs: 4}, {WG: 2048, Vecs: 1}} {
+	for _, k := range []templates.Read{{WG: 256, Vecs: 0}, {WG: 256, Vecs: 3}, {WG: 256, Vecs: 18}, {WG: 256, Vecs: 260}, {WG: 0, Vecs: 4}, {WG: 2048, Vecs: 1}} {
 		if _, err := templates.Render(k); err == nil {
 			t.Errorf("%s rendered", k)
 		}

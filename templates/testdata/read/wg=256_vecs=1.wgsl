@@ -8,10 +8,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let g = wid.y * groups.x + wid.x;
   let first = g * 256u + lid.x;
   let n = arrayLength(&src);
-  var acc = vec4<f32>(0.0);
-  if (first + 0u < n) {
-    acc = acc + src[first + 0u];
+  var acc0 = vec4<f32>(0.0);
+  for (var t = 0u; t < 1u; t = t + 1u) {
+    let at = first + t * 256u;
+    if (at + 0u < n) {
+      acc0 = acc0 + src[at + 0u];
+    }
   }
+  let acc = acc0;
   if (ctl.y != 0u || dot(acc, vec4<f32>(1.0)) == bitcast<f32>(ctl.x)) {
     let o = g * 256u + lid.x;
     if (o < arrayLength(&sums)) {

@@ -1,4 +1,4 @@
-// tune kernel read wg=128/vecs=4
+// tune kernel read wg=128/vecs=2
 @group(0) @binding(0) var<uniform> ctl: vec4<u32>;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> sums: array<vec4<f32>>;
@@ -6,21 +6,20 @@
 @compute @workgroup_size(128, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let g = wid.y * groups.x + wid.x;
-  let first = g * 512u + lid.x;
+  let first = g * 256u + lid.x;
   let n = arrayLength(&src);
-  var acc = vec4<f32>(0.0);
-  if (first + 0u < n) {
-    acc = acc + src[first + 0u];
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  for (var t = 0u; t < 1u; t = t + 1u) {
+    let at = first + t * 256u;
+    if (at + 0u < n) {
+      acc0 = acc0 + src[at + 0u];
+    }
+    if (at + 128u < n) {
+      acc1 = acc1 + src[at + 128u];
+    }
   }
-  if (first + 128u < n) {
-    acc = acc + src[first + 128u];
-  }
-  if (first + 256u < n) {
-    acc = acc + src[first + 256u];
-  }
-  if (first + 384u < n) {
-    acc = acc + src[first + 384u];
-  }
+  let acc = acc0 + acc1;
   if (ctl.y != 0u || dot(acc, vec4<f32>(1.0)) == bitcast<f32>(ctl.x)) {
     let o = g * 128u + lid.x;
     if (o < arrayLength(&sums)) {
