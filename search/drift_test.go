@@ -27,12 +27,13 @@ func TestSentinelDriftRemeasuresTheWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The sentinel runs at the start and after evaluations 8, 16, 24, 32: it
-	// first sees the slowdown after 16, so points 9..16 are measured again.
+	// first sees the slowdown after 16, so points 9..16 are measured again,
+	// and once more after them, where it holds still (at the slow speed).
 	if sum.Remeasured != 8 {
 		t.Errorf("remeasured %d points; want the 8 of the drifted window", sum.Remeasured)
 	}
-	if len(sum.Sentinels) != 5 {
-		t.Errorf("sentinel measured %d times; want 5", len(sum.Sentinels))
+	if len(sum.Sentinels) != 6 || sum.Unsettled != 0 {
+		t.Errorf("sentinel measured %d times, %d points unsettled; want 6 and none", len(sum.Sentinels), sum.Unsettled)
 	}
 	// After re-measuring, every result was taken at the same (slow) speed:
 	// scores are proportional to index again, so the best is the last point.
@@ -78,5 +79,46 @@ func TestSentinelQuietOnWarmRerun(t *testing.T) {
 	}
 	if first == 0 || sentinels != first || len(warm.Calls()) != 0 || sum.Measured != 0 {
 		t.Errorf("sentinel ran %d times cold, %d warm; warm evaluations %d; want >0, none, none", first, sentinels-first, len(warm.Calls()))
+	}
+}
+
+// A window the sentinel drifted across is measured again until the
+// sentinel holds still across the re-measuring: a machine slow for a
+// moment costs one more attempt; one that never holds still is measured
+// settleTries times a window and its points are counted unsettled.
+func TestSentinelSettles(t *testing.T) {
+	for _, c := range []struct {
+		name                  string
+		sentinels             []float64 // in order; the last repeats
+		remeasured, unsettled int
+		sentinelRuns          int
+	}{
+		// Start 1; after the first window 2 (slow); the re-measuring ends
+		// at 1, which differs from the 2 before it, so once more; then
+		// still.
+		{"slow for a moment", []float64{1, 2, 1, 1}, 16, 0, 5},
+		// Every sentinel differs from the one before: each window of 8 is
+		// measured three more times and stays unsettled.
+		{"never still", []float64{1, 2, 1, 2, 1, 2, 1, 2, 1, 2}, 48, 16, 9},
+		{"steady", []float64{1}, 0, 0, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := 0
+			sentinel := func(context.Context) (float64, error) {
+				v := c.sentinels[min(n, len(c.sentinels)-1)]
+				n++
+				return v, nil
+			}
+			e := &fakeEval{}
+			sum, err := search.Run(context.Background(), search.Task{Name: "t"}, gridSpace(4), &search.Exhaustive{}, e,
+				search.Settings{Sentinel: sentinel, SentinelEvery: 8}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Remeasured != c.remeasured || sum.Unsettled != c.unsettled || n != c.sentinelRuns || len(e.Calls()) != 16+c.remeasured {
+				t.Errorf("remeasured %d, unsettled %d, %d sentinels, %d evaluations; want %d, %d, %d, %d",
+					sum.Remeasured, sum.Unsettled, n, len(e.Calls()), c.remeasured, c.unsettled, c.sentinelRuns, 16+c.remeasured)
+			}
+		})
 	}
 }

@@ -24,11 +24,17 @@ type Settings struct {
 	// Sentinel, when set, is a fixed kernel re-timed after every
 	// SentinelEvery (0: 16) new measurements. If its time moved by more
 	// than Drift (0: 0.05) from the last sentinel, the machine changed
-	// during that window, and the window's points are measured again.
+	// during that window, and the window's points are measured again, up
+	// to settleTries times, until the sentinel holds still across them.
 	Sentinel      func(context.Context) (seconds float64, err error)
 	SentinelEvery int
 	Drift         float64
 }
+
+// settleTries is how many times a window the sentinel drifted across is
+// measured again, each attempt between two sentinel timings, before it is
+// kept as it is.
+const settleTries = 3
 
 // Task names what a run tunes. Results are reused from the journal only
 // when both fields and the kernel match.
@@ -58,6 +64,10 @@ type Summary struct {
 	Rejected int
 	// Remeasured counts points measured again because the sentinel drifted.
 	Remeasured int
+	// Unsettled counts points whose last measurement the sentinel still
+	// drifted across after settleTries attempts: a machine changing faster
+	// than a window is measured.
+	Unsettled int
 	Sentinels  []float64 // the sentinel's times, in order
 	Results    []Result  // in evaluation order
 	Best       *Result   // nil when no point was valid
@@ -176,8 +186,11 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 			if err != nil {
 				return sum, fmt.Errorf("sentinel: %w", err)
 			}
-			if math.Abs(now/ref-1) > drift {
-				// The machine moved under this window: measure it again.
+			// The machine moved under this window: measure it again, until
+			// the sentinel holds still across the re-measuring (the window
+			// then sits in one state) or the attempts run out.
+			for try := 0; math.Abs(now/ref-1) > drift && try < settleTries && ctx.Err() == nil; try++ {
+				before := now
 				for _, i := range window {
 					p, err := space.Parse(sum.Results[i].ID)
 					if err != nil {
@@ -197,6 +210,16 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 					}
 					sum.Results[i] = again
 					sum.Remeasured++
+				}
+				if ctx.Err() != nil {
+					break
+				}
+				if now, err = sentinel(); err != nil {
+					return sum, fmt.Errorf("sentinel: %w", err)
+				}
+				ref = before
+				if math.Abs(now/ref-1) > drift && try == settleTries-1 {
+					sum.Unsettled += len(window)
 				}
 				sum.Best = nil
 				for i := range sum.Results {

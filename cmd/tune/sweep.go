@@ -581,6 +581,9 @@ func (p *progress) Finish(s *search.Summary) {
 	if s.Remeasured > 0 {
 		fmt.Fprintf(p.w, "%s: the sentinel drifted; %d candidates measured again\n", p.shape, s.Remeasured)
 	}
+	if s.Unsettled > 0 {
+		fmt.Fprintf(p.w, "warning: %s: the device did not hold still: %d candidates were last measured while the sentinel moved, and may rank wrongly (the finals re-time only the leaders); run the sweep again at a quieter time\n", p.shape, s.Unsettled)
+	}
 }
 
 func firstLine(s string) string {
