@@ -23,7 +23,8 @@
 // gemva8.go, the decode loop's fused kernels in fused.go (with the checked
 // runs of the GEMV whose epilogue applies RoPE and stores K and V,
 // GemvRopeCases). The roofs every rate is read against (copy, fma, the cost
-// of a dispatch) are in roofs.go.
+// of a dispatch) are in roofs.go; the read roof at a size, and a chain of
+// dependent reads standing in for a decode step, in readroof.go.
 //
 // An Evaluator rejects a candidate with its reason at the first failure
 // and only times candidates that validated.

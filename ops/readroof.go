@@ -20,10 +20,10 @@ import (
 // makes a round slower.
 const roofRounds = 3
 
-// ReadKernels are the read roof's variants, from one vector a thread (many
+// readKernels are the read roof's variants, from one vector a thread (many
 // short workgroups) to 256 (few long-lived ones, each reading 1 MiB); a
 // sized read keeps the fastest at its size.
-var ReadKernels = []templates.Read{{WG: 256, Vecs: 1}, {WG: 256, Vecs: 2}, {WG: 256, Vecs: 4}, {WG: 256, Vecs: 16}, {WG: 256, Vecs: 64}, {WG: 256, Vecs: 256}}
+var readKernels = []templates.Read{{WG: 256, Vecs: 1}, {WG: 256, Vecs: 2}, {WG: 256, Vecs: 4}, {WG: 256, Vecs: 16}, {WG: 256, Vecs: 64}, {WG: 256, Vecs: 256}}
 
 // readControl is the read kernel's uniform: x a NaN, which no sum equals,
 // y whether every sum is written.
@@ -179,7 +179,7 @@ func compileRead(d *runner.Device, k templates.Read) (*runner.Kernel, error) {
 // 256 dispatches on a GPU (16 on a CPU), sources rotating over copies that
 // exceed the caches, each writing (were it to write) sums none of the
 // previous 63 wrote, so that dispatches need not wait on one another. Each
-// variant of ReadKernels is checked, then timed in roofRounds rounds; the
+// variant of readKernels is checked, then timed in roofRounds rounds; the
 // fastest timing is returned.
 // A GEMV reads its weights and writes next to nothing, so this, not the
 // copy, is the most bytes a second one dispatch of its size can move.
@@ -211,8 +211,8 @@ func measureReadSized(ctx context.Context, d *runner.Device, bytes int64, timing
 	task := fmt.Sprintf("roof/f32/kind=read-sized/bytes=%d", size)
 	var best search.Result
 	var bestK templates.Read
-	runs := make([][]runner.Dispatch, len(ReadKernels))
-	for v, k := range ReadKernels {
+	runs := make([][]runner.Dispatch, len(readKernels))
+	for v, k := range readKernels {
 		c, err := compileRead(d, k)
 		if err != nil {
 			return search.Result{}, k, err
@@ -231,7 +231,7 @@ func measureReadSized(ctx context.Context, d *runner.Device, bytes int64, timing
 		}
 	}
 	for range roofRounds {
-		for v, k := range ReadKernels {
+		for v, k := range readKernels {
 			if err := ctx.Err(); err != nil {
 				return best, bestK, err
 			}
@@ -267,7 +267,7 @@ func MeasureReadChain(ctx context.Context, d *runner.Device, task string, sizes 
 	if err != nil {
 		return search.Result{}, err
 	}
-	kernels := map[uint64]*runner.Kernel{}
+	kernels := map[int]*runner.Kernel{}
 	defer func() {
 		for _, c := range kernels {
 			c.Release()
@@ -293,12 +293,12 @@ func MeasureReadChain(ctx context.Context, d *runner.Device, task string, sizes 
 	var ds []runner.Dispatch
 	for _, size := range rounded {
 		k := variant[size]
-		c := kernels[uint64(k.Vecs)]
+		c := kernels[k.Vecs]
 		if c == nil {
 			if c, err = compileRead(d, k); err != nil {
 				return search.Result{}, err
 			}
-			kernels[uint64(k.Vecs)] = c
+			kernels[k.Vecs] = c
 		}
 		src, err := p.source(size)
 		if err != nil {
