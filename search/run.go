@@ -68,10 +68,10 @@ type Summary struct {
 	// drifted across after settleTries attempts: a machine changing faster
 	// than a window is measured.
 	Unsettled int
-	Sentinels  []float64 // the sentinel's times, in order
-	Results    []Result  // in evaluation order
-	Best       *Result   // nil when no point was valid
-	Elapsed    time.Duration
+	Sentinels []float64 // the sentinel's times, in order
+	Results   []Result  // in evaluation order
+	Best      *Result   // nil when no point was valid
+	Elapsed   time.Duration
 }
 
 // RunnerUp is the second-best valid result, or nil.
