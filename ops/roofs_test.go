@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/runner/runnertest"
+	"github.com/tune-gpu/tune/search"
 )
 
 func TestRoofsAreMeasuredAndValidated(t *testing.T) {
@@ -31,43 +33,29 @@ func TestRoofsAreMeasuredAndValidated(t *testing.T) {
 }
 
 // The sized copy moves (read plus written) the bytes asked for, rounded to
-// whole vec4s of its halves, in runs of dispatches on rotating buffers,
-// after checking one copy's output; a size over the binding limit is an
-// error.
-func TestCopySizedIsMeasuredAndValidated(t *testing.T) {
+// whole vec4s of its halves, and the sized read reads them, rounded to
+// whole vec4s, in runs of dispatches on rotating buffers, after checking
+// the output (the copy's, every read variant's sums; the fastest read
+// variant is returned); a size over the binding limit is an error.
+func TestSizedRoofsAreMeasuredAndValidated(t *testing.T) {
 	d := runnertest.Device(t)
-	r, err := ops.MeasureCopySized(context.Background(), d, 100_040, quick)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Task != "roof/f32/kind=copy-sized/bytes=100032" || r.Measure.Unit != "B/s" || !(r.Score > 0) {
-		t.Errorf("task %s, %g %s; want 100032 bytes a dispatch at a positive B/s", r.Task, r.Score, r.Measure.Unit)
-	}
-	if r.Measure.Work != 16*100032 {
-		t.Errorf("work %g bytes a run, want 16 dispatches of 100032", r.Measure.Work)
-	}
-	if _, err := ops.MeasureCopySized(context.Background(), d, 1<<40, quick); err == nil {
-		t.Error("a copy of 1 TiB a dispatch was measured")
-	}
-}
-
-// The sized read reads the bytes asked for, rounded to whole vec4s, after
-// checking every variant's sums; the fastest variant is returned. A size
-// over the binding limit is an error.
-func TestReadSizedIsMeasuredAndValidated(t *testing.T) {
-	d := runnertest.Device(t)
-	r, err := ops.MeasureReadSized(context.Background(), d, 100_040, quick)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Task != "roof/f32/kind=read-sized/bytes=100032" || r.Measure.Unit != "B/s" || !(r.Score > 0) || r.Kernel != "read" {
-		t.Errorf("task %s, kernel %s, %g %s; want a read of 100032 bytes a dispatch at a positive B/s", r.Task, r.Kernel, r.Score, r.Measure.Unit)
-	}
-	if r.Measure.Work != 16*100032 {
-		t.Errorf("work %g bytes a run, want 16 dispatches of 100032", r.Measure.Work)
-	}
-	if _, err := ops.MeasureReadSized(context.Background(), d, 1<<40, quick); err == nil {
-		t.Error("a read of 1 TiB a dispatch was measured")
+	for _, c := range []struct {
+		kind, kernel string
+		measure      func(context.Context, *runner.Device, int64, runner.TimeOptions) (search.Result, error)
+	}{{"copy-sized", "copy", ops.MeasureCopySized}, {"read-sized", "read", ops.MeasureReadSized}} {
+		r, err := c.measure(context.Background(), d, 100_040, quick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Task != "roof/f32/kind="+c.kind+"/bytes=100032" || r.Kernel != c.kernel || r.Measure.Unit != "B/s" || !(r.Score > 0) {
+			t.Errorf("task %s, kernel %s, %g %s; want %s of 100032 bytes a dispatch at a positive B/s", r.Task, r.Kernel, r.Score, r.Measure.Unit, c.kind)
+		}
+		if r.Measure.Work != 16*100032 {
+			t.Errorf("%s: work %g bytes a run, want 16 dispatches of 100032", c.kind, r.Measure.Work)
+		}
+		if _, err := c.measure(context.Background(), d, 1<<40, quick); err == nil {
+			t.Errorf("%s of 1 TiB a dispatch was measured", c.kind)
+		}
 	}
 }
 

@@ -76,23 +76,21 @@ func TestRunDecodeBenchmark(t *testing.T) {
 			t.Errorf("results: %s: %+v", name, s)
 		}
 	}
-	chains := 0
-	for name, s := range set.Series {
-		if strings.HasPrefix(name, "Readchain/dtype=int8-g32-sym/model=tiny/ctx=8/kernel=read-chain/dispatches=14/") && len(s.Rate) == 10 {
-			chains++
+	// count is the series named with prefix that hold samples rates.
+	count := func(prefix string, samples int) int {
+		n := 0
+		for name, s := range set.Series {
+			if strings.HasPrefix(name, prefix) && len(s.Rate) == samples {
+				n++
+			}
 		}
+		return n
 	}
-	if chains != 1 {
-		t.Errorf("results: %d read chains of the 14 dispatches at context 8, want 1", chains)
+	if n := count("Readchain/dtype=int8-g32-sym/model=tiny/ctx=8/kernel=read-chain/dispatches=14/", 10); n != 1 {
+		t.Errorf("results: %d read chains of the 14 dispatches at context 8, want 1", n)
 	}
-	roofs := 0
-	for name, s := range set.Series {
-		if strings.HasPrefix(name, "Roof/dtype=f32/kind=copy/") && len(s.Rate) == 10 {
-			roofs++
-		}
-	}
-	if roofs != 1 {
-		t.Errorf("results: %d copy roofs of 10 samples, want the better of the two measured", roofs)
+	if n := count("Roof/dtype=f32/kind=copy/", 10); n != 1 {
+		t.Errorf("results: %d copy roofs of 10 samples, want the better of the two measured", n)
 	}
 	if set.Config["model"] != "synthetic:tiny" {
 		t.Errorf("results config %v", set.Config)
