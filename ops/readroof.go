@@ -49,14 +49,15 @@ func readPattern(n uint64) []byte {
 // together exceed the caches; the control words; the sums.
 type readPool struct {
 	d       *runner.Device
+	copies  func(size uint64) int // sources of a size that rotate on a GPU
 	bufs    []*runner.Buffer
 	srcs    map[uint64][]*runner.Buffer
 	used    map[uint64]int // sources of each size handed out, for rotation
 	timeCtl *runner.Buffer
 }
 
-func newReadPool(d *runner.Device) (*readPool, error) {
-	p := &readPool{d: d, srcs: map[uint64][]*runner.Buffer{}, used: map[uint64]int{}}
+func newReadPool(d *runner.Device, copies func(size uint64) int) (*readPool, error) {
+	p := &readPool{d: d, copies: copies, srcs: map[uint64][]*runner.Buffer{}, used: map[uint64]int{}}
 	var err error
 	if p.timeCtl, err = p.buffer("read-ctl", 16, readControl(false)); err != nil {
 		p.release()
@@ -95,13 +96,18 @@ func readSize(d *runner.Device, bytes int64) (uint64, error) {
 	return size, nil
 }
 
+// beyondCache is how many bytes of other reads a source must wait through
+// before it comes round again on a GPU: more than a last-level cache holds
+// (50 MB on an H100), as a decode step's weights stream.
+const beyondCache = 192 << 20
+
 // source returns the next source of size bytes: on a GPU, copies of it
-// rotate so that a buffer comes round again only after 192 MiB of others
-// (beyond a GPU's last-level cache, as a decode step's weights are).
+// rotate (see copies) so that a buffer comes round again only after
+// beyondCache bytes of others.
 func (p *readPool) source(size uint64) (*runner.Buffer, error) {
 	copies := 1
 	if p.d.Info.Type != "cpu" {
-		copies = int(min(16, max(1, (192<<20+size-1)/size)))
+		copies = p.copies(size)
 	}
 	if len(p.srcs[size]) < copies {
 		b, err := p.buffer(fmt.Sprintf("read-src-%d", size), size, readPattern(size))
@@ -114,6 +120,13 @@ func (p *readPool) source(size uint64) (*runner.Buffer, error) {
 	i := p.used[size] % copies
 	p.used[size]++
 	return p.srcs[size][i], nil
+}
+
+// copiesFor is how many copies of a source of size bytes rotate when it
+// comes every share-th byte of the reads (1 when the reads are all of it):
+// enough that beyondCache bytes pass between two uses, at most 16.
+func copiesFor(size uint64, share float64) int {
+	return int(min(16, max(1, math.Ceil(beyondCache*share/float64(size)))))
 }
 
 // check runs k once over src, every sum written, and compares the sums
@@ -193,7 +206,7 @@ func measureReadSized(ctx context.Context, d *runner.Device, bytes int64, timing
 	if err != nil {
 		return search.Result{}, templates.Read{}, err
 	}
-	p, err := newReadPool(d)
+	p, err := newReadPool(d, func(size uint64) int { return copiesFor(size, 1) })
 	if err != nil {
 		return search.Result{}, templates.Read{}, err
 	}
@@ -258,7 +271,27 @@ func measureReadSized(ctx context.Context, d *runner.Device, bytes int64, timing
 // chains a second.
 func MeasureReadChain(ctx context.Context, d *runner.Device, task string, sizes []int64, timing runner.TimeOptions) (search.Result, error) {
 	start := time.Now()
-	p, err := newReadPool(d)
+	// Other sizes come between two reads of one size, so a size needs only
+	// as many copies as its share of the chain's bytes asks for: far fewer
+	// than a sized read, and a model's worth of memory stays free.
+	var total uint64
+	var rounded []uint64
+	count := map[uint64]int{}
+	for _, b := range sizes {
+		size, err := readSize(d, b)
+		if err != nil {
+			return search.Result{}, err
+		}
+		rounded = append(rounded, size)
+		total += size
+		count[size]++
+	}
+	if len(rounded) == 0 {
+		return search.Result{}, fmt.Errorf("read chain %s: no dispatches", task)
+	}
+	p, err := newReadPool(d, func(size uint64) int {
+		return copiesFor(size, float64(size)*float64(count[size])/float64(total))
+	})
 	if err != nil {
 		return search.Result{}, err
 	}
@@ -274,13 +307,7 @@ func MeasureReadChain(ctx context.Context, d *runner.Device, task string, sizes 
 		}
 	}()
 	variant := map[uint64]templates.Read{}
-	var rounded []uint64
-	for _, b := range sizes {
-		size, err := readSize(d, b)
-		if err != nil {
-			return search.Result{}, err
-		}
-		rounded = append(rounded, size)
+	for _, size := range rounded {
 		if _, ok := variant[size]; ok {
 			continue
 		}
@@ -305,9 +332,6 @@ func MeasureReadChain(ctx context.Context, d *runner.Device, task string, sizes 
 			return search.Result{}, err
 		}
 		ds = append(ds, runner.Dispatch{Kernel: c, Buffers: []*runner.Buffer{p.timeCtl, src, sums}, Groups: k.Groups(int(size / 16))})
-	}
-	if len(ds) == 0 {
-		return search.Result{}, fmt.Errorf("read chain %s: no dispatches", task)
 	}
 	var vecs []int
 	for _, k := range variant {

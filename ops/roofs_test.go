@@ -74,3 +74,24 @@ func TestReadChainIsMeasured(t *testing.T) {
 		t.Error("an empty chain was measured")
 	}
 }
+
+// Copies rotate so that beyondCache bytes of other reads pass between two
+// uses of one: fewer where other sizes come between, never under 1 or
+// over 16.
+func TestCopiesFor(t *testing.T) {
+	for _, c := range []struct {
+		size  uint64
+		share float64
+		want  int
+	}{
+		{10 << 20, 1, 16},               // 19.2 wanted, 16 at most
+		{64 << 20, 1, 3},                // 192 MiB in three
+		{300 << 20, 1, 1},               // larger than the cache alone
+		{30 << 20, 30 * 32.0 / 4200, 2}, // a 7B layer's q, k, v: 32 of them in 4.2 GB
+		{4096, 1e-6, 1},
+	} {
+		if got := ops.CopiesFor(c.size, c.share); got != c.want {
+			t.Errorf("copies of %d bytes at share %g = %d, want %d", c.size, c.share, got, c.want)
+		}
+	}
+}

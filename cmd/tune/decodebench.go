@@ -165,11 +165,14 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 		bytes := measured(fmt.Sprintf("decodebytes/%s/model=%s/ctx=%d", dtype, name, c), id, secs, b.steps, float64(w+kv), "B/s")
 		rw := row{ctx: c, tok: tok, bytes: bytes, weights: w, kv: kv}
 		fmt.Fprintf(stderr, "context %d: timing the step's %d dispatches as reads of its bytes\n", c, g.DispatchesAt(c))
-		rw.chain, err = ops.MeasureReadChain(ctx, dev, fmt.Sprintf("readchain/%s/model=%s/ctx=%d", dtype, name, c), g.StepBytes(c), runner.TimeOptions{})
-		if err != nil {
-			return err
+		// The chain is a bound beside the benchmark, not the benchmark: a
+		// device without memory to spare for its sources still reports.
+		if chain, err := ops.MeasureReadChain(ctx, dev, fmt.Sprintf("readchain/%s/model=%s/ctx=%d", dtype, name, c), g.StepBytes(c), runner.TimeOptions{}); err != nil {
+			fmt.Fprintf(stderr, "warning: context %d: the step as a chain of reads was not measured: %v\n", c, err)
+		} else {
+			rw.chain = chain
+			results = append(results, chain)
 		}
-		results = append(results, rw.chain)
 		if b.breakdown {
 			fmt.Fprintf(stderr, "context %d: timing each dispatch of a step, %d runs\n", c, b.passes)
 			if rw.profile, err = g.ProfileStep(c, b.passes); err != nil {
@@ -210,11 +213,13 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 		if m.Lo > 0 && !math.IsInf(m.Hi, 0) {
 			rate += fmt.Sprintf(" (%.1f-%.1f)", 1/m.Hi, 1/m.Lo)
 		}
-		t.Append(strconv.Itoa(r.ctx), rate, fmt.Sprintf("%.3f", 1e3*m.Median),
+		cells := []string{strconv.Itoa(r.ctx), rate, fmt.Sprintf("%.3f", 1e3*m.Median),
 			fmt.Sprintf("%.3g GB (%.3g + %.3g)", read/1e9, float64(r.weights)/1e9, float64(r.kv)/1e9),
 			fmt.Sprintf("%.1f", roof), fmt.Sprintf("%.0f%%", 100*m.Rate()/roof),
-			fmt.Sprintf("%.1f", bound), fmt.Sprintf("%.0f%%", 100*m.Rate()/bound),
-			fmt.Sprintf("%.1f", r.chain.Score), fmt.Sprintf("%.0f%%", 100*r.chain.Score/roof), fmt.Sprintf("%.0f%%", 100*m.Rate()/r.chain.Score))
+			fmt.Sprintf("%.1f", bound), fmt.Sprintf("%.0f%%", 100*m.Rate()/bound)}
+		if err := t.Append(append(cells, chainCells(r.chain.Score, roof, m.Rate())...)); err != nil {
+			return err
+		}
 	}
 	if err := t.Render(); err != nil {
 		return err
@@ -241,6 +246,16 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "results: %s\n", path)
 	return nil
+}
+
+// chainCells are the read chain's columns: its rate, as a fraction of the
+// roofline, and the decode rate as a fraction of it; dashes where it was
+// not measured.
+func chainCells(chain, roof, rate float64) []string {
+	if chain <= 0 {
+		return []string{"-", "-", "-"}
+	}
+	return []string{fmt.Sprintf("%.1f", chain), fmt.Sprintf("%.0f%%", 100*chain/roof), fmt.Sprintf("%.0f%%", 100*rate/chain)}
 }
 
 // measured makes a result of wall-clock samples (seconds per op, each the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,5 +118,16 @@ func TestRunSyntheticRejectsBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("tune %s: error %v, want one saying %q", strings.Join(args, " "), err, c.want)
 		}
+	}
+}
+
+// The read chain's columns: its rate, its share of the roofline and the
+// decode rate's share of it; dashes where it was not measured.
+func TestChainCells(t *testing.T) {
+	if got := chainCells(500, 1000, 250); !slices.Equal(got, []string{"500.0", "50%", "50%"}) {
+		t.Errorf("chainCells(500, 1000, 250) = %q", got)
+	}
+	if got := chainCells(0, 1000, 250); !slices.Equal(got, []string{"-", "-", "-"}) {
+		t.Errorf("chainCells of no chain = %q", got)
 	}
 }

@@ -1,0 +1,4 @@
+package ops
+
+// CopiesFor is copiesFor, for the tests.
+var CopiesFor = copiesFor
