@@ -145,7 +145,11 @@ is to itself cannot be told apart there. The tune is stable when at least
 				return fmt.Errorf("writing -picks: %w", err)
 			}
 		}
-		fmt.Fprintf(stderr, "rerun %d/%d: %s %s after %d candidates in %s\n", i+1, *reruns, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), sum.Evals, time.Since(start).Round(time.Millisecond))
+		drift := ""
+		if sum.Remeasured > 0 {
+			drift = fmt.Sprintf(" (the sentinel drifted: %d measured again, %d unsettled)", sum.Remeasured, sum.Unsettled)
+		}
+		fmt.Fprintf(stderr, "rerun %d/%d: %s %s after %d candidates in %s%s\n", i+1, *reruns, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), sum.Evals, time.Since(start).Round(time.Millisecond), drift)
 	}
 
 	// Every distinct pick, re-timed side by side from fresh samples.
