@@ -44,6 +44,9 @@ type KernelTime struct {
 	InPass       []float64
 	InPassMedian float64
 	Bytes        int64 // moved per step, inputs read and outputs written once
+	// Sizes are the bytes each of its dispatches stands for: its part's
+	// bytes on a part's first dispatch, 0 on the others (StepBytes).
+	Sizes []int64
 }
 
 // Name is the kernel and shape, e.g. "gemv 3072x2048".
@@ -82,9 +85,12 @@ func (g *GPU) ProfileStep(pos, runs int) (*StepProfile, error) {
 		if info.role != "" && !slices.Contains(k.Roles, info.role) {
 			k.Roles = append(k.Roles, info.role)
 		}
+		var b int64
 		if info.bytes != nil {
-			k.Bytes += info.bytes(pos)
+			b = info.bytes(pos)
 		}
+		k.Bytes += b
+		k.Sizes = append(k.Sizes, b)
 		for r, row := range prof.Dispatches {
 			k.Samples[r] += row[i]
 		}

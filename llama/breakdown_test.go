@@ -74,6 +74,13 @@ func TestGPUProfileStep(t *testing.T) {
 		if len(k.Roles) == 0 || k.Bytes <= 0 || k.Median <= 0 || len(k.Samples) != runs {
 			t.Errorf("%s: roles %q, %d bytes, median %g, %d samples", k.Name(), k.Roles, k.Bytes, k.Median, len(k.Samples))
 		}
+		var sizes int64
+		for _, b := range k.Sizes {
+			sizes += b
+		}
+		if len(k.Sizes) != k.Count || sizes != k.Bytes {
+			t.Errorf("%s: %d sizes adding up to %d for %d dispatches moving %d bytes", k.Name(), len(k.Sizes), sizes, k.Count, k.Bytes)
+		}
 		for r, s := range k.Samples {
 			run[r] += s
 		}

@@ -270,6 +270,27 @@ func measureReadSized(ctx context.Context, d *runner.Device, bytes int64, timing
 // is timed roofRounds times and the fastest stands; the result is in
 // chains a second.
 func MeasureReadChain(ctx context.Context, d *runner.Device, task string, sizes []int64, timing runner.TimeOptions) (search.Result, error) {
+	return NewReadChains(d, timing).Measure(ctx, task, sizes)
+}
+
+// ReadChains measures read chains (MeasureReadChain) on one device,
+// keeping each size's fastest read variant once measured, so that chains
+// over the same sizes (a step at several contexts, its kernels one by one)
+// measure it once.
+type ReadChains struct {
+	d       *runner.Device
+	timing  runner.TimeOptions
+	variant map[uint64]templates.Read
+}
+
+// NewReadChains returns chains on d timed with timing.
+func NewReadChains(d *runner.Device, timing runner.TimeOptions) *ReadChains {
+	return &ReadChains{d: d, timing: timing, variant: map[uint64]templates.Read{}}
+}
+
+// Measure times the chain of reads of sizes as MeasureReadChain does.
+func (rc *ReadChains) Measure(ctx context.Context, task string, sizes []int64) (search.Result, error) {
+	d, timing, variant := rc.d, rc.timing, rc.variant
 	start := time.Now()
 	// Other sizes come between two reads of one size, so a size needs only
 	// as many copies as its share of the chain's bytes asks for: far fewer
@@ -306,16 +327,17 @@ func MeasureReadChain(ctx context.Context, d *runner.Device, task string, sizes 
 			c.Release()
 		}
 	}()
-	variant := map[uint64]templates.Read{}
+	used := map[uint64]templates.Read{}
 	for _, size := range rounded {
-		if _, ok := variant[size]; ok {
+		if k, ok := variant[size]; ok {
+			used[size] = k
 			continue
 		}
 		_, k, err := measureReadSized(ctx, d, int64(size), timing)
 		if err != nil {
 			return search.Result{}, err
 		}
-		variant[size] = k
+		variant[size], used[size] = k, k
 	}
 	var ds []runner.Dispatch
 	for _, size := range rounded {
@@ -334,7 +356,7 @@ func MeasureReadChain(ctx context.Context, d *runner.Device, task string, sizes 
 		ds = append(ds, runner.Dispatch{Kernel: c, Buffers: []*runner.Buffer{p.timeCtl, src, sums}, Groups: k.Groups(int(size / 16))})
 	}
 	var vecs []int
-	for _, k := range variant {
+	for _, k := range used {
 		if !slices.Contains(vecs, k.Vecs) {
 			vecs = append(vecs, k.Vecs)
 		}

@@ -136,7 +136,11 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 		chain       search.Result // the step's dispatches as reads of its bytes
 		weights, kv int64
 		profile     *llama.StepProfile // with -breakdown
+		// kernelReads are, with -breakdown, the seconds per step of each
+		// kernel's dispatches as a chain of reads of their bytes, by name.
+		kernelReads map[string]float64
 	}
+	chains := ops.NewReadChains(dev, runner.TimeOptions{})
 	var rows []row
 	for _, c := range b.contexts {
 		if err := ctx.Err(); err != nil {
@@ -167,7 +171,7 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "context %d: timing the step's %d dispatches as reads of its bytes\n", c, g.DispatchesAt(c))
 		// The chain is a bound beside the benchmark, not the benchmark: a
 		// device without memory to spare for its sources still reports.
-		if chain, err := ops.MeasureReadChain(ctx, dev, fmt.Sprintf("readchain/%s/model=%s/ctx=%d", dtype, name, c), g.StepBytes(c), runner.TimeOptions{}); err != nil {
+		if chain, err := chains.Measure(ctx, fmt.Sprintf("readchain/%s/model=%s/ctx=%d", dtype, name, c), g.StepBytes(c)); err != nil {
 			fmt.Fprintf(stderr, "warning: context %d: the step as a chain of reads was not measured: %v\n", c, err)
 		} else {
 			rw.chain = chain
@@ -179,6 +183,17 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 				return err
 			}
 			results = append(results, breakdownResults(fmt.Sprintf("%s/model=%s/ctx=%d", dtype, name, c), rw.profile)...)
+			fmt.Fprintf(stderr, "context %d: timing each kernel's dispatches as reads of their bytes\n", c)
+			rw.kernelReads = map[string]float64{}
+			for _, k := range rw.profile.Kernels {
+				chain, err := chains.Measure(ctx, fmt.Sprintf("readchain/%s/model=%s/ctx=%d/op=%s/shape=%s", dtype, name, c, k.Kernel, k.Shape), k.Sizes)
+				if err != nil {
+					fmt.Fprintf(stderr, "warning: context %d: %s as a chain of reads was not measured: %v\n", c, k.Name(), err)
+					continue
+				}
+				rw.kernelReads[k.Name()] = 1 / chain.Score
+				results = append(results, chain)
+			}
 		}
 		rows = append(rows, rw)
 		results = append(results, tok, bytes)
@@ -226,7 +241,7 @@ func (b decodeBench) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	for _, r := range rows {
 		if r.profile != nil {
-			if err := writeBreakdown(stdout, r.ctx, r.profile, r.tok.Measure.Median, bw); err != nil {
+			if err := writeBreakdown(stdout, r.ctx, r.profile, r.kernelReads, r.tok.Measure.Median, bw); err != nil {
 				return err
 			}
 		}
@@ -306,13 +321,15 @@ func breakdownResults(prefix string, p *llama.StepProfile) []search.Result {
 }
 
 // writeBreakdown prints where a step's GPU time goes at context ctx, by
-// kernel and shape, largest share of the pass first; wall is the decode
-// loop's seconds per token, bw the copy roof.
-func writeBreakdown(w io.Writer, ctx int, p *llama.StepProfile, wall, bw float64) error {
+// kernel and shape, largest share of the pass first, with each kernel's
+// dispatches timed as a chain of reads of their bytes where reads has
+// them (seconds per step by name); wall is the decode loop's seconds per
+// token, bw the copy roof.
+func writeBreakdown(w io.Writer, ctx int, p *llama.StepProfile, reads map[string]float64, wall, bw float64) error {
 	sum, pass, host := median(p.Sum), median(p.Pass), median(p.Host)
 	fmt.Fprintf(w, "\nstep breakdown at context %d: %d dispatches; in pass: what each kernel's dispatches add to the step's pass when run twice; alone: each dispatch in a pass of its own (medians of %d runs)\n", ctx, p.Dispatches, len(p.Sum))
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header("kernel", "shape", "computes", "per step", "µs in pass", "of pass", "µs alone", "MB/step", "GB/s in pass", "of copy roof")
+	t.Header("kernel", "shape", "computes", "per step", "µs in pass", "of pass", "µs alone", "MB/step", "GB/s in pass", "of copy roof", "µs as reads", "reads/in pass")
 	var bytes int64
 	var inPass float64
 	for _, k := range p.Kernels {
@@ -323,13 +340,20 @@ func writeBreakdown(w io.Writer, ctx int, p *llama.StepProfile, wall, bw float64
 			r := float64(k.Bytes) / k.InPassMedian
 			rate, ofRoof = fmt.Sprintf("%.3g", r/1e9), fmt.Sprintf("%.0f%%", 100*r/bw)
 		}
+		asReads, ofReads := "-", "-"
+		if r, ok := reads[k.Name()]; ok {
+			asReads = fmt.Sprintf("%.1f", 1e6*r)
+			if k.InPassMedian > 0 {
+				ofReads = fmt.Sprintf("%.0f%%", 100*r/k.InPassMedian)
+			}
+		}
 		t.Append(k.Kernel, k.Shape, strings.Join(k.Roles, "; "), strconv.Itoa(k.Count), fmt.Sprintf("%.1f", 1e6*k.InPassMedian),
 			fmt.Sprintf("%.1f%%", 100*k.InPassMedian/pass), fmt.Sprintf("%.1f", 1e6*k.Median), fmt.Sprintf("%.3g", float64(k.Bytes)/1e6),
-			rate, ofRoof)
+			rate, ofRoof, asReads, ofReads)
 	}
 	t.Footer("all", "", "", strconv.Itoa(p.Dispatches), fmt.Sprintf("%.1f", 1e6*inPass), fmt.Sprintf("%.1f%%", 100*inPass/pass),
 		fmt.Sprintf("%.1f", 1e6*sum), fmt.Sprintf("%.3g", float64(bytes)/1e6),
-		fmt.Sprintf("%.3g", float64(bytes)/pass/1e9), fmt.Sprintf("%.0f%%", 100*float64(bytes)/pass/bw))
+		fmt.Sprintf("%.3g", float64(bytes)/pass/1e9), fmt.Sprintf("%.0f%%", 100*float64(bytes)/pass/bw), "", "")
 	if err := t.Render(); err != nil {
 		return err
 	}

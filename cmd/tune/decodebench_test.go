@@ -42,7 +42,7 @@ func TestRunSynthetic(t *testing.T) {
 // The decode benchmark prints a row per context and writes results tune
 // report reads: decode tok/s and B/s per context, prefill, the copy roof;
 // the step's dispatches as a chain of reads of its bytes; with
-// -breakdown, a table per context of the step's kernels and their
+// -breakdown, a table per context (each kernel's dispatches as reads too) of the step's kernels and their
 // times in the results.
 func TestRunDecodeBenchmark(t *testing.T) {
 	var stdout strings.Builder
@@ -54,7 +54,7 @@ func TestRunDecodeBenchmark(t *testing.T) {
 	}
 	for _, s := range []string{"│ 8 ", "│ 16 ", "prefill 16 positions (batched)", "copy bandwidth", "(best of ",
 		"step breakdown at context 8: 14 dispatches", "step breakdown at context 16", "argmax-parts", "256x128", "q, k, v",
-		"host encode and submit", "read chain"} {
+		"host encode and submit", "read chain", "µs as reads"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("output has no %q:\n%s", s, stdout.String())
 		}
@@ -89,6 +89,9 @@ func TestRunDecodeBenchmark(t *testing.T) {
 	}
 	if n := count("Readchain/dtype=int8-g32-sym/model=tiny/ctx=8/kernel=read-chain/dispatches=14/", 10); n != 1 {
 		t.Errorf("results: %d read chains of the 14 dispatches at context 8, want 1", n)
+	}
+	if n := count("Readchain/dtype=int8-g32-sym/model=tiny/ctx=16/op=gemv/shape=256x128/kernel=read-chain/dispatches=2/", 10); n != 1 {
+		t.Errorf("results: %d read chains of the q, k, v GEMVs at context 16, want 1", n)
 	}
 	if n := count("Roof/dtype=f32/kind=copy/", 10); n != 1 {
 		t.Errorf("results: %d copy roofs of 10 samples, want the better of the two measured", n)
