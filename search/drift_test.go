@@ -84,8 +84,9 @@ func TestSentinelQuietOnWarmRerun(t *testing.T) {
 
 // A window the sentinel drifted across is measured again until the
 // sentinel holds still across the re-measuring: a machine slow for a
-// moment costs one more attempt; one that never holds still is measured
-// settleTries times a window and its points are counted unsettled.
+// moment costs one more attempt; a window still moving after settleTries
+// attempts gets another chance after the search, and its points are
+// counted unsettled only if the sentinel moves across that too.
 func TestSentinelSettles(t *testing.T) {
 	for _, c := range []struct {
 		name                  string
@@ -98,8 +99,13 @@ func TestSentinelSettles(t *testing.T) {
 		// still.
 		{"slow for a moment", []float64{1, 2, 1, 1}, 16, 0, 5},
 		// Every sentinel differs from the one before: each window of 8 is
-		// measured three more times and stays unsettled.
-		{"never still", []float64{1, 2, 1, 2, 1, 2, 1, 2, 1, 2}, 48, 16, 9},
+		// measured three more times, then, the search done, once more and
+		// three more times again, and stays unsettled.
+		{"never still", []float64{1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2}, 112, 16, 18},
+		// The first window does not settle in three attempts; the second
+		// does not drift; after the search the first is measured again
+		// between two equal sentinels and settles.
+		{"settles after the search", []float64{1, 2, 1, 2, 1, 1}, 32, 0, 8},
 		{"steady", []float64{1}, 0, 0, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -25,7 +26,8 @@ type Settings struct {
 	// SentinelEvery (0: 16) new measurements. If its time moved by more
 	// than Drift (0: 0.05) from the last sentinel, the machine changed
 	// during that window, and the window's points are measured again, up
-	// to settleTries times, until the sentinel holds still across them.
+	// to settleTries times, until the sentinel holds still across them; a
+	// window that never did is tried again the same way after the search.
 	Sentinel      func(context.Context) (seconds float64, err error)
 	SentinelEvery int
 	Drift         float64
@@ -65,8 +67,8 @@ type Summary struct {
 	// Remeasured counts points measured again because the sentinel drifted.
 	Remeasured int
 	// Unsettled counts points whose last measurement the sentinel still
-	// drifted across after settleTries attempts: a machine changing faster
-	// than a window is measured.
+	// drifted across after settleTries attempts during the search and as
+	// many after it: a machine changing faster than a window is measured.
 	Unsettled int
 	Sentinels []float64 // the sentinel's times, in order
 	Results   []Result  // in evaluation order
@@ -120,6 +122,62 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 			sum.Sentinels = append(sum.Sentinels, v)
 		}
 		return v, err
+	}
+	// remeasure evaluates the points of window again, in place.
+	remeasure := func(window []int) error {
+		for _, i := range window {
+			p, err := space.Parse(sum.Results[i].ID)
+			if err != nil {
+				return err
+			}
+			t0 := time.Now()
+			again := eval.Evaluate(ctx, p)
+			measuring += time.Since(t0)
+			if ctx.Err() != nil {
+				return nil
+			}
+			again.Task, again.Env, again.Kernel, again.ID, again.Params = task.Name, task.Env, eval.Kernel(), p.ID(), p.Params()
+			if j != nil {
+				if err := j.Append(again); err != nil {
+					return err
+				}
+			}
+			sum.Results[i] = again
+			sum.Remeasured++
+		}
+		return nil
+	}
+	var unsettled [][]int // windows the sentinel never held still across
+	// settle takes a window measured between sentinel times before and
+	// after: where the machine moved under it, the window is measured
+	// again until the sentinel holds still across the re-measuring (the
+	// window then sits in one state) or settleTries attempts run out, and
+	// then joins unsettled. It returns the last sentinel time.
+	settle := func(window []int, before, after float64) (float64, error) {
+		moved := func() bool { return math.Abs(after/before-1) > drift }
+		if !moved() {
+			return after, nil
+		}
+		for try := 0; try < settleTries && moved(); try++ {
+			before = after
+			if err := remeasure(window); err != nil || ctx.Err() != nil {
+				return after, err
+			}
+			var err error
+			if after, err = sentinel(); err != nil {
+				return after, fmt.Errorf("sentinel: %w", err)
+			}
+			sum.Best = nil
+			for i := range sum.Results {
+				if sum.Results[i].Better(sum.Best) {
+					sum.Best = &sum.Results[i]
+				}
+			}
+		}
+		if moved() {
+			unsettled = append(unsettled, slices.Clone(window))
+		}
+		return after, nil
 	}
 	ref := math.NaN() // measured before the first evaluation, so a warm rerun measures nothing
 	for {
@@ -186,50 +244,44 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 			if err != nil {
 				return sum, fmt.Errorf("sentinel: %w", err)
 			}
-			// The machine moved under this window: measure it again, until
-			// the sentinel holds still across the re-measuring (the window
-			// then sits in one state) or the attempts run out.
-			for try := 0; math.Abs(now/ref-1) > drift && try < settleTries && ctx.Err() == nil; try++ {
-				before := now
-				for _, i := range window {
-					p, err := space.Parse(sum.Results[i].ID)
-					if err != nil {
-						return sum, err
-					}
-					t0 := time.Now()
-					again := eval.Evaluate(ctx, p)
-					measuring += time.Since(t0)
-					if ctx.Err() != nil {
-						break
-					}
-					again.Task, again.Env, again.Kernel, again.ID, again.Params = task.Name, task.Env, eval.Kernel(), p.ID(), p.Params()
-					if j != nil {
-						if err := j.Append(again); err != nil {
-							return sum, err
-						}
-					}
-					sum.Results[i] = again
-					sum.Remeasured++
-				}
-				if ctx.Err() != nil {
-					break
-				}
-				if now, err = sentinel(); err != nil {
-					return sum, fmt.Errorf("sentinel: %w", err)
-				}
-				ref = before
-				if math.Abs(now/ref-1) > drift && try == settleTries-1 {
-					sum.Unsettled += len(window)
-				}
-				sum.Best = nil
-				for i := range sum.Results {
-					if sum.Results[i].Better(sum.Best) {
-						sum.Best = &sum.Results[i]
-					}
-				}
+			if now, err = settle(window, ref, now); err != nil {
+				return sum, err
 			}
 			ref, window = now, window[:0]
 		}
+	}
+	// Windows that never settled get one more chance, the search done: a
+	// machine that drifted for a while may hold still by now.
+	if late := unsettled; len(late) > 0 && ctx.Err() == nil {
+		unsettled = nil
+		ref, err := sentinel()
+		if err != nil {
+			return sum, fmt.Errorf("sentinel: %w", err)
+		}
+		for _, w := range late {
+			if err := remeasure(w); err != nil {
+				return sum, err
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			now, err := sentinel()
+			if err != nil {
+				return sum, fmt.Errorf("sentinel: %w", err)
+			}
+			if ref, err = settle(w, ref, now); err != nil {
+				return sum, err
+			}
+		}
+		sum.Best = nil
+		for i := range sum.Results {
+			if sum.Results[i].Better(sum.Best) {
+				sum.Best = &sum.Results[i]
+			}
+		}
+	}
+	for _, w := range unsettled {
+		sum.Unsettled += len(w)
 	}
 	// Results may have moved while growing; point Best into the final slice.
 	for i := range sum.Results {
