@@ -123,6 +123,15 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 		}
 		return v, err
 	}
+	// rebest finds the best result again after some were measured again.
+	rebest := func() {
+		sum.Best = nil
+		for i := range sum.Results {
+			if sum.Results[i].Better(sum.Best) {
+				sum.Best = &sum.Results[i]
+			}
+		}
+	}
 	// remeasure evaluates the points of window again, in place.
 	remeasure := func(window []int) error {
 		for _, i := range window {
@@ -167,12 +176,7 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 			if after, err = sentinel(); err != nil {
 				return after, fmt.Errorf("sentinel: %w", err)
 			}
-			sum.Best = nil
-			for i := range sum.Results {
-				if sum.Results[i].Better(sum.Best) {
-					sum.Best = &sum.Results[i]
-				}
-			}
+			rebest()
 		}
 		if moved() {
 			unsettled = append(unsettled, slices.Clone(window))
@@ -273,12 +277,7 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 				return sum, err
 			}
 		}
-		sum.Best = nil
-		for i := range sum.Results {
-			if sum.Results[i].Better(sum.Best) {
-				sum.Best = &sum.Results[i]
-			}
-		}
+		rebest()
 	}
 	for _, w := range unsettled {
 		sum.Unsettled += len(w)
