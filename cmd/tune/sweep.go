@@ -260,12 +260,18 @@ every timed pass into a results file in Go benchmark format.`)
 			}
 		}
 	}
-	for _, w := range workloads {
+	for i, w := range workloads {
+		lanes := false
 		if ge, ok := w.Eval.(*ops.GemvEvaluator); ok {
-			ge.Lanes = f.lanes
+			ge.Lanes, lanes = f.lanes, true
 		}
 		if ge, ok := w.Eval.(*ops.GemvA8Evaluator); ok {
-			ge.Lanes = f.lanes
+			ge.Lanes, lanes = f.lanes, true
+		}
+		if lanes && f.lanes > 0 {
+			// Timed with other lanes, a kernel is measured another way: the
+			// journal must not hand one way's timings to the other.
+			workloads[i].Task += fmt.Sprintf("/lanes=%d", f.lanes)
 		}
 		if err := restrict(w.Space, f.where); err != nil {
 			return fmt.Errorf("parsing -where: %w", err)

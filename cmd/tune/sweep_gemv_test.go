@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/profiles"
 	"github.com/tune-gpu/tune/quant"
+	"github.com/tune-gpu/tune/reports"
 	"github.com/tune-gpu/tune/runner/runnertest"
 )
 
@@ -106,5 +108,43 @@ func TestSweepFuseFlag(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("sweep %v: %v, want an error mentioning %q", c.args, err, c.want)
 		}
+	}
+}
+
+// A GEMV sweep with -lanes is a task of its own: a sweep timed with other
+// lanes finds nothing of it in the journal and measures again, and the
+// results name the lanes.
+func TestSweepLanesAreATaskOfTheirOwn(t *testing.T) {
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "j.jsonl")
+	sweep := func(extra ...string) string {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"sweep", "-op", "gemv", "-formats", "int4-g32-sym", "-shapes", "64x256", "-max-evals", "2",
+			"-samples", "10", "-target", "1ms", "-roofs=false", "-profile", filepath.Join(dir, "p.yaml"),
+			"-results", filepath.Join(dir, "r.txt"), "-journal", journal}, extra...)
+		if err := run(context.Background(), &stdout, &stderr, args); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return stderr.String()
+	}
+	sweep()
+	if out := sweep("-lanes", "2"); !strings.Contains(out, "2 measured now") {
+		t.Errorf("a sweep with -lanes 2 after one without did not measure its candidates:\n%s", out)
+	}
+	if out := sweep("-lanes", "2"); !strings.Contains(out, "0 measured now") {
+		t.Errorf("a second sweep with -lanes 2 measured again:\n%s", out)
+	}
+	set, err := reports.ReadResults(filepath.Join(dir, "r.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for name := range set.Series {
+		if strings.Contains(name, "/lanes=2/") {
+			named++
+		}
+	}
+	if named == 0 {
+		t.Errorf("no result names the lanes: %v", slices.Collect(maps.Keys(set.Series)))
 	}
 }
