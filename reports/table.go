@@ -22,33 +22,56 @@ type ShapeRow struct {
 	Rejected  int
 	RunnerUp  float64 // winner rate over runner-up rate - 1; NaN when none
 	Separated bool    // winner and runner-up intervals do not overlap
+	// Read is the read roof's rate moving the shape's bytes per dispatch,
+	// for bandwidth-bound kernels; 0 where it was not measured.
+	Read float64
 }
 
-// WriteSweepTable renders rows as a text table.
+// WriteSweepTable renders rows as a text table; where a row has a read
+// roof, a column gives each winner as a fraction of it.
 func WriteSweepTable(w io.Writer, rows []ShapeRow) error {
-	t := tablewriter.NewWriter(w)
-	t.Header("shape", "best kernel", "rate (95% CI)", "naive", "speedup", "vs #2", "evals new rej")
+	reads := false
 	for _, r := range rows {
+		reads = reads || r.Read > 0
+	}
+	t := tablewriter.NewWriter(w)
+	header := []any{"shape", "best kernel", "rate (95% CI)", "naive", "speedup", "vs #2", "evals new rej"}
+	if reads {
+		header = append(header, "of read")
+	}
+	t.Header(header...)
+	for _, r := range rows {
+		ofRead := "-"
+		if r.Read > 0 && r.Winner != "" {
+			ofRead = fmt.Sprintf("%.0f%%", 100*r.Rate/r.Read)
+		}
+		var cells []string
 		if r.Winner == "" {
-			t.Append(r.Shape, "none validated", "-", FormatRate(r.Baseline, r.Unit), "-", "-",
-				fmt.Sprintf("%d %d %d", r.Evals, r.Measured, r.Rejected))
-			continue
-		}
-		speedup := "-"
-		if r.Baseline > 0 {
-			speedup = fmt.Sprintf("%.2fx", r.Rate/r.Baseline)
-		}
-		margin := "-"
-		if !math.IsNaN(r.RunnerUp) {
-			margin = fmt.Sprintf("%+.1f%%", 100*r.RunnerUp)
-			if !r.Separated {
-				margin += " ~" // the confidence intervals overlap
+			cells = []string{r.Shape, "none validated", "-", FormatRate(r.Baseline, r.Unit), "-", "-",
+				fmt.Sprintf("%d %d %d", r.Evals, r.Measured, r.Rejected)}
+		} else {
+			speedup := "-"
+			if r.Baseline > 0 {
+				speedup = fmt.Sprintf("%.2fx", r.Rate/r.Baseline)
 			}
+			margin := "-"
+			if !math.IsNaN(r.RunnerUp) {
+				margin = fmt.Sprintf("%+.1f%%", 100*r.RunnerUp)
+				if !r.Separated {
+					margin += " ~" // the confidence intervals overlap
+				}
+			}
+			cells = []string{r.Shape, r.Winner,
+				fmt.Sprintf("%s (%.3g-%.3g)", FormatRate(r.Rate, r.Unit), r.Lo/scale(r.Rate), r.Hi/scale(r.Rate)),
+				FormatRate(r.Baseline, r.Unit), speedup, margin,
+				fmt.Sprintf("%d %d %d", r.Evals, r.Measured, r.Rejected)}
 		}
-		t.Append(r.Shape, r.Winner,
-			fmt.Sprintf("%s (%.3g-%.3g)", FormatRate(r.Rate, r.Unit), r.Lo/scale(r.Rate), r.Hi/scale(r.Rate)),
-			FormatRate(r.Baseline, r.Unit), speedup, margin,
-			fmt.Sprintf("%d %d %d", r.Evals, r.Measured, r.Rejected))
+		if reads {
+			cells = append(cells, ofRead)
+		}
+		if err := t.Append(cells); err != nil {
+			return err
+		}
 	}
 	return t.Render()
 }

@@ -313,6 +313,7 @@ every timed pass into a results file in Go benchmark format.`)
 			return err
 		}
 		runs = append(runs, sum.Results...)
+		row := shapeRow(w, final, sum, base)
 		if f.roofs && w.Bytes > 0 && final != nil && ctx.Err() == nil {
 			c, err := ops.MeasureCopySized(ctx, dev, w.Bytes, timing)
 			if err != nil {
@@ -323,11 +324,12 @@ every timed pass into a results file in Go benchmark format.`)
 				return fmt.Errorf("%s: measuring a read of its bytes: %w", w.Label, err)
 			}
 			runs = append(runs, c, rd)
+			row.Read = rd.Score
 			fmt.Fprintf(stderr, "%s: moving its %s per dispatch, the copy kernel %s, the read kernel (%s) %s; the winner %.0f%% and %.0f%% of them\n", w.Label,
 				reports.FormatRate(float64(w.Bytes), "B"), reports.FormatRate(c.Score, "B/s"), rd.ID, reports.FormatRate(rd.Score, "B/s"),
 				100*final.Winner.Score/c.Score, 100*final.Winner.Score/rd.Score)
 		}
-		rows = append(rows, shapeRow(w, final, sum, base))
+		rows = append(rows, row)
 		if final != nil {
 			prof.Put(profileEntry(w, final, base))
 		}
