@@ -194,8 +194,10 @@ func compileRead(d *runner.Device, k templates.Read) (*runner.Kernel, error) {
 // previous 63 wrote, so that dispatches need not wait on one another. Each
 // variant of readKernels is checked, then timed in roofRounds rounds; the
 // fastest timing is returned.
-// A GEMV reads its weights and writes next to nothing, so this, not the
-// copy, is the most bytes a second one dispatch of its size can move.
+// A GEMV reads its weights and writes next to nothing, so this, more than
+// the copy, is what one dispatch of its size can move; it is no strict
+// ceiling (a kernel that reads in another pattern can beat it by a few
+// percent).
 func MeasureReadSized(ctx context.Context, d *runner.Device, bytes int64, timing runner.TimeOptions) (search.Result, error) {
 	res, _, err := measureReadSized(ctx, d, bytes, timing)
 	return res, err
