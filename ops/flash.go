@@ -648,7 +648,7 @@ func (e *FlashEvaluator) newTarget(k fmt.Stringer) error {
 		a.QLen, a.QPos, a.Split = 1, s.Seq-1, k.(DecodeKernels).Split
 		ws := e.WorkingSet
 		if ws == 0 && e.Dev.Info.Type != "cpu" {
-			ws = 192 << 20
+			ws = beyondCache
 		}
 		per := int64(2 * s.Seq * s.KVHeads * s.HeadDim * 4)
 		if s.KV8 {

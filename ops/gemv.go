@@ -357,7 +357,7 @@ func (e *GemvEvaluator) workingSet() int64 {
 	if e.WorkingSet != 0 || e.Dev.Info.Type == "cpu" {
 		return e.WorkingSet
 	}
-	return 192 << 20
+	return beyondCache
 }
 
 // Retime measures a point again on the timed shape, without validating it:

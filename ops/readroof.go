@@ -96,11 +96,6 @@ func readSize(d *runner.Device, bytes int64) (uint64, error) {
 	return size, nil
 }
 
-// beyondCache is how many bytes of other reads a source must wait through
-// before it comes round again on a GPU: more than a last-level cache holds
-// (50 MB on an H100), as a decode step's weights stream.
-const beyondCache = 192 << 20
-
 // source returns the next source of size bytes: on a GPU, copies of it
 // rotate (see copies) so that a buffer comes round again only after
 // beyondCache bytes of others.
@@ -367,7 +362,7 @@ func (rc *ReadChains) Measure(ctx context.Context, task string, sizes []int64) (
 	id := fmt.Sprintf("dispatches=%d/vecs=%s", len(ds), strings.Trim(strings.ReplaceAll(fmt.Sprint(vecs), " ", "+"), "[]"))
 	var best search.Result
 	for range roofRounds {
-		r, err := timedChain(d, ds, timing, task, id, start)
+		r, err := timedAs(d, ds, timing, task, "read-chain", id, 1, "chain/s", start)
 		if err != nil {
 			return search.Result{}, err
 		}
@@ -376,14 +371,4 @@ func (rc *ReadChains) Measure(ctx context.Context, task string, sizes []int64) (
 		}
 	}
 	return best, nil
-}
-
-// timedChain times ds as one chain, its rate in chains a second.
-func timedChain(d *runner.Device, ds []runner.Dispatch, timing runner.TimeOptions, task, id string, start time.Time) (search.Result, error) {
-	t, err := d.Time(timing, ds...)
-	if err != nil {
-		return search.Result{}, err
-	}
-	m := &search.Measurement{Clock: t.Clock, Repeats: t.Repeats, Samples: t.Samples, Median: t.Median, Lo: t.Lo, Hi: t.Hi, Work: 1, Unit: "chain/s"}
-	return search.Result{Task: task, Kernel: "read-chain", ID: id, Status: search.OK, Score: m.Rate(), Measure: m, Seconds: time.Since(start).Seconds()}, nil
 }

@@ -43,6 +43,12 @@ func (r Roofs) Attainable(bytes float64) float64 {
 	return bytes / (bytes/r.Copy.Score + r.DispatchSeconds())
 }
 
+// beyondCache is the working set a timed run rotates its inputs over on a
+// GPU, so that a copy comes round again only after that many bytes of
+// others: more than a last-level cache holds (50 MB on an H100), as a
+// decode step's weights stream.
+const beyondCache = 192 << 20
+
 // RoofKernels are the copy and fma kernels the roofs are measured with.
 var (
 	CopyKernel = templates.Copy{WG: 256}
@@ -112,7 +118,7 @@ func MeasureCopySized(ctx context.Context, d *runner.Device, bytes int64, timing
 	start := time.Now()
 	srcs, dsts, n := 1, 1, 16
 	if d.Info.Type != "cpu" {
-		srcs = int(min(16, max(1, (192<<20+half-1)/half)))
+		srcs = copiesFor(half, 1)
 		dsts = int(min(64, max(1, (1<<30)/half)))
 		n = 256
 	}
@@ -272,13 +278,19 @@ func fmaReference(i int) float64 {
 }
 
 func timed(_ context.Context, d *runner.Device, ds []runner.Dispatch, timing runner.TimeOptions, task string, k templates.Kernel, work float64, unit string, start time.Time) (search.Result, error) {
+	return timedAs(d, ds, timing, task, k.Name(), k.String(), work, unit, start)
+}
+
+// timedAs times ds as one run of work units, the result named kernel and
+// id.
+func timedAs(d *runner.Device, ds []runner.Dispatch, timing runner.TimeOptions, task, kernel, id string, work float64, unit string, start time.Time) (search.Result, error) {
 	t, err := d.Time(timing, ds...)
 	if err != nil {
 		return search.Result{}, err
 	}
 	m := &search.Measurement{Clock: t.Clock, Repeats: t.Repeats, Samples: t.Samples, Median: t.Median, Lo: t.Lo, Hi: t.Hi, Work: work, Unit: unit}
 	return search.Result{
-		Task: task, Kernel: k.Name(), ID: k.String(), Status: search.OK,
+		Task: task, Kernel: kernel, ID: id, Status: search.OK,
 		Score: m.Rate(), Measure: m, Seconds: time.Since(start).Seconds(),
 	}, nil
 }
