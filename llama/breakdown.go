@@ -71,6 +71,7 @@ func (g *GPU) ProfileStep(pos, runs int) (*StepProfile, error) {
 	byName := map[string]*KernelTime{}
 	var order []*KernelTime
 	var sets [][]int // the dispatches of each of order
+	sizes := g.StepBytes(pos)
 	for i, info := range s.info {
 		name := info.kernel + " " + info.shape
 		k := byName[name]
@@ -85,10 +86,7 @@ func (g *GPU) ProfileStep(pos, runs int) (*StepProfile, error) {
 		if info.role != "" && !slices.Contains(k.Roles, info.role) {
 			k.Roles = append(k.Roles, info.role)
 		}
-		var b int64
-		if info.bytes != nil {
-			b = info.bytes(pos)
-		}
+		b := sizes[i]
 		k.Bytes += b
 		k.Sizes = append(k.Sizes, b)
 		for r, row := range prof.Dispatches {
