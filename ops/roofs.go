@@ -18,19 +18,28 @@ import (
 // arithmetic-bound kernel, and the rate of back-to-back dispatches of a
 // kernel with next to no work. Every kernel is reported as a fraction of
 // the first two; the third is the floor every dispatch pays, which bounds
-// short kernels and decode steps of many dispatches.
+// short kernels and decode steps of many dispatches. Unordered is that
+// floor for dispatches none of which waits on another (each writes a
+// buffer of its own), as a sweep's independent runs of one kernel are.
 type Roofs struct {
-	Copy     search.Result // Score in B/s
-	FMA      search.Result // Score in FLOP/s
-	Dispatch search.Result // Score in dispatches/s
+	Copy      search.Result // Score in B/s
+	FMA       search.Result // Score in FLOP/s
+	Dispatch  search.Result // Score in dispatches/s
+	Unordered search.Result // Score in dispatches/s
 }
 
 // DispatchSeconds is the measured floor of one dispatch.
-func (r Roofs) DispatchSeconds() float64 {
-	if r.Dispatch.Score <= 0 {
+func (r Roofs) DispatchSeconds() float64 { return perDispatch(r.Dispatch) }
+
+// UnorderedSeconds is the measured floor of one dispatch that need not
+// wait on the one before.
+func (r Roofs) UnorderedSeconds() float64 { return perDispatch(r.Unordered) }
+
+func perDispatch(r search.Result) float64 {
+	if r.Score <= 0 {
 		return 0
 	}
-	return 1 / r.Dispatch.Score
+	return 1 / r.Score
 }
 
 // Attainable is the best rate, in B/s, of a bandwidth-bound kernel that
@@ -73,32 +82,49 @@ func MeasureRoofs(ctx context.Context, d *runner.Device, timing runner.TimeOptio
 	if r.FMA, err = measureFMA(ctx, d, fmaThreads, timing); err != nil {
 		return r, err
 	}
-	r.Dispatch, err = measureDispatch(ctx, d, timing)
+	r.Dispatch, r.Unordered, err = measureDispatch(ctx, d, timing)
 	return r, err
 }
 
+// unorderedOutputs is how many outputs the unordered dispatches write in
+// turn: a run of that many has no barrier between its dispatches.
+const unorderedOutputs = 64
+
 // measureDispatch times the copy kernel on one workgroup's worth (4 KiB):
-// what is left is the cost of a dispatch, its barrier and its launch.
-func measureDispatch(ctx context.Context, d *runner.Device, timing runner.TimeOptions) (search.Result, error) {
+// what is left is the cost of a dispatch, its barrier and its launch. It
+// then times runs of unorderedOutputs such copies, each to an output of
+// its own, which need no barrier between them: what is left there is the
+// launch of a dispatch that waits on none.
+func measureDispatch(ctx context.Context, d *runner.Device, timing runner.TimeOptions) (ordered, unordered search.Result, err error) {
 	const size = 16 * 256
 	start := time.Now()
 	k, err := compileCopy(d)
 	if err != nil {
-		return search.Result{}, err
+		return ordered, unordered, err
 	}
 	defer k.Release()
-	in, err := d.NewBuffer("dispatch-src", size)
-	if err != nil {
-		return search.Result{}, err
+	bufs := make([]*runner.Buffer, 1+unorderedOutputs)
+	defer func() {
+		for _, b := range bufs {
+			if b != nil {
+				b.Release()
+			}
+		}
+	}()
+	for i := range bufs {
+		if bufs[i], err = d.NewBuffer(fmt.Sprintf("dispatch-%d", i), size); err != nil {
+			return ordered, unordered, err
+		}
 	}
-	defer in.Release()
-	out, err := d.NewBuffer("dispatch-dst", size)
-	if err != nil {
-		return search.Result{}, err
+	ds := make([]runner.Dispatch, unorderedOutputs)
+	for i := range ds {
+		ds[i] = runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{bufs[0], bufs[1+i]}, Groups: grid(size/16, CopyKernel.WG)}
 	}
-	defer out.Release()
-	ds := runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{in, out}, Groups: grid(size/16, CopyKernel.WG)}
-	return timed(ctx, d, []runner.Dispatch{ds}, timing, "roof/f32/kind=dispatch/bytes=4096", CopyKernel, 1, "dispatch/s", start)
+	if ordered, err = timed(ctx, d, ds[:1], timing, "roof/f32/kind=dispatch/bytes=4096", CopyKernel, 1, "dispatch/s", start); err != nil {
+		return ordered, unordered, err
+	}
+	unordered, err = timed(ctx, d, ds, timing, "roof/f32/kind=dispatch-unordered/bytes=4096", CopyKernel, unorderedOutputs, "dispatch/s", time.Now())
+	return ordered, unordered, err
 }
 
 // MeasureCopySized times the copy kernel moving bytes (read plus written)

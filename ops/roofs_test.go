@@ -29,7 +29,16 @@ func TestRoofsAreMeasuredAndValidated(t *testing.T) {
 	if r.Copy.Measure.Unit != "B/s" || r.FMA.Measure.Unit != "FLOP/s" {
 		t.Errorf("units %q and %q; want B/s and FLOP/s", r.Copy.Measure.Unit, r.FMA.Measure.Unit)
 	}
-	t.Logf("copy %.3g B/s, fma %.3g FLOP/s", r.Copy.Score, r.FMA.Score)
+	for _, c := range []struct {
+		res  search.Result
+		task string
+		work float64
+	}{{r.Dispatch, "roof/f32/kind=dispatch/bytes=4096", 1}, {r.Unordered, "roof/f32/kind=dispatch-unordered/bytes=4096", 64}} {
+		if c.res.Task != c.task || c.res.Measure.Unit != "dispatch/s" || c.res.Measure.Work != c.work || !(c.res.Score > 0) {
+			t.Errorf("%s: %g %s of %g dispatches a run; want %s, %g a run at a positive rate", c.res.Task, c.res.Score, c.res.Measure.Unit, c.res.Measure.Work, c.task, c.work)
+		}
+	}
+	t.Logf("copy %.3g B/s, fma %.3g FLOP/s, a dispatch %.3g s, unordered %.3g s", r.Copy.Score, r.FMA.Score, r.DispatchSeconds(), r.UnorderedSeconds())
 }
 
 // The sized copy moves (read plus written) the bytes asked for, rounded to

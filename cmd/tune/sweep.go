@@ -235,8 +235,8 @@ every timed pass into a results file in Go benchmark format.`)
 		if err != nil {
 			return fmt.Errorf("measuring roofs: %w", err)
 		}
-		fmt.Fprintf(stderr, "roofs: copy %s, fma %s, dispatch %s\n", reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"), reports.FormatSeconds(r.DispatchSeconds()))
-		runs = append(runs, r.Copy, r.FMA, r.Dispatch)
+		fmt.Fprintf(stderr, "roofs: copy %s, fma %s, dispatch %s (%s waiting on none)\n", reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"), reports.FormatSeconds(r.DispatchSeconds()), reports.FormatSeconds(r.UnorderedSeconds()))
+		runs = append(runs, r.Copy, r.FMA, r.Dispatch, r.Unordered)
 	}
 	workloads := ops.MatmulWorkloads(dev, shapes, timing)
 	switch f.op {
