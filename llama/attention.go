@@ -249,10 +249,17 @@ func (a decodeAttention) record(g *GPU, r *recorder, ly gpuLayer, q, out *runner
 // set writes the uniform for the query at pos, of the program that
 // takes it.
 func (a decodeAttention) set(g *GPU, pos int) error {
+	u, words := a.uniformAt(g, pos)
+	return u.Write(0, u32Bytes(words))
+}
+
+// uniformAt is the uniform a step at pos reads its attention's position
+// from, and what it holds there.
+func (a decodeAttention) uniformAt(g *GPU, pos int) (*runner.Buffer, []uint32) {
 	o := g.m.Options
 	if a.tiers == nil {
-		return a.u.Write(0, u32Bytes([]uint32{uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(pos + 1)}))
+		return a.u, []uint32{uint32(o.NumHeads), uint32(o.NumKVHeads), uint32(o.HeadDim), uint32(pos + 1)}
 	}
 	t := a.tier(0, pos)
-	return t.u.Write(0, u32Bytes(g.attnUniform(1, pos, t.k.Split)))
+	return t.u, g.attnUniform(1, pos, t.k.Split)
 }

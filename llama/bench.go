@@ -56,8 +56,8 @@ func (g *GPU) DecodeSteps(token, pos, n int) ([]int, time.Duration, error) {
 	}
 	g.dev.Wait()
 	start := time.Now()
-	for p := pos; p < pos+n; p++ {
-		if err := g.submit(p); err != nil {
+	for p := pos; p < pos+n; p += greedyChunk {
+		if err := g.submitGreedy(p, min(pos+n, p+greedyChunk)); err != nil {
 			return nil, 0, err
 		}
 	}

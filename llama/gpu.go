@@ -112,6 +112,11 @@ type GPU struct {
 	blk         blockKernels
 	steps       []stepProgram  // by the positions they attend over, ascending
 	stepU       *runner.Buffer // qkvrope step uniform: theta, pos, rows 1
+	// stepTable holds, for up to greedyChunk steps submitted together, each
+	// step's stepU and attention uniform in slots of stepSlot bytes, copied
+	// into place ahead of the step.
+	stepTable *runner.Buffer
+	stepSlot  int
 	attn        decodeAttention
 	tok         *runner.Buffer // the token a step embeds, and the argmax it writes
 	vocabU      *runner.Buffer // argmax-parts' uniform: the vocabulary
@@ -844,6 +849,11 @@ func (g *GPU) build() error {
 	if g.attn, err = g.newDecodeAttention(); err != nil {
 		return err
 	}
+	_, attnWords := g.attn.uniformAt(g, 0)
+	g.stepSlot = 16 + (4*len(attnWords)+15)/16*16
+	if g.stepTable, err = g.buffer("step-table", greedyChunk*g.stepSlot); err != nil {
+		return err
+	}
 	g.chooseBlocks()
 
 	// The classifier first: a tied quantized embedding looks tokens up in
@@ -1297,14 +1307,63 @@ func (g *GPU) KVBytes(pos int) int64 {
 
 // setStep writes the per-step uniforms for position pos.
 func (g *GPU) setStep(pos int) error {
-	o := g.m.Options
 	if pos < 0 || pos >= g.ctx {
 		return fmt.Errorf("position %d outside the context of %d", pos, g.ctx)
 	}
-	if err := g.stepU.Write(0, u32Bytes([]uint32{math.Float32bits(o.RopeTheta), uint32(pos), 1, 0})); err != nil {
+	if err := g.stepU.Write(0, u32Bytes(g.stepWords(pos))); err != nil {
 		return err
 	}
 	return g.attn.set(g, pos)
+}
+
+// stepWords is stepU at pos.
+func (g *GPU) stepWords(pos int) []uint32 {
+	return []uint32{math.Float32bits(g.m.Options.RopeTheta), uint32(pos), 1, 0}
+}
+
+// submitSteps submits the steps at positions lo..hi-1, each on the token
+// the one before left in g.tok, in one submission: the steps' uniforms go
+// to stepTable in one write and each is copied into place ahead of its
+// step; each argmax is copied to hist[pos+1]. It does not wait.
+func (g *GPU) submitSteps(lo, hi int) error {
+	if lo < 0 || hi > g.ctx || lo >= hi || hi-lo > greedyChunk {
+		return fmt.Errorf("steps %d..%d: at most %d within the context of %d", lo, hi-1, greedyChunk, g.ctx)
+	}
+	table := make([]uint32, (hi-lo)*g.stepSlot/4)
+	subs := make([]runner.Submission, 0, hi-lo)
+	for p := lo; p < hi; p++ {
+		off := (p - lo) * g.stepSlot
+		u, words := g.attn.uniformAt(g, p)
+		copy(table[off/4:], g.stepWords(p))
+		copy(table[off/4+4:], words)
+		subs = append(subs, runner.Submission{
+			Before: []runner.Copy{
+				{Src: g.stepTable, SrcOffset: uint64(off), Dst: g.stepU, Size: 16},
+				{Src: g.stepTable, SrcOffset: uint64(off + 16), Dst: u, Size: uint64(4 * len(words))},
+			},
+			Program: g.stepFor(p).prog,
+			After:   []runner.Copy{{Src: g.tok, Dst: g.hist, DstOffset: uint64(4 * (p + 1)), Size: 4}},
+		})
+	}
+	if err := g.stepTable.Write(0, u32Bytes(table)); err != nil {
+		return err
+	}
+	return g.dev.SubmitAll(subs...)
+}
+
+// submitGreedy submits the steps at positions lo..hi-1 as submitSteps
+// does, in submissions of 1, 2, 4, ... steps: the host records each while
+// the GPU runs the one before, half its length, and the queue sees a few
+// submissions instead of one per step.
+func (g *GPU) submitGreedy(lo, hi int) error {
+	for n := 1; lo < hi; n = min(2*n, greedyChunk) {
+		k := min(n, hi-lo)
+		if err := g.submitSteps(lo, lo+k); err != nil {
+			return err
+		}
+		lo += k
+	}
+	return nil
 }
 
 // setToken makes token the input of the next step.
@@ -1466,10 +1525,8 @@ func (g *GPU) generateGreedy(prompt []int, steps int) (*Generation, error) {
 	start := time.Now()
 	for pos < steps && !slices.Contains(next[forced:pos], bos) {
 		hi := min(steps, pos+greedyChunk)
-		for p := pos; p < hi; p++ {
-			if err := g.submit(p); err != nil {
-				return nil, err
-			}
+		if err := g.submitGreedy(pos, hi); err != nil {
+			return nil, err
 		}
 		ids, err := g.readHistory(pos+1, hi+1)
 		if err != nil {

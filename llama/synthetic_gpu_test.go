@@ -177,6 +177,57 @@ func TestGPUDecodeAttentionPerTier(t *testing.T) {
 	}
 }
 
+// Greedy steps submitted together, their uniforms copied from a table
+// ahead of each (submitGreedy), produce the ids that one submission per
+// step does, across the step programs' tiers (16, 256 and 512 positions)
+// and the chunks of steps between read-backs.
+func TestGPUGreedySubmissionsMatchSingleSteps(t *testing.T) {
+	d := runnertest.Device(t)
+	spec := syntheticSpecs["tiny"]
+	spec.SeqLen = 1024
+	m, err := spec.generate("tiny", SyntheticOptions{Seed: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := m.Options
+	p := profiles.New(profiles.Adapter{Name: "test"})
+	for _, e := range []struct{ ctx, split int }{{256, 16}, {512, 32}, {600, 64}} {
+		p.Put(profiles.Entry{Op: "attention-decode", Dtype: "f32", Shape: []int{e.ctx, o.NumHeads, o.NumKVHeads, o.HeadDim},
+			Kernel: "flash-decode", ID: fmt.Sprintf("wg=64/bt=8/split=%d/stagev=true", e.split)})
+	}
+	g, err := NewGPU(d, m, GPUOptions{Context: 600, Profile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	if len(g.steps) != 4 {
+		t.Fatalf("%d step programs, want 4", len(g.steps))
+	}
+	const steps = 530
+	want := []int{5}
+	for pos := 0; pos+1 < steps; pos++ {
+		next, err := g.Step(want[pos], pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, next)
+	}
+	got, err := g.Generate([]int{5}, steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.IDs, want[:len(got.IDs)]) || len(got.IDs) < 2 {
+		t.Errorf("greedy ids submitted together %v\none step a submission %v", got.IDs, want)
+	}
+	t.Logf("%d greedy ids agree", len(got.IDs))
+	if err := g.submitSteps(0, greedyChunk+1); err == nil {
+		t.Errorf("%d steps in one submission: no error", greedyChunk+1)
+	}
+	if err := g.submitSteps(590, 601); err == nil {
+		t.Error("steps past the context: no error")
+	}
+}
+
 // With Llama 3's rope scaling the GPU divides the angles as the CPU does:
 // in the fused step (the q, k, v GEMV's epilogue), the unfused one
 // (qkvrope) and a batched prefill (qkvrope over the batch), at positions

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
@@ -46,15 +47,36 @@ type Copy struct {
 // buffer writes made later (they are ordered after it), Buffer.Read and
 // Device.Wait see its results.
 func (p *Program) Submit(copies ...Copy) error {
-	d := p.dev
+	return p.dev.SubmitAll(Submission{Program: p, After: copies})
+}
+
+// Submission is a program with copies encoded before and after its pass:
+// the copies before can set the uniforms it reads from a table written
+// once for many submissions.
+type Submission struct {
+	Before  []Copy
+	Program *Program
+	After   []Copy
+}
+
+// SubmitAll encodes the submissions in order, each program's dispatches in
+// a compute pass between its copies, in one command buffer, and submits it
+// without waiting, as Program.Submit does one. A queue submission costs
+// the GPU time of its own, which many small steps in one saves.
+func (d *Device) SubmitAll(subs ...Submission) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if p.groups == nil {
-		return fmt.Errorf("program: released")
-	}
-	for _, c := range copies {
-		if err := d.checkCopy(c); err != nil {
-			return err
+	for _, s := range subs {
+		if s.Program == nil || s.Program.groups == nil {
+			return fmt.Errorf("program: nil or released")
+		}
+		if s.Program.dev != d {
+			return fmt.Errorf("program: made on another device")
+		}
+		for _, c := range slices.Concat(s.Before, s.After) {
+			if err := d.checkCopy(c); err != nil {
+				return err
+			}
 		}
 	}
 	enc, err := d.dev.CreateCommandEncoder(nil)
@@ -62,12 +84,23 @@ func (p *Program) Submit(copies ...Copy) error {
 		return fmt.Errorf("command encoder: %w", err)
 	}
 	defer enc.Release()
-	if err := encodePass(enc, p.ds, p.groups, 1); err != nil {
-		return err
+	copies := func(cs []Copy) error {
+		for _, c := range cs {
+			if err := enc.CopyBufferToBuffer(c.Src.buf, c.SrcOffset, c.Dst.buf, c.DstOffset, c.Size); err != nil {
+				return fmt.Errorf("copy %s to %s: %w", c.Src.Label, c.Dst.Label, err)
+			}
+		}
+		return nil
 	}
-	for _, c := range copies {
-		if err := enc.CopyBufferToBuffer(c.Src.buf, c.SrcOffset, c.Dst.buf, c.DstOffset, c.Size); err != nil {
-			return fmt.Errorf("copy %s to %s: %w", c.Src.Label, c.Dst.Label, err)
+	for _, s := range subs {
+		if err := copies(s.Before); err != nil {
+			return err
+		}
+		if err := encodePass(enc, s.Program.ds, s.Program.groups, 1); err != nil {
+			return err
+		}
+		if err := copies(s.After); err != nil {
+			return err
 		}
 	}
 	cb, err := enc.Finish(nil)

@@ -219,3 +219,75 @@ func u32bytes(v ...uint32) []byte {
 	}
 	return b
 }
+
+// addWGSL adds the uniform's value to every element of acc.
+const addWGSL = `
+struct Step { v: f32, pad0: u32, pad1: u32, pad2: u32, }
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read_write> acc: array<f32>;
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < 64u) {
+    acc[gid.x] = acc[gid.x] + step.v;
+  }
+}
+`
+
+// Submissions in one command buffer run in order, each program seeing
+// the uniform its copies before set and its copies after seeing its
+// results, as a decode step's chunk of positions needs.
+func TestSubmitAllOrdersCopiesAndPasses(t *testing.T) {
+	d := runnertest.Device(t)
+	k, err := d.Compile("add", addWGSL, []runner.Binding{runner.Uniform, runner.ReadWrite}, [3]uint32{64, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Release()
+	const steps = 5
+	table := newBuffer(t, d, "table", 16*steps)
+	var rows []float32
+	for i := range steps {
+		rows = append(rows, float32(i+1), 0, 0, 0)
+	}
+	if err := table.Write(0, f32bytes(rows)); err != nil {
+		t.Fatal(err)
+	}
+	u, acc, hist := newBuffer(t, d, "u", 16), newBuffer(t, d, "acc", 4*64), newBuffer(t, d, "hist", 4*steps)
+	p, err := d.NewProgram(runner.Dispatch{Kernel: k, Buffers: []*runner.Buffer{u, acc}, Groups: [3]uint32{1, 1, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release()
+	var subs []runner.Submission
+	for i := range steps {
+		subs = append(subs, runner.Submission{
+			Before:  []runner.Copy{{Src: table, SrcOffset: uint64(16 * i), Dst: u, Size: 16}},
+			Program: p,
+			After:   []runner.Copy{{Src: acc, SrcOffset: 4 * 63, Dst: hist, DstOffset: uint64(4 * i), Size: 4}},
+		})
+	}
+	if err := d.SubmitAll(subs...); err != nil {
+		t.Fatal(err)
+	}
+	out, err := hist.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := float32(0)
+	for i := range steps {
+		sum += float32(i + 1)
+		if got := math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:])); got != sum {
+			t.Errorf("after submission %d: acc[63] = %v, want %v", i, got, sum)
+		}
+	}
+	bad := []runner.Submission{
+		{Program: nil},
+		{Program: p, Before: []runner.Copy{{Src: table, Dst: u, SrcOffset: 16 * steps, Size: 16}}},
+		{Program: p, After: []runner.Copy{{Src: acc, Dst: acc, Size: 4}}},
+	}
+	for _, s := range bad {
+		if err := d.SubmitAll(s); err == nil {
+			t.Errorf("submission %+v: no error", s)
+		}
+	}
+}
