@@ -109,14 +109,11 @@ type GPU struct {
 	ropeU      *runner.Buffer // qkvrope's constant uniform
 	ropeFreqs  *runner.Buffer // Options.RopeFreqs, or nil
 
-	blk   blockKernels
-	steps []stepProgram  // by the positions they attend over, ascending
-	stepU *runner.Buffer // qkvrope step uniform: theta, pos, rows 1
-	// stepTable holds, for up to greedyChunk steps submitted together, each
-	// step's stepU and attention uniform in slots of stepSlot bytes, copied
-	// into place ahead of the step.
-	stepTable   *runner.Buffer
-	stepSlot    int
+	blk         blockKernels
+	steps       []stepProgram  // by the positions they attend over, ascending
+	stepU       *runner.Buffer // qkvrope step uniform: theta, pos, rows 1
+	stepTable   *runner.Buffer // stepU and the attention uniform of each step submitted together (submitSteps)
+	stepSlot    int            // bytes of one step's uniforms in stepTable
 	attn        decodeAttention
 	tok         *runner.Buffer // the token a step embeds, and the argmax it writes
 	vocabU      *runner.Buffer // argmax-parts' uniform: the vocabulary
