@@ -143,24 +143,7 @@ func TestGPUSyntheticLongContext(t *testing.T) {
 // (the first program is one split of 16), and the logits across all the
 // programs are the CPU's.
 func TestGPUDecodeAttentionPerTier(t *testing.T) {
-	d := runnertest.Device(t)
-	spec := syntheticSpecs["tiny"]
-	spec.SeqLen = 1024
-	m, err := spec.generate("tiny", SyntheticOptions{Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := m.Options
-	p := profiles.New(profiles.Adapter{Name: "test"})
-	for _, e := range []struct{ ctx, split int }{{256, 16}, {512, 32}, {600, 64}} {
-		p.Put(profiles.Entry{Op: "attention-decode", Dtype: "f32", Shape: []int{e.ctx, o.NumHeads, o.NumKVHeads, o.HeadDim},
-			Kernel: "flash-decode", ID: fmt.Sprintf("wg=64/bt=8/split=%d/stagev=true", e.split)})
-	}
-	g, err := NewGPU(d, m, GPUOptions{Context: 600, Profile: p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Release()
+	g, m := tieredGPU(t, 5)
 	var got [][2]int
 	for _, tr := range g.attn.tiers {
 		got = append(got, [2]int{tr.limit, tr.k.Split})
@@ -179,27 +162,10 @@ func TestGPUDecodeAttentionPerTier(t *testing.T) {
 
 // Greedy steps submitted together, their uniforms copied from a table
 // ahead of each (submitGreedy), produce the ids that one submission per
-// step does, across the step programs' tiers (16, 256 and 512 positions)
-// and the chunks of steps between read-backs.
+// step does, across the step programs' tiers (from 16 to 256 positions
+// and on) and the chunks of steps between read-backs.
 func TestGPUGreedySubmissionsMatchSingleSteps(t *testing.T) {
-	d := runnertest.Device(t)
-	spec := syntheticSpecs["tiny"]
-	spec.SeqLen = 1024
-	m, err := spec.generate("tiny", SyntheticOptions{Seed: 6})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := m.Options
-	p := profiles.New(profiles.Adapter{Name: "test"})
-	for _, e := range []struct{ ctx, split int }{{256, 16}, {512, 32}, {600, 64}} {
-		p.Put(profiles.Entry{Op: "attention-decode", Dtype: "f32", Shape: []int{e.ctx, o.NumHeads, o.NumKVHeads, o.HeadDim},
-			Kernel: "flash-decode", ID: fmt.Sprintf("wg=64/bt=8/split=%d/stagev=true", e.split)})
-	}
-	g, err := NewGPU(d, m, GPUOptions{Context: 600, Profile: p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Release()
+	g, _ := tieredGPU(t, 6)
 	if len(g.steps) != 4 {
 		t.Fatalf("%d step programs, want 4", len(g.steps))
 	}
@@ -687,4 +653,31 @@ func TestGPUSplitGemvMatchesCPU(t *testing.T) {
 	if i := slices.IndexFunc(g.Kernels, func(k KernelChoice) bool { return k.Op == "gemv" }); i < 0 || !strings.Contains(g.Kernels[i].Params, "split=4") {
 		t.Errorf("the classifier's plain GEMV is not the profile's K split: %v", g.Kernels)
 	}
+}
+
+// tieredGPU is the tiny model (weights from seed) on a GPU with a context
+// of 600 and a profile whose decode attention splits 256, 512 and 600
+// positions into 16, 32 and 64: step programs for 16, 256, 512 and 600
+// positions. It is released when the test ends.
+func tieredGPU(t *testing.T, seed uint64) (*GPU, *Model) {
+	t.Helper()
+	d := runnertest.Device(t)
+	spec := syntheticSpecs["tiny"]
+	spec.SeqLen = 1024
+	m, err := spec.generate("tiny", SyntheticOptions{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := m.Options
+	p := profiles.New(profiles.Adapter{Name: "test"})
+	for _, e := range []struct{ ctx, split int }{{256, 16}, {512, 32}, {600, 64}} {
+		p.Put(profiles.Entry{Op: "attention-decode", Dtype: "f32", Shape: []int{e.ctx, o.NumHeads, o.NumKVHeads, o.HeadDim},
+			Kernel: "flash-decode", ID: fmt.Sprintf("wg=64/bt=8/split=%d/stagev=true", e.split)})
+	}
+	g, err := NewGPU(d, m, GPUOptions{Context: 600, Profile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Release)
+	return g, m
 }
