@@ -69,7 +69,7 @@ results file for tune report.`)
 			if err != nil {
 				return fmt.Errorf("measuring roofs: %w", err)
 			}
-			fmt.Fprintf(stderr, "round %d: roofs: copy %s, fma %s, dispatch %s (%s waiting on none)\n", round, reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"), reports.FormatSeconds(r.DispatchSeconds()), reports.FormatSeconds(r.UnorderedSeconds()))
+			fmt.Fprintf(stderr, "round %d: roofs: %s\n", round, roofsLine(r))
 			out = append(out, perRound(r.Copy), perRound(r.FMA), perRound(r.Dispatch), perRound(r.Unordered))
 		}
 		for _, e := range prof.Entries {

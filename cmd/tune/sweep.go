@@ -235,7 +235,7 @@ every timed pass into a results file in Go benchmark format.`)
 		if err != nil {
 			return fmt.Errorf("measuring roofs: %w", err)
 		}
-		fmt.Fprintf(stderr, "roofs: copy %s, fma %s, dispatch %s (%s waiting on none)\n", reports.FormatRate(r.Copy.Score, "B/s"), reports.FormatRate(r.FMA.Score, "FLOP/s"), reports.FormatSeconds(r.DispatchSeconds()), reports.FormatSeconds(r.UnorderedSeconds()))
+		fmt.Fprintf(stderr, "roofs: %s\n", roofsLine(r))
 		runs = append(runs, r.Copy, r.FMA, r.Dispatch, r.Unordered)
 	}
 	workloads := ops.MatmulWorkloads(dev, shapes, timing)
@@ -592,6 +592,12 @@ func (p *progress) Finish(s *search.Summary) {
 	if s.Unsettled > 0 {
 		fmt.Fprintf(p.w, "warning: %s: the device did not hold still: %d candidates were last measured while the sentinel moved, and may rank wrongly (the finals re-time only the leaders); run the sweep again at a quieter time\n", p.shape, s.Unsettled)
 	}
+}
+
+// roofsLine describes the device's measured roofs in one line.
+func roofsLine(r ops.Roofs) string {
+	return fmt.Sprintf("copy %s, fma %s, dispatch %s (%s waiting on none)", reports.FormatRate(r.Copy.Score, "B/s"),
+		reports.FormatRate(r.FMA.Score, "FLOP/s"), reports.FormatSeconds(r.DispatchSeconds()), reports.FormatSeconds(r.UnorderedSeconds()))
 }
 
 func firstLine(s string) string {
