@@ -324,21 +324,23 @@ func (rc *ReadChains) Measure(ctx context.Context, task string, sizes []int64) (
 			c.Release()
 		}
 	}()
-	used := map[uint64]templates.Read{}
 	for _, size := range rounded {
-		if k, ok := variant[size]; ok {
-			used[size] = k
+		if _, ok := variant[size]; ok {
 			continue
 		}
 		_, k, err := measureReadSized(ctx, d, int64(size), timing)
 		if err != nil {
 			return search.Result{}, err
 		}
-		variant[size], used[size] = k, k
+		variant[size] = k
 	}
 	var ds []runner.Dispatch
+	var vecs []int
 	for _, size := range rounded {
 		k := variant[size]
+		if !slices.Contains(vecs, k.Vecs) {
+			vecs = append(vecs, k.Vecs)
+		}
 		c := kernels[k.Vecs]
 		if c == nil {
 			if c, err = compileRead(d, k); err != nil {
@@ -351,12 +353,6 @@ func (rc *ReadChains) Measure(ctx context.Context, task string, sizes []int64) (
 			return search.Result{}, err
 		}
 		ds = append(ds, runner.Dispatch{Kernel: c, Buffers: []*runner.Buffer{p.timeCtl, src, sums}, Groups: k.Groups(int(size / 16))})
-	}
-	var vecs []int
-	for _, k := range used {
-		if !slices.Contains(vecs, k.Vecs) {
-			vecs = append(vecs, k.Vecs)
-		}
 	}
 	slices.Sort(vecs)
 	id := fmt.Sprintf("dispatches=%d/vecs=%s", len(ds), strings.Trim(strings.ReplaceAll(fmt.Sprint(vecs), " ", "+"), "[]"))
