@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -275,6 +276,32 @@ func (p *Profile) bucket(op, dtype string, shape []int) (*Bucket, *Member, bool)
 		}
 	}
 	return best, near, best != nil
+}
+
+// Neighbours returns the entries of op and dtype at up to n shapes other
+// than shape, nearest first by the distance Lookup uses (ties to the entry
+// that sorts first): the winners a search of shape can start from.
+func (p *Profile) Neighbours(op, dtype string, shape []int, n int) []Entry {
+	if p == nil {
+		return nil
+	}
+	var near []Entry
+	for _, e := range p.Entries {
+		if e.Op != op || e.Dtype != dtype || len(e.Shape) != len(shape) || slices.Equal(e.Shape, shape) {
+			continue
+		}
+		if d := distance(e.Shape, shape); !math.IsNaN(d) && !math.IsInf(d, 0) {
+			near = append(near, e)
+		}
+	}
+	slices.SortStableFunc(near, func(a, b Entry) int {
+		// Equal ratios (2x above, 2x below) tie, whatever the rounding of logs.
+		if da, db := distance(a.Shape, shape), distance(b.Shape, shape); math.Abs(da-db) > 1e-9 {
+			return cmp.Compare(da, db)
+		}
+		return compareEntries(a, b)
+	})
+	return near[:min(n, len(near))]
 }
 
 func distance(a, b []int) float64 {

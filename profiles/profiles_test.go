@@ -3,6 +3,7 @@ package profiles
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -346,6 +347,31 @@ func TestLookup(t *testing.T) {
 				t.Errorf("Lookup = %q, %v, %v; want %q, %v, nil", e.ID, exact, err, tc.wantID, tc.wantExact)
 			}
 		})
+	}
+}
+
+// Neighbours lists the other shapes of an op and dtype, nearest first.
+func TestNeighbours(t *testing.T) {
+	p := &Profile{}
+	for i, shape := range [][]int{{512, 512, 512}, {4096, 4096, 4096}, {1024, 1024, 1024}, {256, 256, 256}, {2048, 2048, 2048}} {
+		p.Put(Entry{Op: "matmul", Dtype: "f32", Shape: shape, ID: fmt.Sprint("m", i)})
+	}
+	p.Put(Entry{Op: "matmul", Dtype: "f16", Shape: []int{1024, 1024, 1024}, ID: "half"})
+	p.Put(Entry{Op: "gemv", Dtype: "f32", Shape: []int{1024, 1024}, ID: "gemv"})
+	var got []string
+	for _, e := range p.Neighbours("matmul", "f32", []int{1024, 1024, 1024}, 3) {
+		got = append(got, e.ID)
+	}
+	// 512 and 2048 are equally near (a factor of 2 on each dim), as are 256
+	// and 4096; the smaller sorts first.
+	if want := []string{"m0", "m4", "m3"}; !slices.Equal(got, want) {
+		t.Errorf("Neighbours = %v, want %v", got, want)
+	}
+	if n := len(p.Neighbours("matmul", "f32", []int{1024, 1024, 1024}, 10)); n != 4 {
+		t.Errorf("%d neighbours of 1024³ with a limit of 10, want the 4 other f32 shapes", n)
+	}
+	if got := (*Profile)(nil).Neighbours("matmul", "f32", []int{1, 1, 1}, 3); got != nil {
+		t.Errorf("nil profile: %v", got)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-var _ Method = (*Bayes)(nil)
+var _ Primed = (*Bayes)(nil)
 
 // Bayes is model-based search: a Gaussian process over the points' axis
 // positions (scaled to the unit cube) models the log of the score, and the
@@ -22,11 +22,13 @@ var _ Method = (*Bayes)(nil)
 // rejected point counts as a score below every valid one, which steers the
 // model away from its neighbourhood. Every Local-th proposal instead
 // exploits: the untried neighbour (pointIndex.neighbours) of the best so
-// far (or of the next best, where those are all tried) that the model
-// rates highest, so that a run ends on a local optimum rather than beside
-// one, and reruns whose measurements differ by noise end on the same one.
+// far that the model rates highest; where those are all tried, a point two
+// axes away (pointIndex.diagonals); where those are too, the same from the
+// next best. So a run ends on a local optimum rather than beside one, and
+// reruns whose measurements differ by noise end on the same one.
 // With a known budget, its last quarter is spent that way: climbing from
-// the best point until none of its neighbours is better.
+// the best point until none of its neighbours is better. Primed, it
+// proposes the given points first, and spreads its own starts after them.
 type Bayes struct {
 	Starts int // starting points (spread over the axes' values) before the model is used; 0 means 8
 	Local  int // every Local-th model-guided proposal is a neighbour of the best; 0 means 3, negative never
@@ -44,6 +46,8 @@ type Bayes struct {
 	local  int
 	order  [][]int // each axis's value order, for the spread starts
 	polish int     // observations after which every proposal climbs; 0 for none
+	first  []int   // legal indexes of the primed points, proposed first
+	primed int     // primed points proposed so far
 }
 
 func (m *Bayes) Init(legal []Point, seed uint64) {
@@ -58,6 +62,7 @@ func (m *Bayes) Init(legal []Point, seed uint64) {
 	m.obsX, m.obsY, m.obsI = nil, nil, nil
 	m.order = m.idx.valueOrders(m.r)
 	m.polish = 0
+	m.first, m.primed = nil, 0
 	m.starts = m.Starts
 	if m.starts <= 0 {
 		m.starts = 8
@@ -68,13 +73,26 @@ func (m *Bayes) Init(legal []Point, seed uint64) {
 	}
 }
 
+// Prime makes the legal ones among first, in order, the run's first
+// proposals; the spread starts follow them.
+func (m *Bayes) Prime(first []Point) {
+	for _, p := range first {
+		if i, ok := m.idx.byID[p.ID()]; ok && !slices.Contains(m.first, i) {
+			m.first = append(m.first, i)
+		}
+	}
+}
+
 func (m *Bayes) Next() (Point, bool) {
 	if m.left == 0 {
 		return Point{}, false
 	}
 	i := -1
-	if n := len(m.obsY); n >= m.starts {
-		climb := m.polish > 0 && n >= m.polish
+	if m.primed < len(m.first) {
+		i = m.first[m.primed]
+		m.primed++
+	} else if n := len(m.obsY) - m.primed; n >= m.starts {
+		climb := m.polish > 0 && len(m.obsY) >= m.polish
 		if m.local > 0 && ((n-m.starts)%m.local == m.local-1 || climb) {
 			i = m.bestNeighbour()
 		}
@@ -82,8 +100,8 @@ func (m *Bayes) Next() (Point, bool) {
 			i = m.bestExpectedImprovement()
 		}
 	}
-	if i < 0 && len(m.obsY) < m.starts {
-		i = m.idx.spread(m.r, m.order, len(m.obsY), m.tried)
+	if n := len(m.obsY) - m.primed; i < 0 && n < m.starts {
+		i = m.idx.spread(m.r, m.order, n, m.tried)
 	}
 	if i < 0 {
 		i = untried(m.r, m.tried, m.left)
@@ -260,8 +278,9 @@ func (g *gp) predictAll(feats [][]float64, cands []int) (mu, sd []float64) {
 }
 
 // bestNeighbour returns the untried legal point one axis away from the
-// best observation (or, where those are all tried, from the next best) of
-// highest predicted mean, or -1.
+// best observation of highest predicted mean; where those are all tried,
+// the one two axes away (pointIndex.diagonals); where those are too, the
+// same from the next best observation; or -1.
 func (m *Bayes) bestNeighbour() int {
 	order := make([]int, 0, len(m.obsY))
 	for k, y := range m.obsY {
@@ -272,11 +291,9 @@ func (m *Bayes) bestNeighbour() int {
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(m.obsY[b], m.obsY[a]) })
 	var g *gp
 	for _, k := range order {
-		var cands []int
-		for _, j := range m.idx.neighbours(m.obsI[k]) {
-			if !m.tried[j] {
-				cands = append(cands, j)
-			}
+		cands := m.untriedOf(m.idx.neighbours(m.obsI[k]))
+		if len(cands) == 0 {
+			cands = m.untriedOf(m.idx.diagonals(m.obsI[k]))
 		}
 		if len(cands) == 0 {
 			continue
@@ -296,4 +313,15 @@ func (m *Bayes) bestNeighbour() int {
 		return pick
 	}
 	return -1
+}
+
+// untriedOf keeps the untried points of legal indexes is.
+func (m *Bayes) untriedOf(is []int) []int {
+	var out []int
+	for _, j := range is {
+		if !m.tried[j] {
+			out = append(out, j)
+		}
+	}
+	return out
 }

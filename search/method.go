@@ -20,6 +20,13 @@ type Budgeted interface {
 	Budget(evals int)
 }
 
+// Primed is a Method that can begin from given points: Run calls Prime
+// after Init with Settings.Starts. Points that are not legal are ignored.
+type Primed interface {
+	Method
+	Prime(first []Point)
+}
+
 var (
 	_ Method = (*Exhaustive)(nil)
 	_ Method = (*Random)(nil)

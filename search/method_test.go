@@ -156,8 +156,9 @@ func TestNewMethod(t *testing.T) {
 }
 
 // Bayes spends every third model-guided proposal on an untried point one
-// axis away from the best point observed so far, or from the next best
-// where every neighbour of the best is tried.
+// axis away from the best point observed so far, or one step along both
+// axes where every point one axis away is tried, or on the same from the
+// next best where every neighbour of the best is tried.
 func TestBayesNeighbourSteps(t *testing.T) {
 	m := &search.Bayes{Starts: 4}
 	checkClimbs(t, m, 40, func(n int) bool { k := n - 4; return k >= 0 && k%3 == 2 })
@@ -169,10 +170,49 @@ func TestBayesClimbsAtTheEndOfItsBudget(t *testing.T) {
 	checkClimbs(t, m, 40, func(n int) bool { k := n - 4; return k >= 0 && k%3 == 2 || n >= 30 })
 }
 
+// Primed, Bayes proposes the legal starts first, in order, each once, then
+// its own points, and still proposes every point exactly once.
+func TestBayesProposesItsStartsFirst(t *testing.T) {
+	sp := gridSpace(8)
+	legal := sp.Legal()
+	parse := func(s *search.Space, id string) search.Point {
+		p, err := s.Parse(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	starts := []search.Point{
+		parse(sp, "a=6/b=1"),
+		parse(gridSpace(9), "a=8/b=8"), // not a point of this space
+		parse(sp, "a=2/b=7"),
+		parse(sp, "a=6/b=1"),
+	}
+	m := &search.Bayes{Starts: 4}
+	m.Init(legal, 3)
+	m.Prime(starts)
+	var got []string
+	for {
+		p, ok := m.Next()
+		if !ok {
+			break
+		}
+		got = append(got, p.ID())
+		m.Observe(search.Result{Status: search.OK, Score: float64(1 + p.Int("a") + p.Int("b"))})
+	}
+	if len(got) < 2 || got[0] != "a=6/b=1" || got[1] != "a=2/b=7" {
+		t.Errorf("first proposals %v, want a=6/b=1 then a=2/b=7", got[:min(len(got), 4)])
+	}
+	if want := ids(legal); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+		t.Errorf("proposed %d points, want each of the %d legal points once", len(got), len(want))
+	}
+}
+
 // checkClimbs runs m over an 8x8 grid with one peak for evals proposals,
 // telling it the budget, and checks that every proposal n for which climb
-// holds is one axis away from the best observed point that has untried
-// neighbours, and that the peak is found.
+// holds is a neighbour of the best observed point that has untried
+// neighbours: one axis away, or where those are all tried one step along
+// both; and that the peak is found.
 func checkClimbs(t *testing.T, m *search.Bayes, evals int, climb func(n int) bool) {
 	t.Helper()
 	legal := gridSpace(8).Legal()
@@ -187,6 +227,10 @@ func checkClimbs(t *testing.T, m *search.Bayes, evals int, climb func(n int) boo
 	oneAxis := func(p, q search.Point) bool {
 		return (p.Int("a") != q.Int("a")) != (p.Int("b") != q.Int("b"))
 	}
+	diagonal := func(p, q search.Point) bool {
+		da, db := p.Int("a")-q.Int("a"), p.Int("b")-q.Int("b")
+		return (da == 1 || da == -1) && (db == 1 || db == -1)
+	}
 	var seen []search.Point // best first
 	tried := map[string]bool{}
 	for n := 0; n < evals; n++ {
@@ -195,12 +239,19 @@ func checkClimbs(t *testing.T, m *search.Bayes, evals int, climb func(n int) boo
 			t.Fatalf("proposal %d: none", n)
 		}
 		if climb(n) {
-			// The best observed point with an untried neighbour.
+			// The best observed point with an untried neighbour: one axis
+			// away where it has one, else one step along two axes.
 			var from *search.Point
+			step := oneAxis
 			for i := range seen {
-				for _, q := range legal {
-					if !tried[q.ID()] && oneAxis(q, seen[i]) {
-						from = &seen[i]
+				for _, near := range []func(p, q search.Point) bool{oneAxis, diagonal} {
+					for _, q := range legal {
+						if !tried[q.ID()] && near(q, seen[i]) {
+							from, step = &seen[i], near
+							break
+						}
+					}
+					if from != nil {
 						break
 					}
 				}
@@ -208,8 +259,8 @@ func checkClimbs(t *testing.T, m *search.Bayes, evals int, climb func(n int) boo
 					break
 				}
 			}
-			if from == nil || !oneAxis(p, *from) {
-				t.Errorf("proposal %d: %s is not one axis away from the best point with untried neighbours, %v", n, p.ID(), from)
+			if from == nil || !step(p, *from) {
+				t.Errorf("proposal %d: %s is not a neighbour of the best point with untried neighbours (one axis away where it has one), %v", n, p.ID(), from)
 			}
 		}
 		tried[p.ID()] = true

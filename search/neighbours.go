@@ -194,3 +194,34 @@ func (x pointIndex) valueOrders(r *rand.Rand) [][]int {
 	}
 	return order
 }
+
+// diagonals lists the legal points two axes away from legal[i], each axis
+// one value along (up or down). Two kernels of equal speed can differ in
+// axes that trade against each other (a wider workgroup with a narrower
+// register block covers the same tile), and where the points one axis
+// away from both are slower, no climb of single steps gets from one to
+// the other.
+func (x pointIndex) diagonals(i int) []int {
+	p := x.legal[i]
+	var out []int
+	q := Point{space: p.space, idx: make([]int, len(p.idx))}
+	for d := range p.idx {
+		for e := d + 1; e < len(p.idx); e++ {
+			for _, sd := range [2]int{-1, 1} {
+				for _, se := range [2]int{-1, 1} {
+					copy(q.idx, p.idx)
+					q.idx[d] += sd
+					q.idx[e] += se
+					if q.idx[d] < 0 || q.idx[d] >= len(p.space.Axes[d].Values) ||
+						q.idx[e] < 0 || q.idx[e] >= len(p.space.Axes[e].Values) {
+						continue
+					}
+					if j, ok := x.byID[q.ID()]; ok {
+						out = append(out, j)
+					}
+				}
+			}
+		}
+	}
+	return out
+}

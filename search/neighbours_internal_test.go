@@ -69,3 +69,29 @@ func TestSpreadStartsHoldEveryValue(t *testing.T) {
 		}
 	}
 }
+
+// Diagonals move two axes one value each, and only to legal points.
+func TestDiagonals(t *testing.T) {
+	sp := kindSpace()
+	x := newPointIndex(sp.Legal())
+	from, err := sp.Parse("staged=true/tk=8/prefetch=true/wg=32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, j := range x.diagonals(x.byID[from.ID()]) {
+		got = append(got, x.legal[j].ID())
+	}
+	// Unstaging needs tk=4 and no prefetch at once: three axes, never a diagonal.
+	want := []string{
+		"staged=true/tk=4/prefetch=false/wg=32", "staged=true/tk=16/prefetch=false/wg=32",
+		"staged=true/tk=4/prefetch=true/wg=16", "staged=true/tk=4/prefetch=true/wg=64",
+		"staged=true/tk=16/prefetch=true/wg=16", "staged=true/tk=16/prefetch=true/wg=64",
+		"staged=true/tk=8/prefetch=false/wg=16", "staged=true/tk=8/prefetch=false/wg=64",
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("diagonals of %s:\n got %v\nwant %v", from.ID(), got, want)
+	}
+}

@@ -82,8 +82,9 @@ func (c Curve) EvalsTo(frac float64) int {
 }
 
 // Efficiency runs each method with seeds 1..seeds on the replayed space for
-// up to maxEvals evaluations (0: every point) and returns their curves.
-func Efficiency(space *Space, r *Replay, methods []string, seeds, maxEvals int) ([]Curve, error) {
+// up to maxEvals evaluations (0: every point), primed with starts, and
+// returns their curves.
+func Efficiency(space *Space, r *Replay, methods []string, seeds, maxEvals int, starts []Point) ([]Curve, error) {
 	opt := r.Optimum()
 	if opt <= 0 {
 		return nil, fmt.Errorf("replay: no valid result")
@@ -95,7 +96,7 @@ func Efficiency(space *Space, r *Replay, methods []string, seeds, maxEvals int) 
 			if !ok {
 				return nil, fmt.Errorf("unknown method %q", name)
 			}
-			sum, err := Run(context.Background(), Task{Name: "replay"}, space, m, r, Settings{MaxEvals: maxEvals, Seed: seed}, nil, nil)
+			sum, err := Run(context.Background(), Task{Name: "replay"}, space, m, r, Settings{MaxEvals: maxEvals, Seed: seed, Starts: starts}, nil, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -173,12 +174,12 @@ func (n noisyReplay) Evaluate(ctx context.Context, p Point) Result {
 }
 
 // RerunPicks replays reruns of one tune, as tune stability runs them live:
-// each rerun runs method with the same seed up to maxEvals evaluations on
-// scores scattered by noise (a different draw per rerun), then the finals
+// each rerun runs method with the same seed and starts up to maxEvals
+// evaluations on scores scattered by noise (a different draw per rerun), then the finals
 // take the truly best of its finals best-measured points (live finals
 // re-time them paired until they separate). It returns each pick's
 // recorded score.
-func RerunPicks(space *Space, r *Replay, method string, seed uint64, reruns, maxEvals, finals int, noise float64) ([]float64, error) {
+func RerunPicks(space *Space, r *Replay, method string, seed uint64, reruns, maxEvals, finals int, noise float64, starts []Point) ([]float64, error) {
 	var picks []float64
 	for i := range reruns {
 		m, ok := NewMethod(method)
@@ -186,7 +187,7 @@ func RerunPicks(space *Space, r *Replay, method string, seed uint64, reruns, max
 			return nil, fmt.Errorf("unknown method %q", method)
 		}
 		ev := noisyReplay{Replay: r, noise: noise, rng: rand.New(rand.NewPCG(uint64(i), 0x5ca77e2))}
-		sum, err := Run(context.Background(), Task{Name: "replay"}, space, m, ev, Settings{MaxEvals: maxEvals, Seed: seed}, nil, nil)
+		sum, err := Run(context.Background(), Task{Name: "replay"}, space, m, ev, Settings{MaxEvals: maxEvals, Seed: seed, Starts: starts}, nil, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -21,6 +21,9 @@ type Settings struct {
 	MaxEvals int           // points evaluated, journal hits included
 	Budget   time.Duration // wall time spent measuring
 	Seed     uint64        // seeds the method's randomness
+	// Starts are points a Primed method proposes before its own, such as
+	// the winners of neighbouring shapes; the others ignore them.
+	Starts []Point
 
 	// Sentinel, when set, is a fixed kernel re-timed after every
 	// SentinelEvery (0: 16) new measurements. If its time moved by more
@@ -98,6 +101,9 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 	start := time.Now()
 	legal := space.Legal()
 	m.Init(legal, s.Seed)
+	if p, ok := m.(Primed); ok && len(s.Starts) > 0 {
+		p.Prime(s.Starts)
+	}
 	if b, ok := m.(Budgeted); ok && s.MaxEvals > 0 {
 		b.Budget(min(s.MaxEvals, len(legal)))
 	}

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/profiles"
 	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/search"
 )
@@ -28,12 +30,14 @@ fraction of the recorded optimum.`)
 	reruns := fs.Int("reruns", 0, "also replay this many reruns of each strategy and seed, scores scattered by -noise, and count how many pick the same kernel, as tune stability does live")
 	noise := fs.Float64("noise", 0.01, "with -reruns: the scatter of a measurement, as the standard deviation of its log")
 	threshold := fs.Float64("threshold", 0.01, "with -reruns: how much slower than the best pick a pick may be and agree")
+	nStarts := fs.Int("starts", 0, "as in sweep: start every search from the winners of this many of the op's nearest other shapes in -starts-from (those the journal recorded)")
+	startsFrom := fs.String("starts-from", "", "with -starts: the profile")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *journal == "" || *task == "" || *seeds < 1 || *frac <= 0 || *frac > 1 || *budget <= 0 || *reruns < 0 || !(*noise >= 0) || !(*threshold >= 0) {
+	if *journal == "" || *task == "" || *seeds < 1 || *frac <= 0 || *frac > 1 || *budget <= 0 || *reruns < 0 || *nStarts < 0 || *nStarts > 0 && *startsFrom == "" || !(*noise >= 0) || !(*threshold >= 0) {
 		fs.Usage()
-		return fmt.Errorf("efficiency: -journal and -task are required; -seeds >= 1; 0 < -frac <= 1; -budget > 0; -reruns not negative; -noise and -threshold numbers, not negative")
+		return fmt.Errorf("efficiency: -journal and -task are required; -seeds >= 1; 0 < -frac <= 1; -budget > 0; -reruns and -starts not negative, -starts with -starts-from; -noise and -threshold numbers, not negative")
 	}
 	results, err := search.ReadJournal(*journal)
 	if err != nil {
@@ -49,7 +53,14 @@ fraction of the recorded optimum.`)
 	}
 	replay.Restrict(space)
 	points := len(space.Legal())
-	curves, err := search.Efficiency(space, replay, append([]string{"exhaustive"}, strings.Split(*methods, ",")...), *seeds, 0)
+	var starts []search.Point
+	if *nStarts > 0 {
+		if starts, err = replayStarts(*startsFrom, *task, space, *nStarts); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, startsLine(starts))
+	}
+	curves, err := search.Efficiency(space, replay, append([]string{"exhaustive"}, strings.Split(*methods, ",")...), *seeds, 0, starts)
 	if err != nil {
 		return err
 	}
@@ -74,7 +85,28 @@ fraction of the recorded optimum.`)
 	if err := t.Render(); err != nil || *reruns == 0 {
 		return err
 	}
-	return rerunTable(stdout, space, replay, strings.Split(*methods, ","), *seeds, *reruns, limit, *noise, *threshold)
+	return rerunTable(stdout, space, replay, strings.Split(*methods, ","), *seeds, *reruns, limit, *noise, *threshold, starts)
+}
+
+// replayStarts reads the starts a sweep of task would take from the
+// profile at path.
+func replayStarts(path, task string, space *search.Space, n int) ([]search.Point, error) {
+	prof, err := profiles.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading -starts-from: %w", err)
+	}
+	parts := strings.Split(task, "/")
+	var dims []int
+	for _, part := range parts[2:] {
+		_, v, ok := strings.Cut(part, "=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n <= 0 {
+			return nil, fmt.Errorf("task %q: %q is not a dimension", task, part)
+		}
+		dims = append(dims, n)
+	}
+	w := ops.Workload{Task: task, Op: parts[0], Dtype: parts[1], Dims: dims, Space: space}
+	return searchStarts(w, search.Task{Name: task}, prof, n, nil)
 }
 
 // rerunTable replays reruns of each method at the budget, for each of
@@ -82,7 +114,7 @@ fraction of the recorded optimum.`)
 // seed or one within threshold of it, as tune stability judges them; how
 // many seeds' reruns agree in 95% or more; and how many picks are within
 // threshold of the optimum.
-func rerunTable(w io.Writer, space *search.Space, replay *search.Replay, methods []string, seeds, reruns, limit int, noise, threshold float64) error {
+func rerunTable(w io.Writer, space *search.Space, replay *search.Replay, methods []string, seeds, reruns, limit int, noise, threshold float64, starts []search.Point) error {
 	fmt.Fprintf(w, "\n%d reruns of each strategy and seed, %d evaluations, scores scattered by %.1f%%, finals of 4; agree: within %.1f%% of the seed's best pick\n",
 		reruns, limit, 100*noise, 100*threshold)
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
@@ -92,7 +124,7 @@ func rerunTable(w io.Writer, space *search.Space, replay *search.Replay, methods
 		var all []float64
 		agree, stable, atOpt := 0, 0, 0
 		for seed := uint64(1); seed <= uint64(seeds); seed++ {
-			picks, err := search.RerunPicks(space, replay, m, seed, reruns, limit, 4, noise)
+			picks, err := search.RerunPicks(space, replay, m, seed, reruns, limit, 4, noise, starts)
 			if err != nil {
 				return err
 			}

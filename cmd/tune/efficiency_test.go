@@ -40,7 +40,7 @@ func TestBayesReaches95PercentWithin10Percent(t *testing.T) {
 				t.Fatalf("%d recorded points of the space; the journal does not cover it", points)
 			}
 			budget := points / 10
-			curves, err := search.Efficiency(space, replay, []string{"bayes"}, 10, budget)
+			curves, err := search.Efficiency(space, replay, []string{"bayes"}, 10, budget, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/tune-gpu/tune/profiles"
 	"github.com/tune-gpu/tune/reports"
 	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/search"
@@ -19,7 +21,8 @@ import (
 
 func runStability(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("stability", stderr, `Run the same tune of one shape several times from scratch (no journal, no
-profile), each as sweep runs it (its drift sentinel, then its finals), then
+profile but for -starts), each as sweep runs it (its drift sentinel, then its
+finals), then
 re-time every distinct winner side by side. A rerun agrees if it picked the
 overall winner or one whose re-timed median is inside the winner's 95%
 interval or within the practical threshold of it: -threshold, or the
@@ -46,6 +49,8 @@ is to itself cannot be told apart there. The tune is stable when at least
 	maxNoise := fs.Float64("max-noise", 0.05, "the largest resolution that can stand for the practical threshold: a device noisier than this cannot judge stability")
 	samples := fs.Int("samples", 10, "timed passes per candidate (at least 10)")
 	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
+	nStarts := fs.Int("starts", 0, "as in sweep: start each search from the winners of this many of the op's nearest other shapes in -profile")
+	profilePath := fs.String("profile", "", "with -starts: the profile (default profiles/<adapter>.yaml)")
 	picksFile := fs.String("picks", "", "keep each finished rerun's pick in this file and resume from it: a run cut short goes on at the next rerun")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -53,8 +58,8 @@ is to itself cannot be told apart there. The tune is stable when at least
 	if _, ok := search.NewMethod(*strategy); !ok {
 		return fmt.Errorf("parsing -strategy: %q is not one of %s", *strategy, strings.Join(search.MethodNames, ", "))
 	}
-	if *reruns < 2 || *maxEvals < -1 || *sentinelEvery < 0 || *noiseRounds < 0 || *noiseRounds == 1 || *samples < 10 || *target <= 0 || !(*threshold >= 0 && *threshold < 1) || !(*criterion > 0 && *criterion <= 1) || !(*maxNoise > 0) {
-		return fmt.Errorf("parsing flags: want -reruns >= 2, -max-evals >= 0 (or -1), -sentinel >= 0, -noise-rounds 0 or >= 2, at least 10 samples, a positive target, 0 <= -threshold < 1 and 0 < -criterion <= 1 and -max-noise > 0")
+	if *reruns < 2 || *maxEvals < -1 || *nStarts < 0 || *sentinelEvery < 0 || *noiseRounds < 0 || *noiseRounds == 1 || *samples < 10 || *target <= 0 || !(*threshold >= 0 && *threshold < 1) || !(*criterion > 0 && *criterion <= 1) || !(*maxNoise > 0) {
+		return fmt.Errorf("parsing flags: want -reruns >= 2, -max-evals >= 0 (or -1), -starts >= 0, -sentinel >= 0, -noise-rounds 0 or >= 2, at least 10 samples, a positive target, 0 <= -threshold < 1 and 0 < -criterion <= 1 and -max-noise > 0")
 	}
 	if *op != "matmul" && *format == "" {
 		return fmt.Errorf("parsing -format: %s needs a weight format, e.g. int4-g32-sym", *op)
@@ -91,6 +96,22 @@ is to itself cannot be told apart there. The tune is stable when at least
 		*maxEvals = defaultMaxEvals(dev.Info)
 	}
 	fmt.Fprintf(stderr, "adapter: %s\n%s: %d legal candidates, %d reruns of %s over up to %d\n", dev.Info, w.Label, len(w.Space.Legal()), *reruns, *strategy, *maxEvals)
+	task := search.Task{Name: w.Task, Env: fingerprint(dev.Info)}
+	var starts []search.Point
+	if *nStarts > 0 {
+		path := *profilePath
+		if path == "" {
+			path = filepath.Join("profiles", profileAdapter(dev.Info).Slug()+".yaml")
+		}
+		prof, err := profiles.Load(path)
+		if err != nil {
+			return fmt.Errorf("reading -profile: %w", err)
+		}
+		if starts, err = searchStarts(w, task, prof, *nStarts, nil); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, startsLine(starts))
+	}
 
 	type rerun struct {
 		seed    uint64
@@ -99,8 +120,10 @@ is to itself cannot be told apart there. The tune is stable when at least
 		elapsed time.Duration
 	}
 	var runs []rerun
-	task := search.Task{Name: w.Task, Env: fingerprint(dev.Info)}
 	setup := stabilityPick{Task: task.Name, Env: task.Env, Strategy: *strategy, MaxEvals: *maxEvals, Where: *where, Runs: fmt.Sprintf("seed=%d/vary=%t", *seed, *varySeed)}
+	if len(starts) > 0 {
+		setup.Runs += "/starts=" + pointIDs(starts)
+	}
 	if *picksFile != "" {
 		kept, err := readPicks(*picksFile, setup)
 		if err != nil {
@@ -118,7 +141,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 		}
 		m, _ := search.NewMethod(*strategy)
 		start := time.Now()
-		settings := search.Settings{MaxEvals: *maxEvals, Seed: s}
+		settings := search.Settings{MaxEvals: *maxEvals, Seed: s, Starts: starts}
 		if *sentinelEvery > 0 {
 			settings.Sentinel = w.Sentinel
 			settings.SentinelEvery = *sentinelEvery

@@ -40,6 +40,7 @@ type sweepFlags struct {
 	target   time.Duration
 	roofs    bool
 	sentinel int
+	starts   int
 	lanes    int
 	fuse     string
 	model    string
@@ -68,6 +69,7 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.DurationVar(&f.target, "target", 10*time.Millisecond, "length of one timed pass; dispatches are repeated to fill it")
 	fs.BoolVar(&f.roofs, "roofs", true, "measure the copy, fma and dispatch roofs first, for reports")
 	fs.IntVar(&f.sentinel, "sentinel", 16, "re-time the baseline kernel after every N measurements and measure again the window in which it drifted by more than 5%; 0 turns it off")
+	fs.IntVar(&f.starts, "starts", 0, "start each search from the winners of this many of the op's nearest other shapes in the profile (0: from spread points alone)")
 	fs.IntVar(&f.lanes, "lanes", 0, "gemv: outputs per weight copy written in turn; 1 makes every dispatch wait on a barrier as dependent decode steps do (default: enough for 256 independent dispatches on a GPU)")
 	fs.StringVar(&f.fuse, "fuse", "", "gemv: tune these variants instead of the plain GEMV, comma-separated: norm, glu, acc, glu+acc, norm+acc or plain; each is an op of its own in the profile (gemv-norm, gemv-glu+acc, ...), where the decode step looks it up")
 	fs.StringVar(&f.model, "model", "", "tune every kernel a model's GPU forward pass looks up instead of one -op: its fused GEMVs, prefill GEMMs, attention and block kernels at its shapes (synthetic:NAME or a GGUF file; -formats is then its one weight format, default int4-g32-sym)")
@@ -85,6 +87,9 @@ every timed pass into a results file in Go benchmark format.`)
 	}
 	if f.lanes < 0 {
 		return fmt.Errorf("parsing -lanes: %d is negative", f.lanes)
+	}
+	if f.starts < 0 {
+		return fmt.Errorf("parsing -starts: %d is negative", f.starts)
 	}
 	if f.samples < 10 {
 		return fmt.Errorf("parsing -samples: %d is below the minimum of 10", f.samples)
@@ -294,7 +299,15 @@ every timed pass into a results file in Go benchmark format.`)
 			fmt.Fprintf(stderr, "%s: baseline %s %s\n", w.Label, w.Baseline, reports.FormatRate(base.Score, w.Unit))
 		}
 		rec := &progress{w: stderr, shape: w.Label, unit: w.Unit}
-		settings := search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed}
+		starts, err := searchStarts(w, task, prof, f.starts, journal)
+		if err != nil {
+			w.Eval.Close()
+			return err
+		}
+		if f.starts > 0 {
+			fmt.Fprintf(stderr, "%s: %s\n", w.Label, startsLine(starts))
+		}
+		settings := search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed, Starts: starts}
 		if f.sentinel > 0 && base.Status == search.OK {
 			settings.Sentinel = w.Sentinel
 			settings.SentinelEvery = f.sentinel
