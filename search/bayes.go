@@ -21,13 +21,13 @@ var _ Primed = (*Bayes)(nil)
 // starting points spread over every axis's values (pointIndex.spread). A
 // rejected point counts as a score below every valid one, which steers the
 // model away from its neighbourhood. Every Local-th proposal instead
-// exploits: the untried neighbour (pointIndex.neighbours) of the best so
-// far that the model rates highest; where those are all tried, a point two
-// axes away (pointIndex.diagonals); where those are too, the same from the
-// next best. So a run ends on a local optimum rather than beside one, and
-// reruns whose measurements differ by noise end on the same one.
+// exploits: of the untried neighbours (pointIndex.neighbours; where those
+// are all tried, pointIndex.diagonals) of the three best points so far,
+// the one the model rates highest. So a run ends on a local optimum rather
+// than beside one, and reruns whose measurements differ by noise end on
+// the same one.
 // With a known budget, its last quarter is spent that way: climbing from
-// the best point until none of its neighbours is better. Primed, it
+// the best points until none of their neighbours is better. Primed, it
 // proposes the given points first, and spreads its own starts after them.
 type Bayes struct {
 	Starts int // starting points (spread over the axes' values) before the model is used; 0 means 8
@@ -277,10 +277,16 @@ func (g *gp) predictAll(feats [][]float64, cands []int) (mu, sd []float64) {
 	return mu, sd
 }
 
-// bestNeighbour returns the untried legal point one axis away from the
-// best observation of highest predicted mean; where those are all tried,
-// the one two axes away (pointIndex.diagonals); where those are too, the
-// same from the next best observation; or -1.
+// climbFrom is how many of the best observations a neighbour step may
+// start from: the model picks among their untried neighbours, so a climb
+// can leave the best point's basin for the runner-up's when the model
+// rates the latter's surroundings higher.
+const climbFrom = 3
+
+// bestNeighbour returns, of the untried neighbours of the climbFrom best
+// observations that have any, the one of highest predicted mean, or -1.
+// An observation's neighbours are the points one axis away; where those
+// are all tried, the points two axes away (pointIndex.diagonals).
 func (m *Bayes) bestNeighbour() int {
 	order := make([]int, 0, len(m.obsY))
 	for k, y := range m.obsY {
@@ -289,30 +295,36 @@ func (m *Bayes) bestNeighbour() int {
 		}
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(m.obsY[b], m.obsY[a]) })
-	var g *gp
+	var cands []int
+	from := 0
 	for _, k := range order {
-		cands := m.untriedOf(m.idx.neighbours(m.obsI[k]))
-		if len(cands) == 0 {
-			cands = m.untriedOf(m.idx.diagonals(m.obsI[k]))
+		near := m.untriedOf(m.idx.neighbours(m.obsI[k]))
+		if len(near) == 0 {
+			near = m.untriedOf(m.idx.diagonals(m.obsI[k]))
 		}
-		if len(cands) == 0 {
+		if len(near) == 0 {
 			continue
 		}
-		if g == nil {
-			if g, _ = m.model(); g == nil {
-				return -1
-			}
+		cands = append(cands, near...)
+		if from++; from == climbFrom {
+			break
 		}
-		mus, _ := g.predictAll(m.feats, cands)
-		pick, pickMu := -1, math.Inf(-1)
-		for c, j := range cands {
-			if mus[c] > pickMu {
-				pick, pickMu = j, mus[c]
-			}
-		}
-		return pick
 	}
-	return -1
+	if len(cands) == 0 {
+		return -1
+	}
+	g, _ := m.model()
+	if g == nil {
+		return -1
+	}
+	mus, _ := g.predictAll(m.feats, cands)
+	pick, pickMu := -1, math.Inf(-1)
+	for c, j := range cands {
+		if mus[c] > pickMu {
+			pick, pickMu = j, mus[c]
+		}
+	}
+	return pick
 }
 
 // untriedOf keeps the untried points of legal indexes is.
