@@ -13,7 +13,10 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-var _ Primed = (*Bayes)(nil)
+var (
+	_ Primed     = (*Bayes)(nil)
+	_ Reobserver = (*Bayes)(nil)
+)
 
 // Bayes is model-based search: a Gaussian process over the points' axis
 // positions (scaled to the unit cube) models the log of the score, and the
@@ -39,7 +42,7 @@ type Bayes struct {
 	left   int
 	feats  [][]float64 // of every legal point
 	obsX   [][]float64
-	obsY   []float64 // log score; NaN for rejected until the model is fitted
+	obsY   []float64 // log score; NaN for rejected (the model places those below every valid one)
 	obsI   []int     // the legal index of each observation
 	last   int
 	starts int
@@ -120,13 +123,29 @@ func (m *Bayes) Budget(evals int) {
 }
 
 func (m *Bayes) Observe(res Result) {
-	y := math.NaN()
-	if res.Status == OK && res.Score > 0 {
-		y = math.Log(res.Score)
-	}
 	m.obsX = append(m.obsX, m.feats[m.last])
-	m.obsY = append(m.obsY, y)
+	m.obsY = append(m.obsY, logScore(res))
 	m.obsI = append(m.obsI, m.last)
+}
+
+// Reobserve replaces the observation of res's point with res.
+func (m *Bayes) Reobserve(res Result) {
+	i, ok := m.idx.byID[res.ID]
+	if !ok {
+		return
+	}
+	for k, j := range m.obsI {
+		if j == i {
+			m.obsY[k] = logScore(res)
+		}
+	}
+}
+
+func logScore(res Result) float64 {
+	if res.Status == OK && res.Score > 0 {
+		return math.Log(res.Score)
+	}
+	return math.NaN()
 }
 
 // gp is a fitted Gaussian process with a squared-exponential kernel.

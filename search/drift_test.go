@@ -128,3 +128,39 @@ func TestSentinelSettles(t *testing.T) {
 		})
 	}
 }
+
+// reobserving records what Run tells it was measured anew.
+type reobserving struct {
+	search.Exhaustive
+	again []search.Result
+}
+
+func (m *reobserving) Reobserve(r search.Result) { m.again = append(m.again, r) }
+
+// A method that takes results again hears of every point of a drifted
+// window measured anew, with its new result.
+func TestDriftedWindowIsReobserved(t *testing.T) {
+	speed := 1.0
+	calls := 0
+	e := &fakeEval{score: func(p search.Point) float64 {
+		calls++
+		if calls == 10 {
+			speed = 0.5
+		}
+		return float64(p.Index()+1) * speed
+	}}
+	m := &reobserving{}
+	sum, err := search.Run(context.Background(), search.Task{Name: "t"}, gridSpace(6), m, e,
+		search.Settings{Sentinel: func(context.Context) (float64, error) { return 1 / speed, nil }, SentinelEvery: 8}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.again) != 8 {
+		t.Fatalf("reobserved %d results; want the 8 of the drifted window", len(m.again))
+	}
+	for k, r := range m.again {
+		if want := sum.Results[8+k]; r.ID != want.ID || r.Score != want.Score {
+			t.Errorf("reobserved %s at %g; want %s at %g, the window's new measurement", r.ID, r.Score, want.ID, want.Score)
+		}
+	}
+}

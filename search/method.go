@@ -27,6 +27,15 @@ type Primed interface {
 	Prime(first []Point)
 }
 
+// Reobserver is a Method that takes a point's result again when Run
+// measured it anew, the machine having drifted under the first
+// measurement: the new result replaces what it observed, so later
+// proposals follow the settled measurement.
+type Reobserver interface {
+	Method
+	Reobserve(Result)
+}
+
 var (
 	_ Method = (*Exhaustive)(nil)
 	_ Method = (*Random)(nil)

@@ -159,6 +159,9 @@ func Run(ctx context.Context, task Task, space *Space, m Method, eval Evaluator,
 			}
 			sum.Results[i] = again
 			sum.Remeasured++
+			if ro, ok := m.(Reobserver); ok {
+				ro.Reobserve(again)
+			}
 		}
 		return nil
 	}
