@@ -11,16 +11,7 @@ import (
 // points are measured again; a steady sentinel re-measures nothing.
 func TestSentinelDriftRemeasuresTheWindow(t *testing.T) {
 	space := gridSpace(6) // 36 points
-	speed := 1.0
-	calls := 0
-	e := &fakeEval{score: func(p search.Point) float64 {
-		calls++
-		if calls == 10 {
-			speed = 0.5 // the machine slows from the 10th evaluation on
-		}
-		return float64(p.Index()+1) * speed
-	}}
-	sentinel := func(context.Context) (float64, error) { return 1 / speed, nil }
+	e, sentinel := slowingMachine()
 	sum, err := search.Run(context.Background(), search.Task{Name: "t"}, space, &search.Exhaustive{}, e,
 		search.Settings{Sentinel: sentinel, SentinelEvery: 8}, nil, nil)
 	if err != nil {
@@ -140,18 +131,10 @@ func (m *reobserving) Reobserve(r search.Result) { m.again = append(m.again, r) 
 // A method that takes results again hears of every point of a drifted
 // window measured anew, with its new result.
 func TestDriftedWindowIsReobserved(t *testing.T) {
-	speed := 1.0
-	calls := 0
-	e := &fakeEval{score: func(p search.Point) float64 {
-		calls++
-		if calls == 10 {
-			speed = 0.5
-		}
-		return float64(p.Index()+1) * speed
-	}}
+	e, sentinel := slowingMachine()
 	m := &reobserving{}
 	sum, err := search.Run(context.Background(), search.Task{Name: "t"}, gridSpace(6), m, e,
-		search.Settings{Sentinel: func(context.Context) (float64, error) { return 1 / speed, nil }, SentinelEvery: 8}, nil, nil)
+		search.Settings{Sentinel: sentinel, SentinelEvery: 8}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,4 +146,20 @@ func TestDriftedWindowIsReobserved(t *testing.T) {
 			t.Errorf("reobserved %s at %g; want %s at %g, the window's new measurement", r.ID, r.Score, want.ID, want.Score)
 		}
 	}
+}
+
+// slowingMachine is an evaluator scoring a point by its index, on a machine
+// that runs at half speed from the 10th evaluation on, and a sentinel
+// timing that machine.
+func slowingMachine() (*fakeEval, func(context.Context) (float64, error)) {
+	speed := 1.0
+	calls := 0
+	e := &fakeEval{score: func(p search.Point) float64 {
+		calls++
+		if calls == 10 {
+			speed = 0.5
+		}
+		return float64(p.Index()+1) * speed
+	}}
+	return e, func(context.Context) (float64, error) { return 1 / speed, nil }
 }

@@ -76,8 +76,12 @@ func key(t Task, kernel, id string) string {
 	return t.Env + "\n" + t.Name + "\n" + kernel + "\n" + id
 }
 
-// Lookup returns the recorded result of a kernel's point of a task.
+// Lookup returns the recorded result of a kernel's point of a task; a nil
+// journal holds none.
 func (j *Journal) Lookup(task Task, kernel, id string) (Result, bool) {
+	if j == nil {
+		return Result{}, false
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	r, ok := j.results[key(task, kernel, id)]

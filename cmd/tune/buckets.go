@@ -76,7 +76,7 @@ into the profile, where lookups use them for shapes inside their range.`)
 	defer dev.Close()
 	ident := profileAdapter(dev.Info)
 	if *profile == "" {
-		*profile = filepath.Join("profiles", ident.Slug()+".yaml")
+		*profile = defaultProfile(ident)
 	}
 	if *journal == "" {
 		*journal = filepath.Join("out", ident.Slug()+".journal.jsonl")

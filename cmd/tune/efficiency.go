@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -95,17 +94,11 @@ func replayStarts(path, task string, space *search.Space, n int) ([]search.Point
 	if err != nil {
 		return nil, fmt.Errorf("reading -starts-from: %w", err)
 	}
-	parts := strings.Split(task, "/")
-	var dims []int
-	for _, part := range parts[2:] {
-		_, v, ok := strings.Cut(part, "=")
-		n, err := strconv.Atoi(v)
-		if !ok || err != nil || n <= 0 {
-			return nil, fmt.Errorf("task %q: %q is not a dimension", task, part)
-		}
-		dims = append(dims, n)
+	s, err := parseTask(task)
+	if err != nil {
+		return nil, err
 	}
-	w := ops.Workload{Task: task, Op: parts[0], Dtype: parts[1], Dims: dims, Space: space}
+	w := ops.Workload{Task: task, Op: s.op, Dtype: s.dtype, Dims: s.dims, Space: space}
 	return searchStarts(w, search.Task{Name: task}, prof, n, nil)
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -101,7 +100,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	if *nStarts > 0 {
 		path := *profilePath
 		if path == "" {
-			path = filepath.Join("profiles", profileAdapter(dev.Info).Slug()+".yaml")
+			path = defaultProfile(profileAdapter(dev.Info))
 		}
 		prof, err := profiles.Load(path)
 		if err != nil {

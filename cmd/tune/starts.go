@@ -24,7 +24,7 @@ func searchStarts(w ops.Workload, task search.Task, prof *profiles.Profile, n in
 	st := search.Task{Name: w.Task + "#starts", Env: task.Env}
 	key := fmt.Sprintf("nearest=%d", n)
 	var ids []string
-	if r, ok := lookup(j, st, "starts", key); ok {
+	if r, ok := j.Lookup(st, "starts", key); ok {
 		ids = strings.Fields(r.Params["ids"])
 	} else {
 		for _, e := range prof.Neighbours(w.Op, w.Dtype, w.Dims, n) {
@@ -47,13 +47,6 @@ func searchStarts(w ops.Workload, task search.Task, prof *profiles.Profile, n in
 		}
 	}
 	return out, nil
-}
-
-func lookup(j *search.Journal, t search.Task, kernel, id string) (search.Result, bool) {
-	if j == nil {
-		return search.Result{}, false
-	}
-	return j.Lookup(t, kernel, id)
 }
 
 // startsLine tells the user where a search begins.

@@ -200,7 +200,7 @@ every timed pass into a results file in Go benchmark format.`)
 		f.maxEvals = defaultMaxEvals(info)
 	}
 	if f.profile == "" {
-		f.profile = filepath.Join("profiles", ident.Slug()+".yaml")
+		f.profile = defaultProfile(ident)
 	}
 	if f.results == "" {
 		f.results = filepath.Join("out", ident.Slug()+".bench.txt")
@@ -401,6 +401,11 @@ func measureBaseline(ctx context.Context, w ops.Workload, task search.Task, j *s
 func fingerprint(a runner.AdapterInfo) string {
 	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%x|%x|%s|%s|%s", a.Name, a.Vendor, a.Device, a.Driver, a.Backend, templates.Fingerprint())))
 	return hex.EncodeToString(h[:8])
+}
+
+// defaultProfile is where an adapter's profile is checked in.
+func defaultProfile(a profiles.Adapter) string {
+	return filepath.Join("profiles", a.Slug()+".yaml")
 }
 
 func profileAdapter(a runner.AdapterInfo) profiles.Adapter {
