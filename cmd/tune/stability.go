@@ -302,7 +302,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	verdict := "stable"
 	switch {
 	case resolution > *maxNoise:
-		verdict = fmt.Sprintf("undetermined: the device reproduced neither the winner's own median back to back nor the paired rounds within %.0f%%", 100**maxNoise)
+		verdict = fmt.Sprintf("undetermined: the device reproduced neither the winner's own median back to back nor the paired rounds within %.0f%%; longer timings (now -samples %d -target %s) average more of its noise", 100**maxNoise, *samples, *target)
 	case float64(n) < *criterion*float64(len(runs)):
 		verdict = "not stable"
 	}
