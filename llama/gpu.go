@@ -1373,12 +1373,7 @@ func (g *GPU) setToken(token int) error {
 
 // submit submits one decode step at pos on the token in g.tok, without
 // waiting; the argmax is copied to hist[pos+1].
-func (g *GPU) submit(pos int) error {
-	if err := g.setStep(pos); err != nil {
-		return err
-	}
-	return g.stepFor(pos).prog.Submit(runner.Copy{Src: g.tok, Dst: g.hist, DstOffset: uint64(4 * (pos + 1)), Size: 4})
-}
+func (g *GPU) submit(pos int) error { return g.submitSteps(pos, pos+1) }
 
 // run runs the step on token at pos and waits for it.
 func (g *GPU) run(token, pos int) error {

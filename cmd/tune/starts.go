@@ -28,7 +28,7 @@ func searchStarts(w ops.Workload, task search.Task, prof *profiles.Profile, n in
 		ids = strings.Fields(r.Params["ids"])
 	} else {
 		for _, e := range prof.Neighbours(w.Op, w.Dtype, w.Dims, n) {
-			if _, err := w.Space.Parse(e.ID); err == nil && !slices.Contains(ids, e.ID) {
+			if !slices.Contains(ids, e.ID) {
 				ids = append(ids, e.ID)
 			}
 		}
@@ -41,7 +41,8 @@ func searchStarts(w ops.Workload, task search.Task, prof *profiles.Profile, n in
 	}
 	var out []search.Point
 	for _, id := range ids {
-		// A journal of an older space may name points this one lacks.
+		// A winner or a journal of an older space may name points this
+		// one lacks.
 		if p, err := w.Space.Parse(id); err == nil {
 			out = append(out, p)
 		}
