@@ -15,11 +15,7 @@ import (
 // after its dispatches.
 func TestProgramSubmitsInOrder(t *testing.T) {
 	d := runnertest.Device(t)
-	k, err := d.Compile("double", doubleWGSL, []runner.Binding{runner.ReadOnly, runner.ReadWrite}, [3]uint32{64, 1, 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Release()
+	k := compileKernel(t, d, "double", doubleWGSL, runner.ReadOnly, runner.ReadWrite)
 	const n = 100
 	src, dst := newBuffer(t, d, "src", 4*n), newBuffer(t, d, "dst", 4*n)
 	hist, err := d.NewBuffer("hist", 4*8)
@@ -96,11 +92,7 @@ func TestProgramProfile(t *testing.T) {
 		t.Skip("no timestamp queries")
 	}
 	u, ro, rw := runner.Uniform, runner.ReadOnly, runner.ReadWrite
-	k, err := d.Compile("spin", spinWGSL, []runner.Binding{u, ro, rw}, [3]uint32{64, 1, 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Release()
+	k := compileKernel(t, d, "spin", spinWGSL, u, ro, rw)
 	buf := func(label string, data []byte) *runner.Buffer {
 		t.Helper()
 		b, err := d.NewBuffer(label, uint64(len(data)))
@@ -238,11 +230,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // results, as a decode step's chunk of positions needs.
 func TestSubmitAllOrdersCopiesAndPasses(t *testing.T) {
 	d := runnertest.Device(t)
-	k, err := d.Compile("add", addWGSL, []runner.Binding{runner.Uniform, runner.ReadWrite}, [3]uint32{64, 1, 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Release()
+	k := compileKernel(t, d, "add", addWGSL, runner.Uniform, runner.ReadWrite)
 	const steps = 5
 	table := newBuffer(t, d, "table", 16*steps)
 	var rows []float32

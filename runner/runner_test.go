@@ -32,6 +32,18 @@ func f32bytes(v []float32) []byte {
 }
 
 // newBuffer is a buffer of size bytes on d, released when t ends.
+// compileKernel compiles src with 64 invocations a workgroup, released
+// when the test ends.
+func compileKernel(t *testing.T, d *runner.Device, label, src string, bindings ...runner.Binding) *runner.Kernel {
+	t.Helper()
+	k, err := d.Compile(label, src, bindings, [3]uint32{64, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(k.Release)
+	return k
+}
+
 func newBuffer(t *testing.T, d *runner.Device, label string, size uint64) *runner.Buffer {
 	t.Helper()
 	b, err := d.NewBuffer(label, size)
@@ -56,11 +68,7 @@ func TestListFindsAnAdapter(t *testing.T) {
 
 func TestRunDoublesOnDevice(t *testing.T) {
 	d := runnertest.Device(t)
-	k, err := d.Compile("double", doubleWGSL, []runner.Binding{runner.ReadOnly, runner.ReadWrite}, [3]uint32{64, 1, 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Release()
+	k := compileKernel(t, d, "double", doubleWGSL, runner.ReadOnly, runner.ReadWrite)
 	const n = 1000
 	in := make([]float32, n)
 	for i := range in {
@@ -130,11 +138,7 @@ func TestCompileErrorsAreReturned(t *testing.T) {
 // as errors instead.
 func TestBadDispatchesAreErrors(t *testing.T) {
 	d := runnertest.Device(t)
-	k, err := d.Compile("double", doubleWGSL, []runner.Binding{runner.ReadOnly, runner.ReadWrite}, [3]uint32{64, 1, 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Release()
+	k := compileKernel(t, d, "double", doubleWGSL, runner.ReadOnly, runner.ReadWrite)
 	a, _ := d.NewBuffer("a", 256)
 	defer a.Release()
 	released, _ := d.NewBuffer("released", 256)
@@ -165,11 +169,7 @@ func TestBadDispatchesAreErrors(t *testing.T) {
 // of a view, are errors.
 func TestViewsBindPartOfABuffer(t *testing.T) {
 	d := runnertest.Device(t)
-	k, err := d.Compile("double", doubleWGSL, []runner.Binding{runner.ReadOnly, runner.ReadWrite}, [3]uint32{64, 1, 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Release()
+	k := compileKernel(t, d, "double", doubleWGSL, runner.ReadOnly, runner.ReadWrite)
 	align := uint64(d.Limits.MinStorageBufferOffsetAlignment)
 	n := 3 * align / 4 // floats in three alignments
 	in := make([]float32, n)

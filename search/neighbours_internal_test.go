@@ -17,24 +17,32 @@ func kindSpace() *Space {
 	}
 }
 
-func TestNeighboursCrossConstraints(t *testing.T) {
+// kindSteps lists the IDs steps gives for the point from of kindSpace.
+func kindSteps(t *testing.T, from string, steps func(pointIndex, int) []int) []string {
+	t.Helper()
 	sp := kindSpace()
 	x := newPointIndex(sp.Legal())
-	from, err := sp.Parse("staged=true/tk=16/prefetch=true/wg=32")
+	p, err := sp.Parse(from)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, j := range x.neighbours(x.byID[from.ID()]) {
-		got = append(got, x.legal[j].ID())
+	var ids []string
+	for _, j := range steps(x, x.byID[p.ID()]) {
+		ids = append(ids, x.legal[j].ID())
 	}
+	return ids
+}
+
+func TestNeighboursCrossConstraints(t *testing.T) {
+	const from = "staged=true/tk=16/prefetch=true/wg=32"
+	got := kindSteps(t, from, pointIndex.neighbours)
 	for _, want := range []string{
 		"staged=false/tk=4/prefetch=false/wg=32", // staged moved, tk and prefetch with it
 		"staged=true/tk=8/prefetch=true/wg=32",   // one axis where that is legal
 		"staged=true/tk=16/prefetch=true/wg=64",
 	} {
 		if !slices.Contains(got, want) {
-			t.Errorf("neighbours of %s lack %s: %v", from.ID(), want, got)
+			t.Errorf("neighbours of %s lack %s: %v", from, want, got)
 		}
 	}
 	if len(got) != 1+2+1+3 {
@@ -72,16 +80,8 @@ func TestSpreadStartsHoldEveryValue(t *testing.T) {
 
 // Diagonals move two axes one value each, and only to legal points.
 func TestDiagonals(t *testing.T) {
-	sp := kindSpace()
-	x := newPointIndex(sp.Legal())
-	from, err := sp.Parse("staged=true/tk=8/prefetch=true/wg=32")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, j := range x.diagonals(x.byID[from.ID()]) {
-		got = append(got, x.legal[j].ID())
-	}
+	const from = "staged=true/tk=8/prefetch=true/wg=32"
+	got := kindSteps(t, from, pointIndex.diagonals)
 	// Unstaging needs tk=4 and no prefetch at once: three axes, never a diagonal.
 	want := []string{
 		"staged=true/tk=4/prefetch=false/wg=32", "staged=true/tk=16/prefetch=false/wg=32",
@@ -92,6 +92,6 @@ func TestDiagonals(t *testing.T) {
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
-		t.Errorf("diagonals of %s:\n got %v\nwant %v", from.ID(), got, want)
+		t.Errorf("diagonals of %s:\n got %v\nwant %v", from, got, want)
 	}
 }
