@@ -167,6 +167,7 @@ func TestStabilityOnDevice(t *testing.T) {
 	}
 	for _, bad := range [][]string{
 		{"-shape", "64x64x64", "-reruns", "1"},
+		{"-shape", "64x64x64", "-starts", "-1"},
 		{"-op", "gemv", "-shape", "64x64"},
 		{"-shape", "64x64x64,32x32x32"},
 	} {
