@@ -93,25 +93,8 @@ func TestSweepFusedGemv(t *testing.T) {
 	}
 }
 
-// Negative counts are refused before a device is opened.
-func TestSweepRejectsBadCounts(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"-starts", "-1"}, "parsing -starts: -1 is negative"},
-		{[]string{"-lanes", "-2"}, "parsing -lanes: -2 is negative"},
-		{[]string{"-samples", "5"}, "parsing -samples: 5 is below the minimum of 10"},
-	} {
-		var stdout, stderr bytes.Buffer
-		err := run(context.Background(), &stdout, &stderr, append([]string{"sweep"}, c.args...))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("sweep %v: %v, want an error mentioning %q", c.args, err, c.want)
-		}
-	}
-}
-
-func TestSweepFuseFlag(t *testing.T) {
+// Bad flags are refused before a device is opened.
+func TestSweepFlagErrors(t *testing.T) {
 	for _, c := range []struct {
 		args []string
 		want string
@@ -120,6 +103,9 @@ func TestSweepFuseFlag(t *testing.T) {
 		{[]string{"-op", "gemv-a8", "-fuse", "acc"}, "parsing -fuse: only -op gemv"},
 		{[]string{"-op", "gemv", "-fuse", "norm,relu"}, `parsing -fuse: gemv variant "relu"`},
 		{[]string{"-op", "gemv", "-fuse", "norm+glu"}, "cannot be combined"},
+		{[]string{"-starts", "-1"}, "parsing -starts: -1 is negative"},
+		{[]string{"-lanes", "-2"}, "parsing -lanes: -2 is negative"},
+		{[]string{"-samples", "5"}, "parsing -samples: 5 is below the minimum of 10"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), &stdout, &stderr, append([]string{"sweep"}, c.args...))
