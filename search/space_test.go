@@ -339,3 +339,28 @@ func TestSpaceOmittedAxis(t *testing.T) {
 		}
 	}
 }
+
+// Any string Parse accepts names a point whose ID parses back to it.
+func FuzzSpaceParse(f *testing.F) {
+	s := &search.Space{Axes: []search.Axis{
+		search.Ints("wg", 32, 64),
+		{Name: "layout", Values: []string{"apart", "beside"}, Omit: "apart"},
+		search.Bools("fold"),
+	}}
+	for _, id := range []string{"wg=32/fold=true", "wg=64/layout=beside/fold=false", "wg=32/layout=apart/fold=true", "", "/", "wg=", "wg=32/fold=true/x=1", "layout=beside"} {
+		f.Add(id)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		p, err := s.Parse(id)
+		if err != nil {
+			return
+		}
+		q, err := s.Parse(p.ID())
+		if err != nil {
+			t.Fatalf("Parse(%q) gave %q, which does not parse: %v", id, p.ID(), err)
+		}
+		if q.Index() != p.Index() {
+			t.Fatalf("Parse(%q) = %q, parsed back as %q", id, p.ID(), q.ID())
+		}
+	})
+}
