@@ -54,7 +54,6 @@ func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
 			search.Bools("fold"),
 			splitAxis(),
 			layoutAxis(v),
-			depthAxis(),
 		},
 		Constraints: []search.Constraint{
 			{Name: "params the template accepts", OK: func(p search.Point) bool { return kernel(p).Check() == nil }},
@@ -72,14 +71,6 @@ func GemvVariantSpace(f quant.Format, v GemvVariant, lim Limits) *search.Space {
 // that IDs from before the axis still parse.
 func splitAxis() search.Axis {
 	a := search.Ints("split", append([]int{1}, templates.SplitCounts...)...)
-	a.Omit = "1"
-	return a
-}
-
-// depthAxis lists the GEMV's chunks per trip; 1 is left out of IDs, so
-// that IDs from before the axis still parse.
-func depthAxis() search.Axis {
-	a := search.Ints("depth", append([]int{1}, templates.Depths...)...)
 	a.Omit = "1"
 	return a
 }
@@ -110,7 +101,7 @@ func ParseGemvID(space *search.Space, id string) (search.Point, error) {
 // GemvParams turns a point of GemvSpace into template params for format f.
 func GemvParams(p search.Point, f quant.Format) templates.Gemv {
 	return templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym,
-		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack"), Fold: p.Bool("fold"), Split: p.Int("split"), Layout: gemvLayout(p), Depth: p.Int("depth")}
+		WG: p.Int("wg"), Rows: p.Int("rows"), Vec: p.Int("vec"), Unpack: p.Get("unpack"), Fold: p.Bool("fold"), Split: p.Int("split"), Layout: gemvLayout(p)}
 }
 
 // gemvLayout is p's layout in templates.Gemv's spelling: empty for apart,

@@ -38,14 +38,6 @@ func TestGemvEveryFormatValidates(t *testing.T) {
 					kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 3, Vec: vec, Unpack: u, Layout: "beside"})
 				}
 				kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 2, Vec: 2, Unpack: "mant", Split: 4, Layout: "beside"})
-				kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 3, Vec: 1, Unpack: "vec", Layout: "beside", Depth: 4})
-			}
-			// Several chunks a trip, the last trip past the end of K (and
-			// of a split's part).
-			for _, depth := range templates.Depths {
-				kernels = append(kernels, templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 3, Vec: 1, Unpack: "shift", Depth: depth},
-					templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 32, Rows: 4, Vec: 2, Unpack: "half", Split: 2, Depth: depth},
-					templates.Gemv{Bits: f.Bits, Group: f.Group, Asym: f.Asym, WG: 64, Rows: 2, Vec: 4, Unpack: "unorm", Fold: true, Depth: depth})
 			}
 			for _, k := range kernels {
 				if k.Check() != nil {
@@ -64,7 +56,7 @@ func TestGemvEveryFormatValidates(t *testing.T) {
 
 // Every legal point of three formats' spaces compiles: of the K splits,
 // whose source differs from the unsplit kernel's only in the split's
-// constant, and of the deeper trips, one in eight.
+// constant, one in eight.
 func TestGemvSpaceCompiles(t *testing.T) {
 	d := runnertest.Device(t)
 	for _, f := range []quant.Format{{Bits: 2, Group: 64, Asym: true}, {Bits: 4, Group: 32}, {Bits: 8, Group: 128}} {
@@ -74,7 +66,7 @@ func TestGemvSpaceCompiles(t *testing.T) {
 			t.Fatalf("%s: only %d legal points", f, len(legal))
 		}
 		for i, p := range legal {
-			if (p.Int("split") > 1 || p.Int("depth") > 1) && i%8 != 0 {
+			if p.Int("split") > 1 && i%8 != 0 {
 				continue
 			}
 			k := ops.GemvParams(p, f)
@@ -106,7 +98,6 @@ func TestGemvFusionsValidate(t *testing.T) {
 		{Bits: 8, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "unorm"},
 		{Bits: 2, Group: 64, WG: 128, Rows: 1, Vec: 2, Unpack: "lut"},
 		{Bits: 4, Group: 32, WG: 32, Rows: 4, Vec: 2, Unpack: "half"},
-		{Bits: 4, Group: 32, WG: 32, Rows: 3, Vec: 1, Unpack: "mant", Depth: 4},
 	}
 	for _, p := range params {
 		// The reduce of a K split applies acc.
@@ -463,7 +454,6 @@ func TestGemvRopeEpilogue(t *testing.T) {
 		{Bits: 2, Group: 64, WG: 128, Rows: 16, Vec: 2, Unpack: "magic", Fold: true, Norm: true, Rope: true},
 		{Bits: 4, Group: 32, WG: 32, Rows: 8, Vec: 4, Unpack: "mant", Norm: true, Rope: true, RopeFreqs: true},
 		{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 2, Unpack: "half", Norm: true, Rope: true, RopeFreqs: true},
-		{Bits: 4, Group: 32, WG: 32, Rows: 4, Vec: 1, Unpack: "shift", Norm: true, Rope: true, Depth: 4},
 	}
 	checkWithMutants(t, ks, ops.GemvBindingsFor, ops.GemvRopeCases, []mutant[templates.Gemv]{
 		{ks[0], "out = v * cs.x - pv * cs.y;", "out = v * cs.x + pv * cs.y;"},
@@ -481,7 +471,6 @@ func TestGemvExpert(t *testing.T) {
 		{Bits: 4, Group: 32, WG: 64, Rows: 16, Vec: 2, Unpack: "half", Norm: true, Expert: true},
 		{Bits: 8, Group: 32, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "unorm", GLU: true, Acc: true, Expert: true},
 		{Bits: 2, Group: 64, WG: 128, Rows: 4, Vec: 1, Unpack: "lut", Expert: true},
-		{Bits: 4, Group: 32, WG: 32, Rows: 2, Vec: 1, Unpack: "half", GLU: true, Acc: true, Expert: true, Depth: 2},
 	}
 	cases := func(k templates.Gemv) ([]ops.BlockCase, error) { return ops.GemvExpertCases(k, 24, 256) }
 	checkWithMutants(t, ks, ops.GemvBindingsFor, cases, []mutant[templates.Gemv]{

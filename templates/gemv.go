@@ -43,11 +43,6 @@ type Gemv struct {
 	// groups' codes (quant.Beside). Beside needs groups, and rows of whole
 	// blocks; the scales and mins bindings stay in the layout, unread.
 	Layout string
-	// Depth is how many chunks a thread loads per trip of its loop (0 or
-	// 1: one), every load of the trip issued before any is used: a thread
-	// with few chunks then waits on memory about once rather than once a
-	// chunk, as a chain of dependent dispatches exposes.
-	Depth int
 
 	// The fusions below are chosen by the model, not searched: each fused
 	// variant is tuned over the same axes as a workload of its own
@@ -113,14 +108,8 @@ func (p Gemv) TunedID() string {
 	if p.Beside() {
 		s += "/layout=beside"
 	}
-	if p.Depth > 1 {
-		s += fmt.Sprintf("/depth=%d", p.Depth)
-	}
 	return s
 }
-
-// Depths are the GEMV's chunks per trip beyond 1.
-var Depths = []int{2, 4}
 
 // Layouts lists the weight layouts a GEMV reads, as quant.Layouts names them.
 var Layouts = []string{"apart", "beside"}
@@ -237,8 +226,6 @@ func (p Gemv) Check() error {
 		return fmt.Errorf("%w: K split %d is not 1 or one of %v", errParams, p.Split, SplitCounts)
 	case p.Split > 1 && (p.Norm || p.GLU || p.Rope || p.Expert):
 		return fmt.Errorf("%w: a K split takes no fusion but acc", errParams)
-	case p.Depth > 1 && !slices.Contains(Depths, p.Depth) || p.Depth < 0:
-		return fmt.Errorf("%w: depth %d is not 1 or one of %v", errParams, p.Depth, Depths)
 	case p.Layout != "" && !slices.Contains(Layouts, p.Layout):
 		return fmt.Errorf("%w: layout %q is not one of %s", errParams, p.Layout, strings.Join(Layouts, ", "))
 	case p.Beside() && p.Group == 0:

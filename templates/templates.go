@@ -35,21 +35,6 @@ var parsed = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	// pair hands a define a view and a name, e.g. the tensor it handles.
 	"pair": func(v any, name string) map[string]any { return map[string]any{"V": v, "T": name} },
-	// dict hands a define named arguments: dict "V" view "S" suffix ...
-	"dict": func(kv ...any) (map[string]any, error) {
-		if len(kv)%2 != 0 {
-			return nil, fmt.Errorf("dict of %d arguments", len(kv))
-		}
-		m := make(map[string]any, len(kv)/2)
-		for i := 0; i < len(kv); i += 2 {
-			k, ok := kv[i].(string)
-			if !ok {
-				return nil, fmt.Errorf("dict key %v is not a string", kv[i])
-			}
-			m[k] = kv[i+1]
-		}
-		return m, nil
-	},
 }).ParseFS(files, "*.wgsl.tmpl"))
 
 // Kernel is what Render needs of a params struct.

@@ -40,8 +40,6 @@ var golden = []templates.Kernel{
 	templates.Gemv{Bits: 2, Group: 64, WG: 32, Rows: 8, Vec: 2, Unpack: "shift", Fold: true, Split: 2, Layout: "beside"},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 16, Vec: 2, Unpack: "half", Norm: true, Expert: true},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 16, Vec: 2, Unpack: "mant", Norm: true, Rope: true},
-	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "half", Norm: true, Depth: 2},
-	templates.Gemv{Bits: 4, Group: 32, Asym: true, WG: 32, Rows: 2, Vec: 1, Unpack: "shift", Acc: true, Split: 2, Layout: "beside", Depth: 4},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 4, Vec: 4, Unpack: "magic", Fold: true, Norm: true},
 	templates.Gemv{Bits: 8, Group: 0, Asym: true, WG: 128, Rows: 2, Vec: 1, Unpack: "unorm", Norm: true},
 	templates.Gemv{Bits: 4, Group: 32, WG: 64, Rows: 2, Vec: 2, Unpack: "vec", GLU: true, Acc: true},
