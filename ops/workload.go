@@ -38,6 +38,15 @@ type Workload struct {
 	EvaluateBaseline func(context.Context) search.Result
 }
 
+// Parse reads an ID of w's space as profiles and journals name its points,
+// the spellings of older versions of the space included (ParseGemvID).
+func (w Workload) Parse(id string) (search.Point, error) {
+	if strings.HasPrefix(w.Op, "gemv") {
+		return ParseGemvID(w.Space, id)
+	}
+	return w.Space.Parse(id)
+}
+
 // Sentinel is search.Settings.Sentinel for w: its baseline re-timed, the
 // median seconds.
 func (w Workload) Sentinel(ctx context.Context) (float64, error) {

@@ -320,7 +320,7 @@ func measureMissing(ctx context.Context, ads []*adapterData, plan []taskPlan, ad
 				w.Eval.Close()
 				return ctx.Err()
 			}
-			pt, err := w.Space.Parse(id)
+			pt, err := w.Parse(id)
 			if err != nil {
 				fmt.Fprintf(stderr, "%s: cannot measure %s: %v (swept with another version of the space)\n", p.task, id, err)
 				continue

@@ -43,7 +43,7 @@ func searchStarts(w ops.Workload, task search.Task, prof *profiles.Profile, n in
 	for _, id := range ids {
 		// A winner or a journal of an older space may name points this
 		// one lacks.
-		if p, err := w.Space.Parse(id); err == nil {
+		if p, err := w.Parse(id); err == nil {
 			out = append(out, p)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/search"
 )
 
@@ -60,5 +61,24 @@ func TestSearchStartsFromNeighboursAndJournalsThem(t *testing.T) {
 	}
 	if ps, err := searchStarts(w, task, prof, 0, j); err != nil || ps != nil || j.Len() != 1 {
 		t.Errorf("no starts asked for: %v, %v, and the journal holds %d records, want none, nil and 1", ps, err, j.Len())
+	}
+}
+
+// A GEMV winner profiled before the space had its fold axis still starts
+// a search, as the unfolded kernel it was.
+func TestSearchStartsReadOlderGemvIDs(t *testing.T) {
+	f := quant.Format{Bits: 4, Group: 32}
+	w := ops.Workload{
+		Task: "gemv/int4-g32-sym/N=512/K=2048", Op: "gemv", Dtype: f.String(), Dims: []int{512, 2048},
+		Space: ops.GemvSpace(f, ops.Limits{Invocations: 256, SizeX: 256, SizeY: 256, WorkgroupBytes: 16384}),
+	}
+	prof := &profiles.Profile{}
+	prof.Put(profiles.Entry{Op: "gemv", Dtype: f.String(), Shape: []int{2048, 1024}, ID: "wg=32/rows=16/vec=4/unpack=unorm"})
+	ps, err := searchStarts(w, search.Task{Name: w.Task}, prof, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 1 || ps[0].ID() != "wg=32/rows=16/vec=4/unpack=unorm/fold=false" {
+		t.Errorf("starts %v, want the unfolded kernel", pointIDs(ps))
 	}
 }
