@@ -67,7 +67,10 @@ func readPicks(path string, setup stabilityPick) ([]stabilityPick, error) {
 		}
 		picks = append(picks, p)
 	}
-	return picks, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return picks, nil
 }
 
 // appendPick adds one finished rerun to the -picks file, synced before the

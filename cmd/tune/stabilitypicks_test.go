@@ -71,6 +71,34 @@ func TestReadPicksDropsACutLastLine(t *testing.T) {
 	}
 }
 
+// Whatever a -picks file holds, readPicks returns only reruns of the
+// setup with a winner and a score, or an error naming the file.
+func FuzzReadPicks(f *testing.F) {
+	setup := stabilityPick{Task: "matmul/f32/M=8/N=8/K=8", Env: "e", Strategy: "bayes", MaxEvals: 4, Runs: "seed=1/vary=false"}
+	whole := `{"task":"matmul/f32/M=8/N=8/K=8","env":"e","strategy":"bayes","max_evals":4,"runs":"seed=1/vary=false","seed":1,"winner":"a=1","score":2,"evals":4,"seconds":1}` + "\n"
+	for _, seed := range []string{whole, whole + whole[:40], "\n\n" + whole, `{"score":-1}`, strings.Repeat("x", 70000)} {
+		f.Add([]byte(seed))
+	}
+	path := filepath.Join(f.TempDir(), "picks.jsonl")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		picks, err := readPicks(path, setup)
+		if err != nil {
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("error %q does not name the file", err)
+			}
+			return
+		}
+		for _, p := range picks {
+			if !p.sameSetup(setup) || p.Winner == "" || !(p.Score > 0) {
+				t.Errorf("read %+v from %q", p, data)
+			}
+		}
+	})
+}
+
 func countLines(t *testing.T, path string) int {
 	t.Helper()
 	data, err := os.ReadFile(path)
