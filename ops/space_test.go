@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/tune-gpu/tune/ops"
+	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/runner/runnertest"
 	"github.com/tune-gpu/tune/templates"
@@ -47,5 +48,26 @@ func TestSpaceRespectsLimits(t *testing.T) {
 		if m.WGX*m.WGY > lim.Invocations || m.WorkgroupBytes() > lim.WorkgroupBytes || m.Check() != nil {
 			t.Errorf("%s is legal but breaks the limits %+v", p.ID(), lim)
 		}
+	}
+}
+
+// A workload reads its points as profiles name them: a GEMV's IDs from
+// before the fold axis as unfolded kernels, other ops' IDs as their space
+// spells them and nothing else.
+func TestWorkloadParseReadsOlderIDs(t *testing.T) {
+	lim := ops.Limits{Invocations: 256, SizeX: 256, SizeY: 256, WorkgroupBytes: 16384}
+	f := quant.Format{Bits: 4, Group: 32}
+	for _, op := range []string{"gemv", "gemv-norm"} {
+		w := ops.Workload{Op: op, Space: ops.GemvSpace(f, lim)}
+		p, err := w.Parse("wg=32/rows=4/vec=2/unpack=shift")
+		if err != nil {
+			t.Errorf("%s: older ID: %v", op, err)
+		} else if p.ID() != "wg=32/rows=4/vec=2/unpack=shift/fold=false" {
+			t.Errorf("%s: older ID read as %s, want the unfolded kernel", op, p.ID())
+		}
+	}
+	m := ops.Workload{Op: "matmul", Space: ops.Space(lim)}
+	if _, err := m.Parse("wgx=8/wgy=8/rm=4/rn=4/tk=8/vec=4/staged=true/prefetch=true"); err == nil {
+		t.Error("matmul: an ID lacking an axis parsed")
 	}
 }

@@ -123,7 +123,7 @@ into the profile, where lookups use them for shapes inside their range.`)
 				return err
 			}
 			pb := profiles.Bucket{Lo: lo, Hi: hi, Kernel: w.Eval.Kernel(), ID: bk.ID}
-			if p, err := w.Space.Parse(bk.ID); err == nil {
+			if p, err := w.Parse(bk.ID); err == nil {
 				pb.Params = p.Params()
 			}
 			for _, m := range bk.Members {
@@ -240,7 +240,7 @@ func (b *bucketer) time(ctx context.Context, w ops.Workload, id string) (search.
 	}
 	// Parse checks no constraint: a bucket's kernel is timed even where
 	// -where would leave it out.
-	p, err := w.Space.Parse(id)
+	p, err := w.Parse(id)
 	if err != nil {
 		return search.Result{Status: search.Rejected, Reason: err.Error()}, nil
 	}
