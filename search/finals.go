@@ -20,6 +20,13 @@ type FinalOptions struct {
 	Finalists int     // best results re-timed; 0 means 4
 	Rounds    int     // most re-timing rounds; 0 means 4
 	Threshold float64 // a difference of medians below this fraction is a tie; 0 means 0.01
+	// Incumbent is the ID of the point a profile already holds for the
+	// task, or "". Where the search measured it, it is a finalist whatever
+	// its score, and it stays the winner unless it goes out: slower than
+	// the leader in every round, at least incumbentRounds of them, and
+	// past the threshold. A re-tune then changes a winner only on
+	// evidence, not on a lucky round.
+	Incumbent string
 }
 
 // Final is the outcome of re-timing the finalists.
@@ -33,6 +40,7 @@ type Final struct {
 	Separated bool
 	Rounds    int
 	Tie       bool // the winner is the simplest of finalists within the threshold
+	Kept      bool // the winner is the incumbent, which no finalist beat in every one of enough rounds
 	// Finalists are every finalist as last summarised, fastest first.
 	Finalists []Result
 }
@@ -40,6 +48,11 @@ type Final struct {
 // minPairedRounds is the fewest rounds Finals runs between two or more
 // finalists: one pair of times could be a moment's accident.
 const minPairedRounds = 2
+
+// incumbentRounds is the fewest rounds an incumbent must lose to go out: a
+// sign test, as a kernel no faster than the incumbent beats it in all five
+// of its rounds by chance once in 32 (3%).
+const incumbentRounds = 5
 
 // Finals re-times the best results of a search in rounds, every finalist
 // still in once per round, the order rotating from round to round, and
@@ -96,7 +109,18 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 		return nil, fmt.Errorf("finals: no valid result")
 	}
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].res.Score > fs[j].res.Score })
-	fs = fs[:min(len(fs), opt.Finalists)]
+	n := min(len(fs), opt.Finalists)
+	var incumbent *finalist
+	for k, f := range fs {
+		if opt.Incumbent != "" && f.res.ID == opt.Incumbent {
+			incumbent = f
+			if k >= n {
+				fs[n], n = f, n+1 // one finalist more
+			}
+			break
+		}
+	}
+	fs = fs[:n]
 
 	// ratio is a's time over b's in the rounds both ran: the median, and
 	// whether a was slower in every one of them.
@@ -141,6 +165,7 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 		}
 		return l
 	}
+	final := &Final{}
 	decided := func() bool {
 		l, done := leader(), true
 		for _, f := range fs {
@@ -149,7 +174,7 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 			}
 			switch r, slower := ratio(f, l); {
 			case r-1 < opt.Threshold:
-			case slower:
+			case slower && (f != incumbent || final.Rounds >= incumbentRounds):
 				f.out = true
 			default:
 				done = false
@@ -157,7 +182,9 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 		}
 		return done
 	}
-	final := &Final{}
+	if incumbent != nil {
+		opt.Rounds = max(opt.Rounds, incumbentRounds)
+	}
 	for len(fs) > 1 && final.Rounds < opt.Rounds {
 		round := final.Rounds
 		final.Rounds++
@@ -197,6 +224,9 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 			if r, _ := ratio(f, l); !f.out && f != l && r-1 < opt.Threshold && f.simplicity < win.simplicity {
 				win, final.Tie = f, true
 			}
+		}
+		if incumbent != nil && !incumbent.out && incumbent != win {
+			win, final.Tie, final.Kept = incumbent, false, true
 		}
 		sort.SliceStable(fs, func(i, j int) bool { return score(fs[i]) < score(fs[j]) })
 	}

@@ -115,3 +115,74 @@ func TestFinalsPairedOverSearchDrift(t *testing.T) {
 		t.Errorf("winner's median %g, want the finals' 1.0 alone", m.Median)
 	}
 }
+
+// seqRetimer re-times each point at the next of its times, the last
+// repeating.
+type seqRetimer struct {
+	times map[string][]float64
+	calls map[string]int
+}
+
+func (s *seqRetimer) Retime(_ context.Context, p search.Point) (*search.Measurement, error) {
+	ts := s.times[p.ID()]
+	t := ts[min(s.calls[p.ID()], len(ts)-1)]
+	s.calls[p.ID()]++
+	return &search.Measurement{Samples: []float64{t, t, t}}, nil
+}
+
+// The profile's winner stays unless a finalist beats it in each of five
+// rounds or more by more than the threshold, wherever the search's own
+// noisy samples ranked it.
+func TestFinalsIncumbent(t *testing.T) {
+	space := gridSpace(3)
+	const incumbent = "a=2/b=2" // searched last of six: no finalist by score
+	others := []string{"a=0/b=0", "a=0/b=1", "a=1/b=0", "a=1/b=1", "a=0/b=2"}
+	for _, tc := range []struct {
+		name      string
+		times     []float64 // the incumbent's, per round; every other point takes 1.0, but a=0/b=0 0.99
+		winner    string
+		kept, out bool
+	}{
+		{"tied", []float64{0.995}, incumbent, true, false},
+		{"faster in one round", []float64{1.03, 0.98, 1.03, 1.03}, incumbent, true, false},
+		{"faster in the fifth round", []float64{1.03, 1.03, 1.03, 1.03, 0.98}, incumbent, true, false},
+		{"slower in every round", []float64{1.03}, "a=0/b=0", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := &seqRetimer{times: map[string][]float64{incumbent: tc.times}, calls: map[string]int{}}
+			var results []search.Result
+			for k, id := range append(others, incumbent) {
+				if id != incumbent {
+					rt.times[id] = []float64{1.0}
+				}
+				s := 1 + 0.01*float64(k) // the search's ranking: others first
+				results = append(results, search.Result{ID: id, Status: search.OK, Score: 1 / s,
+					Measure: &search.Measurement{Samples: []float64{s}, Median: s, Work: 1}})
+			}
+			rt.times["a=0/b=0"] = []float64{0.99}
+			f, err := search.Finals(context.Background(), space, results, rt, search.FinalOptions{Incumbent: incumbent})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Winner.ID != tc.winner || f.Kept != tc.kept {
+				t.Errorf("winner %s kept %t, want %s kept %t", f.Winner.ID, f.Kept, tc.winner, tc.kept)
+			}
+			if tc.out && f.Rounds < 5 {
+				t.Errorf("the incumbent out after %d rounds, want at least 5", f.Rounds)
+			}
+			if len(f.Finalists) != 5 || rt.calls[incumbent] == 0 {
+				t.Errorf("%d finalists, the incumbent re-timed %d times: want 4 by score and the incumbent", len(f.Finalists), rt.calls[incumbent])
+			}
+		})
+	}
+	// Without an incumbent the same finals crown the fastest.
+	rt := &seqRetimer{times: map[string][]float64{}, calls: map[string]int{}}
+	var results []search.Result
+	for k, id := range append(others, incumbent) {
+		rt.times[id] = []float64{1.0 + 0.001*float64(k)}
+		results = append(results, search.Result{ID: id, Status: search.OK, Score: 1, Measure: &search.Measurement{Samples: []float64{1}, Median: 1, Work: 1}})
+	}
+	if f, err := search.Finals(context.Background(), space, results, rt, search.FinalOptions{}); err != nil || f.Kept || len(f.Finalists) != 4 {
+		t.Errorf("no incumbent: kept %t, %d finalists, err %v; want none kept, 4", f.Kept, len(f.Finalists), err)
+	}
+}

@@ -26,7 +26,7 @@
 //	  serve      serve an export and the page that runs it on the browser's WebGPU
 //	  buckets    merge swept shapes whose winners are within noise; check on held-out shapes
 //	  portable   pick one kernel per shape for every adapter from their profiles and journals
-//	  stability  rerun one tune from scratch and count the reruns that pick the same winner
+//	  stability  rerun one tune and count the reruns that pick the same winner
 //	  intgemv    time the integer GEMV (int8 activations) against the f32-dequantizing one
 //
 //	Run 'tune <command> -h' for a command's flags.

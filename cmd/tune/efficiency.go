@@ -57,7 +57,7 @@ fraction of the recorded optimum.`)
 		if starts, err = replayStarts(*startsFrom, *task, space, *nStarts); err != nil {
 			return err
 		}
-		fmt.Fprintln(stderr, startsLine(starts))
+		fmt.Fprintln(stderr, startsLine(startPlan{points: starts}))
 	}
 	curves, err := search.Efficiency(space, replay, append([]string{"exhaustive"}, strings.Split(*methods, ",")...), *seeds, 0, starts)
 	if err != nil {
@@ -99,7 +99,8 @@ func replayStarts(path, task string, space *search.Space, n int) ([]search.Point
 		return nil, err
 	}
 	w := ops.Workload{Task: task, Op: s.op, Dtype: s.dtype, Dims: s.dims, Space: space}
-	return searchStarts(w, search.Task{Name: task}, prof, n, nil)
+	plan, err := searchStarts(w, search.Task{Name: task}, prof, n, false, nil)
+	return plan.points, err
 }
 
 // rerunTable replays reruns of each method at the budget, for each of

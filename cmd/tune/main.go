@@ -36,7 +36,7 @@ func init() {
 		{"serve", "serve an export and the page that runs it on the browser's WebGPU", runServe},
 		{"buckets", "merge swept shapes whose winners are within noise; check on held-out shapes", runBuckets},
 		{"portable", "pick one kernel per shape for every adapter from their profiles and journals", runPortable},
-		{"stability", "rerun one tune from scratch and count the reruns that pick the same winner", runStability},
+		{"stability", "rerun one tune and count the reruns that pick the same winner", runStability},
 		{"intgemv", "time the integer GEMV (int8 activations) against the f32-dequantizing one", runIntGemv},
 	}
 }

@@ -98,10 +98,11 @@ func TestSweepResumesAfterSIGKILL(t *testing.T) {
 			t.Errorf("lost after the kill: %s", k)
 		}
 	}
-	// The baseline, 10 candidates and the finals' winner and runner-up,
-	// each recorded exactly once.
-	if len(after) != 13 {
-		t.Errorf("journal holds %d results after the rerun; want 13\n%s", len(after), stderr.String())
+	// The baseline, the search's start plan (no incumbent: the profile
+	// was new), 10 candidates and the finals' winner and runner-up, each
+	// recorded exactly once.
+	if len(after) != 14 {
+		t.Errorf("journal holds %d results after the rerun; want 14\n%s", len(after), stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "results recorded earlier are reused") {
 		t.Errorf("rerun did not report resuming:\n%s", stderr.String())

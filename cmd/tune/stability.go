@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -19,10 +21,10 @@ import (
 )
 
 func runStability(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("stability", stderr, `Run the same tune of one shape several times from scratch (no journal, no
-profile but for -starts), each as sweep runs it (its drift sentinel, then its
-finals), then
-re-time every distinct winner side by side. A rerun agrees if it picked the
+	fs := newFlagSet("stability", stderr, `Run the same tune of one shape several times without a journal, each as
+sweep runs it (the profile's winner for the shape as its incumbent, its drift
+sentinel, then its finals), then re-time every distinct winner side by side;
+-incumbent=false tunes from scratch. A rerun agrees if it picked the
 overall winner or one whose re-timed median is inside the winner's 95%
 interval or within the practical threshold of it: -threshold, or the
 device's resolution where that is larger, how far the winner re-timed back to
@@ -49,7 +51,8 @@ is to itself cannot be told apart there. The tune is stable when at least
 	samples := fs.Int("samples", 10, "timed passes per candidate (at least 10)")
 	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
 	nStarts := fs.Int("starts", 0, "as in sweep: start each search from the winners of this many of the op's nearest other shapes in -profile")
-	profilePath := fs.String("profile", "", "with -starts: the profile (default profiles/<adapter>.yaml)")
+	keep := fs.Bool("incumbent", true, "as in sweep: measure first the winner -profile holds for the shape, and keep it unless a finalist beats it in every round of the finals, five at least")
+	profilePath := fs.String("profile", "", "the profile -starts and -incumbent read (default profiles/<adapter>.yaml; for -incumbent alone, none if that file is missing)")
 	picksFile := fs.String("picks", "", "keep each finished rerun's pick in this file and resume from it: a run cut short goes on at the next rerun")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -96,20 +99,32 @@ is to itself cannot be told apart there. The tune is stable when at least
 	}
 	fmt.Fprintf(stderr, "adapter: %s\n%s: %d legal candidates, %d reruns of %s over up to %d\n", dev.Info, w.Label, len(w.Space.Legal()), *reruns, *strategy, *maxEvals)
 	task := search.Task{Name: w.Task, Env: fingerprint(dev.Info)}
-	var starts []search.Point
-	if *nStarts > 0 {
+	var plan startPlan
+	if *nStarts > 0 || *keep {
 		path := *profilePath
 		if path == "" {
 			path = defaultProfile(profileAdapter(dev.Info))
 		}
 		prof, err := profiles.Load(path)
-		if err != nil {
+		switch {
+		case err != nil && *nStarts == 0 && *profilePath == "" && errors.Is(err, os.ErrNotExist):
+			fmt.Fprintf(stderr, "incumbent: none (no profile at %s)\n", path)
+		case err != nil:
 			return fmt.Errorf("reading -profile: %w", err)
 		}
-		if starts, err = searchStarts(w, task, prof, *nStarts, nil); err != nil {
+		if plan, err = searchStarts(w, task, prof, *nStarts, *keep, nil); err != nil {
 			return err
 		}
-		fmt.Fprintln(stderr, startsLine(starts))
+		if *keep && prof != nil {
+			if plan.incumbent != "" {
+				fmt.Fprintf(stderr, "incumbent: %s, the winner %s holds\n", plan.incumbent, path)
+			} else {
+				fmt.Fprintf(stderr, "incumbent: none (%s holds no winner for this shape that the space has)\n", path)
+			}
+		}
+		if *nStarts > 0 {
+			fmt.Fprintln(stderr, startsLine(plan))
+		}
 	}
 
 	type rerun struct {
@@ -120,6 +135,13 @@ is to itself cannot be told apart there. The tune is stable when at least
 	}
 	var runs []rerun
 	setup := stabilityPick{Task: task.Name, Env: task.Env, Strategy: *strategy, MaxEvals: *maxEvals, Where: *where, Runs: fmt.Sprintf("seed=%d/vary=%t", *seed, *varySeed)}
+	if plan.incumbent != "" {
+		setup.Runs += "/incumbent=" + plan.incumbent
+	}
+	starts := plan.points
+	if plan.incumbent != "" {
+		starts = starts[1:]
+	}
 	if len(starts) > 0 {
 		setup.Runs += "/starts=" + pointIDs(starts)
 	}
@@ -140,7 +162,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 		}
 		m, _ := search.NewMethod(*strategy)
 		start := time.Now()
-		settings := search.Settings{MaxEvals: *maxEvals, Seed: s, Starts: starts}
+		settings := search.Settings{MaxEvals: *maxEvals, Seed: s, Starts: plan.points}
 		if *sentinelEvery > 0 {
 			settings.Sentinel = w.Sentinel
 			settings.SentinelEvery = *sentinelEvery
@@ -155,7 +177,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 		if sum.Best == nil {
 			return fmt.Errorf("rerun %d: no candidate validated", i+1)
 		}
-		f, err := search.Finals(ctx, w.Space, sum.Results, rt, search.FinalOptions{Threshold: *threshold})
+		f, err := search.Finals(ctx, w.Space, sum.Results, rt, search.FinalOptions{Threshold: *threshold, Incumbent: plan.incumbent})
 		if err != nil {
 			return fmt.Errorf("rerun %d: %w", i+1, err)
 		}
@@ -168,10 +190,22 @@ is to itself cannot be told apart there. The tune is stable when at least
 			}
 		}
 		drift := ""
+		if f.Kept {
+			drift = " (kept the incumbent: no finalist beat it in every round)"
+		}
 		if sum.Remeasured > 0 {
-			drift = fmt.Sprintf(" (the sentinel drifted: %d measured again, %d unsettled)", sum.Remeasured, sum.Unsettled)
+			drift += fmt.Sprintf(" (the sentinel drifted: %d measured again, %d unsettled)", sum.Remeasured, sum.Unsettled)
 		}
 		fmt.Fprintf(stderr, "rerun %d/%d: %s %s after %d candidates in %s%s\n", i+1, *reruns, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), sum.Evals, time.Since(start).Round(time.Millisecond), drift)
+		var others []string
+		for _, r := range f.Finalists {
+			if r.ID != f.Winner.ID {
+				others = append(others, fmt.Sprintf("%s %s", r.ID, reports.FormatRate(r.Score, w.Unit)))
+			}
+		}
+		if len(others) > 0 {
+			fmt.Fprintf(stderr, "  its finals (%d rounds) also re-timed: %s\n", f.Rounds, strings.Join(others, ", "))
+		}
 	}
 
 	// Every distinct pick, re-timed side by side from fresh samples.

@@ -10,48 +10,80 @@ import (
 	"github.com/tune-gpu/tune/search"
 )
 
-// searchStarts returns the points a search of w starts from: the winners of
+// startPlan is where a search of one shape begins.
+type startPlan struct {
+	points []search.Point // proposed first, in order
+	// incumbent is the ID of the winner the profile already holds for the
+	// shape, or "": the finals keep it unless a finalist beats it in every
+	// round (search.FinalOptions.Incumbent).
+	incumbent string
+}
+
+// searchStarts returns the points a search of w starts from: with
+// incumbent, the winner prof holds for w's own shape, then the winners of
 // the op's n nearest other shapes in prof, nearest first, those w's space
-// can hold. Kernels good on a neighbouring shape are often near the best of
-// this one, so a search that begins there gets close sooner. With a
-// journal the list is recorded the first time and read back after, so a
-// rerun proposes the same points even once the profile holds more shapes;
-// j may be nil. n = 0 gives none and records nothing.
-func searchStarts(w ops.Workload, task search.Task, prof *profiles.Profile, n int, j *search.Journal) ([]search.Point, error) {
-	if n <= 0 {
-		return nil, nil
+// can hold. A re-tune that measures its incumbent first changes it only on
+// evidence; kernels good on a neighbouring shape are often near the best
+// of this one, so a search that begins there gets close sooner. With a
+// journal the plan is recorded the first time and read back after, so a
+// rerun proposes the same points even once the profile holds more shapes
+// or a new winner; j may be nil. n = 0 without incumbent gives none and
+// records nothing.
+func searchStarts(w ops.Workload, task search.Task, prof *profiles.Profile, n int, incumbent bool, j *search.Journal) (startPlan, error) {
+	if n <= 0 && !incumbent {
+		return startPlan{}, nil
 	}
 	st := search.Task{Name: w.Task + "#starts", Env: task.Env}
-	key := fmt.Sprintf("nearest=%d", n)
+	key := fmt.Sprintf("nearest=%d", max(n, 0))
+	if incumbent {
+		key += "/incumbent"
+	}
 	var ids []string
+	var inc string
 	if r, ok := j.Lookup(st, "starts", key); ok {
-		ids = strings.Fields(r.Params["ids"])
+		ids, inc = strings.Fields(r.Params["ids"]), r.Params["incumbent"]
 	} else {
+		if e, exact, err := prof.Lookup(w.Op, w.Dtype, w.Dims); incumbent && exact && err == nil {
+			inc = e.ID
+		}
 		for _, e := range prof.Neighbours(w.Op, w.Dtype, w.Dims, n) {
 			if !slices.Contains(ids, e.ID) {
 				ids = append(ids, e.ID)
 			}
 		}
 		if j != nil {
-			rec := search.Result{Task: st.Name, Env: st.Env, Kernel: "starts", ID: key, Status: search.OK, Params: map[string]string{"ids": strings.Join(ids, " ")}}
+			rec := search.Result{Task: st.Name, Env: st.Env, Kernel: "starts", ID: key, Status: search.OK, Params: map[string]string{"ids": strings.Join(ids, " "), "incumbent": inc}}
 			if err := j.Append(rec); err != nil {
-				return nil, err
+				return startPlan{}, err
 			}
 		}
 	}
-	var out []search.Point
-	for _, id := range ids {
+	var plan startPlan
+	add := func(id string) bool {
 		// A winner or a journal of an older space may name points this
 		// one lacks.
-		if p, err := w.Parse(id); err == nil {
-			out = append(out, p)
+		p, err := w.Parse(id)
+		if err != nil || slices.ContainsFunc(plan.points, func(q search.Point) bool { return q.ID() == p.ID() }) {
+			return false
 		}
+		plan.points = append(plan.points, p)
+		return true
 	}
-	return out, nil
+	if inc != "" && add(inc) {
+		plan.incumbent = plan.points[0].ID()
+	}
+	for _, id := range ids {
+		add(id)
+	}
+	return plan, nil
 }
 
 // startsLine tells the user where a search begins.
-func startsLine(starts []search.Point) string {
+func startsLine(plan startPlan) string {
+	starts := plan.points
+	if plan.incumbent != "" {
+		starts = starts[1:]
+	}
 	if len(starts) == 0 {
 		return "starts: none from the profile (no other shape of this op and type whose winner this space holds)"
 	}

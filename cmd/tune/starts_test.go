@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tune-gpu/tune/ops"
@@ -38,12 +41,15 @@ func TestSearchStartsFromNeighboursAndJournalsThem(t *testing.T) {
 	task := search.Task{Name: w.Task, Env: "env"}
 	starts := func(j *search.Journal) []string {
 		t.Helper()
-		ps, err := searchStarts(w, task, prof, 4, j)
+		plan, err := searchStarts(w, task, prof, 4, false, j)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if plan.incumbent != "" {
+			t.Errorf("incumbent %s, none asked for", plan.incumbent)
+		}
 		var ids []string
-		for _, p := range ps {
+		for _, p := range plan.points {
 			ids = append(ids, p.ID())
 		}
 		return ids
@@ -59,8 +65,32 @@ func TestSearchStartsFromNeighboursAndJournalsThem(t *testing.T) {
 	if got, want := starts(nil), []string{near, small, big}; !slices.Equal(got, want) {
 		t.Errorf("without a journal: starts %v, want %v", got, want)
 	}
-	if ps, err := searchStarts(w, task, prof, 0, j); err != nil || ps != nil || j.Len() != 1 {
-		t.Errorf("no starts asked for: %v, %v, and the journal holds %d records, want none, nil and 1", ps, err, j.Len())
+	if plan, err := searchStarts(w, task, prof, 0, false, j); err != nil || plan.points != nil || j.Len() != 1 {
+		t.Errorf("no starts asked for: %v, %v, and the journal holds %d records, want none, nil and 1", plan.points, err, j.Len())
+	}
+
+	// The incumbent, the shape's own winner, comes first and is journaled
+	// with the starts: a rerun after the sweep wrote a new winner starts
+	// as the first run did.
+	plan, err := searchStarts(w, task, prof, 2, true, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pointIDs(plan.points), strings.Join([]string{same, near, small}, ", "); plan.incumbent != same || got != want {
+		t.Errorf("with the incumbent: %s first of %s, want %s first of %s", plan.incumbent, got, same, want)
+	}
+	prof.Put(profiles.Entry{Op: "matmul", Dtype: "f32", Shape: []int{1024, 1024, 1024}, ID: big})
+	if again, err := searchStarts(w, task, prof, 2, true, j); err != nil || again.incumbent != same || pointIDs(again.points) != pointIDs(plan.points) {
+		t.Errorf("after the profile's winner changed, with the journal: incumbent %s of %s (%v), want the journaled %s", again.incumbent, pointIDs(again.points), err, same)
+	}
+	if fresh, err := searchStarts(w, task, prof, 0, true, nil); err != nil || fresh.incumbent != big || len(fresh.points) != 1 {
+		t.Errorf("without a journal: incumbent %q of %s (%v), want %s alone", fresh.incumbent, pointIDs(fresh.points), err, big)
+	}
+	// A shape the profile does not hold has no incumbent.
+	other := w
+	other.Task, other.Dims = "matmul/f32/M=64/N=64/K=64", []int{64, 64, 64}
+	if none, err := searchStarts(other, task, prof, 0, true, nil); err != nil || none.incumbent != "" || len(none.points) != 0 {
+		t.Errorf("a shape the profile lacks: incumbent %q of %s (%v), want none", none.incumbent, pointIDs(none.points), err)
 	}
 }
 
@@ -74,11 +104,56 @@ func TestSearchStartsReadOlderGemvIDs(t *testing.T) {
 	}
 	prof := &profiles.Profile{}
 	prof.Put(profiles.Entry{Op: "gemv", Dtype: f.String(), Shape: []int{2048, 1024}, ID: "wg=32/rows=16/vec=4/unpack=unorm"})
-	ps, err := searchStarts(w, search.Task{Name: w.Task}, prof, 4, nil)
+	plan, err := searchStarts(w, search.Task{Name: w.Task}, prof, 4, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ps := plan.points
 	if len(ps) != 1 || ps[0].ID() != "wg=32/rows=16/vec=4/unpack=unorm/fold=false" {
 		t.Errorf("starts %v, want the unfolded kernel", pointIDs(ps))
+	}
+}
+
+// A re-tune of a shape the profile holds measures the profile's winner
+// first, on the device, and a warm rerun of it measures nothing.
+func TestSweepRetuneMeasuresTheIncumbentFirst(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "p.yaml")
+	sweep := func(journal string) string {
+		t.Helper()
+		var stderr strings.Builder
+		args := []string{"sweep", "-shapes", "64x64x64", "-where", twoPoints, "-max-evals", "2", "-samples", "10", "-target", "1ms", "-roofs=false",
+			"-profile", prof, "-journal", filepath.Join(dir, journal), "-results", filepath.Join(dir, "r.txt")}
+		if err := run(context.Background(), io.Discard, &stderr, args); err != nil {
+			t.Fatalf("tune %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return stderr.String()
+	}
+	if out := sweep("first.jsonl"); strings.Contains(out, "incumbent") {
+		t.Fatalf("a new profile has no incumbent, yet:\n%s", out)
+	}
+	p, err := profiles.Load(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, exact, err := p.Lookup("matmul", "f32", []int{64, 64, 64})
+	if err != nil || !exact {
+		t.Fatalf("the first sweep's winner: %v (exact %t)", err, exact)
+	}
+	out := sweep("second.jsonl")
+	if !strings.Contains(out, "incumbent "+e.ID+", the profile's winner, measured first") {
+		t.Errorf("the re-tune does not name its incumbent %s:\n%s", e.ID, out)
+	}
+	var candidates []string
+	for _, k := range journalKeys(t, filepath.Join(dir, "second.jsonl")) {
+		if f := strings.Fields(k); len(f) == 3 && f[0] == "matmul/f32/M=64/N=64/K=64" && f[1] == "matmul" {
+			candidates = append(candidates, f[2])
+		}
+	}
+	if len(candidates) == 0 || candidates[0] != e.ID {
+		t.Errorf("the re-tune measured %v, want the incumbent %s first", candidates, e.ID)
+	}
+	if warm := sweep("second.jsonl"); !strings.Contains(warm, "0 measured now") {
+		t.Errorf("the warm rerun of the re-tune measured:\n%s", warm)
 	}
 }

@@ -41,6 +41,7 @@ type sweepFlags struct {
 	roofs    bool
 	sentinel int
 	starts   int
+	keep     bool
 	lanes    int
 	fuse     string
 	model    string
@@ -70,6 +71,7 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.BoolVar(&f.roofs, "roofs", true, "measure the copy, fma and dispatch roofs first, for reports")
 	fs.IntVar(&f.sentinel, "sentinel", 16, "re-time the baseline kernel after every N measurements and measure again the window in which it drifted by more than 5%; 0 turns it off")
 	fs.IntVar(&f.starts, "starts", 0, "start each search from the winners of this many of the op's nearest other shapes in the profile (0: from spread points alone)")
+	fs.BoolVar(&f.keep, "incumbent", true, "re-tuning a shape the profile already holds: measure its winner first and keep it unless a finalist beats it by more than the threshold in every round of the finals, five at least, so that a re-tune changes the profile only on evidence; false tunes from scratch")
 	fs.IntVar(&f.lanes, "lanes", 0, "gemv: outputs per weight copy written in turn; 1 makes every dispatch wait on a barrier as dependent decode steps do (default: enough for 256 independent dispatches on a GPU)")
 	fs.StringVar(&f.fuse, "fuse", "", "gemv: tune these variants instead of the plain GEMV, comma-separated: norm, glu, acc, glu+acc, norm+acc or plain; each is an op of its own in the profile (gemv-norm, gemv-glu+acc, ...), where the decode step looks it up")
 	fs.StringVar(&f.model, "model", "", "tune every kernel a model's GPU forward pass looks up instead of one -op: its fused GEMVs, prefill GEMMs, attention and block kernels at its shapes (synthetic:NAME or a GGUF file; -formats is then its one weight format, default int4-g32-sym)")
@@ -299,15 +301,18 @@ every timed pass into a results file in Go benchmark format.`)
 			fmt.Fprintf(stderr, "%s: baseline %s %s\n", w.Label, w.Baseline, reports.FormatRate(base.Score, w.Unit))
 		}
 		rec := &progress{w: stderr, shape: w.Label, unit: w.Unit}
-		starts, err := searchStarts(w, task, prof, f.starts, journal)
+		plan, err := searchStarts(w, task, prof, f.starts, f.keep, journal)
 		if err != nil {
 			w.Eval.Close()
 			return err
 		}
-		if f.starts > 0 {
-			fmt.Fprintf(stderr, "%s: %s\n", w.Label, startsLine(starts))
+		if plan.incumbent != "" {
+			fmt.Fprintf(stderr, "%s: incumbent %s, the profile's winner, measured first\n", w.Label, plan.incumbent)
 		}
-		settings := search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed, Starts: starts}
+		if f.starts > 0 {
+			fmt.Fprintf(stderr, "%s: %s\n", w.Label, startsLine(plan))
+		}
+		settings := search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed, Starts: plan.points}
 		if f.sentinel > 0 && base.Status == search.OK {
 			settings.Sentinel = w.Sentinel
 			settings.SentinelEvery = f.sentinel
@@ -319,7 +324,7 @@ every timed pass into a results file in Go benchmark format.`)
 		}
 		var final *search.Final
 		if sum.Best != nil && ctx.Err() == nil {
-			final, err = finals(ctx, w, task, sum, journal, stderr)
+			final, err = finals(ctx, w, task, sum, plan.incumbent, journal, stderr)
 		}
 		w.Eval.Close()
 		if err != nil {
@@ -416,9 +421,10 @@ func stats(m *search.Measurement) profiles.Stats {
 	return profiles.Stats{Median: m.Median, Lo: m.Lo, Hi: m.Hi, Samples: len(m.Samples), Rate: m.Rate(), Unit: m.Unit, Clock: m.Clock}
 }
 
-// finals re-times the search's best candidates interleaved (search.Finals)
-// and journals the verdict, so a rerun decides the same without measuring.
-func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.Summary, j *search.Journal, stderr io.Writer) (*search.Final, error) {
+// finals re-times the search's best candidates and the incumbent, if any,
+// interleaved (search.Finals) and journals the verdict, so a rerun decides
+// the same without measuring.
+func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.Summary, incumbent string, j *search.Journal, stderr io.Writer) (*search.Final, error) {
 	ft := search.Task{Name: w.Task + "#finals/" + sum.Best.ID, Env: task.Env}
 	if win, ok := j.Lookup(ft, "finals", "winner"); ok {
 		f := &search.Final{Winner: win}
@@ -433,7 +439,7 @@ func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.S
 	if !ok {
 		return &search.Final{Winner: *sum.Best}, nil
 	}
-	f, err := search.Finals(ctx, w.Space, sum.Results, rt, search.FinalOptions{})
+	f, err := search.Finals(ctx, w.Space, sum.Results, rt, search.FinalOptions{Incumbent: incumbent})
 	if err != nil {
 		return nil, err
 	}
@@ -443,6 +449,9 @@ func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.S
 	}
 	if f.Tie {
 		how += ", tie kept the simpler"
+	}
+	if f.Kept {
+		how += ", the incumbent kept: no finalist beat it in every round"
 	}
 	fmt.Fprintf(stderr, "%s: finals after %d rounds: %s %s (%+.1f%% over #2, %s)\n", w.Label, f.Rounds, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), 100*f.Margin, how)
 	win := f.Winner
