@@ -61,9 +61,9 @@ func searchStarts(w ops.Workload, task search.Task, prof *profiles.Profile, n in
 	var plan startPlan
 	add := func(id string) bool {
 		// A winner or a journal of an older space may name points this
-		// one lacks.
+		// one lacks or no longer allows.
 		p, err := w.Parse(id)
-		if err != nil || slices.ContainsFunc(plan.points, func(q search.Point) bool { return q.ID() == p.ID() }) {
+		if err != nil || w.Space.Check(p) != nil || slices.ContainsFunc(plan.points, func(q search.Point) bool { return q.ID() == p.ID() }) {
 			return false
 		}
 		plan.points = append(plan.points, p)

@@ -86,6 +86,11 @@ func TestSearchStartsFromNeighboursAndJournalsThem(t *testing.T) {
 	if fresh, err := searchStarts(w, task, prof, 0, true, nil); err != nil || fresh.incumbent != big || len(fresh.points) != 1 {
 		t.Errorf("without a journal: incumbent %q of %s (%v), want %s alone", fresh.incumbent, pointIDs(fresh.points), err, big)
 	}
+	// Nor one whose winner this device's limits do not allow.
+	prof.Put(profiles.Entry{Op: "matmul", Dtype: "f32", Shape: []int{1024, 1024, 1024}, ID: "wgx=32/wgy=32/rm=8/rn=8/tk=16/vec=4/staged=true/prefetch=true/unroll=true"})
+	if none, err := searchStarts(w, task, prof, 0, true, nil); err != nil || none.incumbent != "" || len(none.points) != 0 {
+		t.Errorf("an incumbent of 1024 invocations, 256 allowed: %q of %s (%v), want none", none.incumbent, pointIDs(none.points), err)
+	}
 	// A shape the profile does not hold has no incumbent.
 	other := w
 	other.Task, other.Dims = "matmul/f32/M=64/N=64/K=64", []int{64, 64, 64}
