@@ -13,6 +13,9 @@
 //  4. Every new result is appended to the Journal as soon as it exists, so a
 //     killed sweep loses nothing and a rerun resumes without re-measuring.
 //  5. A Recorder sees every result as it arrives, for progress display.
+//  6. Finals re-time the best results paired, round by round, for the
+//     winner; an incumbent (the profile's winner for the shape) stays
+//     unless a finalist beats it in every one of five rounds or more.
 //
 // After runs over several shapes of an op, Buckets merges neighbouring
 // shapes whose winners are within noise of each other (WithinNoise); across

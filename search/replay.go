@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 )
 
@@ -173,21 +174,44 @@ func (n noisyReplay) Evaluate(ctx context.Context, p Point) Result {
 	return res
 }
 
+// RerunOptions shape the reruns RerunPicks replays.
+type RerunOptions struct {
+	Reruns   int
+	MaxEvals int
+	Finals   int     // best-measured points the finals take
+	Noise    float64 // the scatter of a measurement, as the standard deviation of its log
+	Draw     uint64  // the first rerun's noise draw; rerun i takes Draw+i
+	Starts   []Point
+	// Incumbent, an ID or "", is proposed first and stays the pick unless
+	// a finalist's recorded score beats it by more than Threshold, as live
+	// finals decide it given their rounds (FinalOptions.Incumbent).
+	Incumbent string
+	Threshold float64
+}
+
 // RerunPicks replays reruns of one tune, as tune stability runs them live:
-// each rerun runs method with the same seed and starts up to maxEvals
-// evaluations on scores scattered by noise (a different draw per rerun), then the finals
-// take the truly best of its finals best-measured points (live finals
-// re-time them paired until they separate). It returns each pick's
-// recorded score.
-func RerunPicks(space *Space, r *Replay, method string, seed uint64, reruns, maxEvals, finals int, noise float64, starts []Point) ([]float64, error) {
-	var picks []float64
-	for i := range reruns {
+// each rerun runs method with the same seed and starts up to MaxEvals
+// evaluations on scores scattered by Noise (a different draw per rerun),
+// then the finals take the truly best of its Finals best-measured points
+// (live finals re-time them paired until they separate), the incumbent's
+// rule applied. It returns each pick with its recorded score.
+func RerunPicks(space *Space, r *Replay, method string, seed uint64, o RerunOptions) ([]Result, error) {
+	starts := o.Starts
+	if o.Incumbent != "" {
+		p, err := space.Parse(o.Incumbent)
+		if err != nil {
+			return nil, fmt.Errorf("replay: incumbent: %w", err)
+		}
+		starts = append([]Point{p}, starts...)
+	}
+	var picks []Result
+	for i := range o.Reruns {
 		m, ok := NewMethod(method)
 		if !ok {
 			return nil, fmt.Errorf("unknown method %q", method)
 		}
-		ev := noisyReplay{Replay: r, noise: noise, rng: rand.New(rand.NewPCG(uint64(i), 0x5ca77e2))}
-		sum, err := Run(context.Background(), Task{Name: "replay"}, space, m, ev, Settings{MaxEvals: maxEvals, Seed: seed, Starts: starts}, nil, nil)
+		ev := noisyReplay{Replay: r, noise: o.Noise, rng: rand.New(rand.NewPCG(o.Draw+uint64(i), 0x5ca77e2))}
+		sum, err := Run(context.Background(), Task{Name: "replay"}, space, m, ev, Settings{MaxEvals: o.MaxEvals, Seed: seed, Starts: starts}, nil, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -201,9 +225,15 @@ func RerunPicks(space *Space, r *Replay, method string, seed uint64, reruns, max
 			return nil, fmt.Errorf("replay: rerun %d found no valid point", i+1)
 		}
 		sort.SliceStable(valid, func(a, b int) bool { return valid[a].Score > valid[b].Score })
-		pick := 0.0
-		for _, res := range valid[:min(finals, len(valid))] {
-			pick = math.Max(pick, r.results[res.ID].Score)
+		var pick Result
+		for _, res := range valid[:min(o.Finals, len(valid))] {
+			if rec := r.results[res.ID]; rec.Score > pick.Score {
+				pick = rec
+			}
+		}
+		measured := slices.ContainsFunc(valid, func(res Result) bool { return res.ID == o.Incumbent })
+		if inc := r.results[o.Incumbent]; o.Incumbent != "" && measured && pick.Score <= inc.Score*(1+o.Threshold) {
+			pick = inc
 		}
 		picks = append(picks, pick)
 	}

@@ -26,7 +26,7 @@ func replayOf(t *testing.T, score func(a, b int) float64) (*search.Space, *searc
 func TestRerunPicks(t *testing.T) {
 	sp, r := replayOf(t, func(a, b int) float64 { return 100 - float64((a-5)*(a-5)+(b-2)*(b-2)) })
 	// Without noise, reruns of one seed are the same run.
-	picks, err := search.RerunPicks(sp, r, "random", 3, 5, 10, 4, 0, nil)
+	picks, err := rerunScores(sp, r, "random", 3, search.RerunOptions{Reruns: 5, MaxEvals: 10, Finals: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestRerunPicks(t *testing.T) {
 		t.Errorf("noiseless reruns picked %v; want five equal picks", picks)
 	}
 	// Finals as wide as the space find the optimum through any noise.
-	picks, err = search.RerunPicks(sp, r, "exhaustive", 1, 5, 0, 64, 0.5, nil)
+	picks, err = rerunScores(sp, r, "exhaustive", 1, search.RerunOptions{Reruns: 5, Finals: 64, Noise: 0.5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,14 +42,53 @@ func TestRerunPicks(t *testing.T) {
 		t.Errorf("exhaustive search with every point in the finals picked %v; want 100 each time", picks)
 	}
 	// With one finalist, the noisiest measurement wins: reruns differ.
-	picks, err = search.RerunPicks(sp, r, "exhaustive", 1, 5, 0, 1, 0.5, nil)
+	picks, err = rerunScores(sp, r, "exhaustive", 1, search.RerunOptions{Reruns: 5, Finals: 1, Noise: 0.5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if slices.Min(picks) == slices.Max(picks) {
 		t.Errorf("reruns through 50%% noise with one finalist all picked %v; the noise is not applied", picks)
 	}
-	if _, err := search.RerunPicks(sp, r, "nonesuch", 1, 1, 0, 4, 0, nil); err == nil {
+	if _, err := search.RerunPicks(sp, r, "nonesuch", 1, search.RerunOptions{Reruns: 1, Finals: 4}); err == nil {
 		t.Error("an unknown method replayed")
+	}
+}
+
+func rerunScores(sp *search.Space, r *search.Replay, method string, seed uint64, o search.RerunOptions) ([]float64, error) {
+	picks, err := search.RerunPicks(sp, r, method, seed, o)
+	var scores []float64
+	for _, p := range picks {
+		scores = append(scores, p.Score)
+	}
+	return scores, err
+}
+
+// An incumbent is every rerun's pick unless a finalist truly beats it by
+// more than the threshold.
+func TestRerunPicksIncumbent(t *testing.T) {
+	sp, r := replayOf(t, func(a, b int) float64 { return 100 - float64((a-5)*(a-5)+(b-2)*(b-2)) })
+	near := "a=4/b=2" // 99: within 2% of the optimum, 100
+	o := search.RerunOptions{Reruns: 5, Finals: 64, Noise: 0.5, Incumbent: near, Threshold: 0.02}
+	picks, err := search.RerunPicks(sp, r, "exhaustive", 1, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range picks {
+		if p.ID != near {
+			t.Errorf("picked %s (%g), want the incumbent %s, within the threshold of the best", p.ID, p.Score, near)
+		}
+	}
+	o.Threshold = 0.005
+	if picks, err = search.RerunPicks(sp, r, "exhaustive", 1, o); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range picks {
+		if p.Score != 100 {
+			t.Errorf("picked %s (%g), want the optimum, 1%% faster than the incumbent past a 0.5%% threshold", p.ID, p.Score)
+		}
+	}
+	o.Incumbent = "a=99/b=0"
+	if _, err := search.RerunPicks(sp, r, "exhaustive", 1, o); err == nil {
+		t.Error("an incumbent outside the space replayed")
 	}
 }

@@ -31,6 +31,7 @@ fraction of the recorded optimum.`)
 	threshold := fs.Float64("threshold", 0.01, "with -reruns: how much slower than the best pick a pick may be and agree")
 	nStarts := fs.Int("starts", 0, "as in sweep: start every search from the winners of this many of the op's nearest other shapes in -starts-from (those the journal recorded)")
 	startsFrom := fs.String("starts-from", "", "with -starts: the profile")
+	retune := fs.Bool("incumbent", false, "with -reruns: replay re-tunes instead: each seed's first tune (a noise draw of its own) picks the incumbent that its reruns start from and keep unless a finalist beats it by more than -threshold, as sweep does against a profile")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -84,7 +85,8 @@ fraction of the recorded optimum.`)
 	if err := t.Render(); err != nil || *reruns == 0 {
 		return err
 	}
-	return rerunTable(stdout, space, replay, strings.Split(*methods, ","), *seeds, *reruns, limit, *noise, *threshold, starts)
+	o := search.RerunOptions{Reruns: *reruns, MaxEvals: limit, Finals: 4, Noise: *noise, Starts: starts, Threshold: *threshold}
+	return rerunTable(stdout, space, replay, strings.Split(*methods, ","), *seeds, o, *retune)
 }
 
 // replayStarts reads the starts a sweep of task would take from the
@@ -103,24 +105,51 @@ func replayStarts(path, task string, space *search.Space, n int) ([]search.Point
 	return plan.points, err
 }
 
-// rerunTable replays reruns of each method at the budget, for each of
-// seeds seeds, and tabulates how many agree: pick the best pick of their
-// seed or one within threshold of it, as tune stability judges them; how
-// many seeds' reruns agree in 95% or more; and how many picks are within
-// threshold of the optimum.
-func rerunTable(w io.Writer, space *search.Space, replay *search.Replay, methods []string, seeds, reruns, limit int, noise, threshold float64, starts []search.Point) error {
-	fmt.Fprintf(w, "\n%d reruns of each strategy and seed, %d evaluations, scores scattered by %.1f%%, finals of 4; agree: within %.1f%% of the seed's best pick\n",
-		reruns, limit, 100*noise, 100*threshold)
+// rerunTable replays o's reruns of each method, for each of seeds seeds,
+// and tabulates how many agree: pick the best pick of their seed or one
+// within o.Threshold of it, as tune stability judges them; how many seeds'
+// reruns agree in 95% or more; and how many picks are within the
+// threshold of the optimum. With retune, each seed's reruns start from
+// the pick of a first tune of their own, their incumbent.
+func rerunTable(w io.Writer, space *search.Space, replay *search.Replay, methods []string, seeds int, o search.RerunOptions, retune bool) error {
+	reruns, threshold := o.Reruns, o.Threshold
+	what := "reruns"
+	if retune {
+		what = "re-tunes (each from its seed's first tune's pick)"
+	}
+	fmt.Fprintf(w, "\n%d %s of each strategy and seed, %d evaluations, scores scattered by %.1f%%, finals of %d; agree: within %.1f%% of the seed's best pick\n",
+		reruns, what, o.MaxEvals, 100*o.Noise, o.Finals, 100*threshold)
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header("strategy", "reruns agreeing", "seeds stable (95%)", fmt.Sprintf("picks within %.1f%% of the optimum", 100*threshold), "median pick", "worst pick")
+	header := []string{"strategy", "reruns agreeing", "seeds stable (95%)", fmt.Sprintf("picks within %.1f%% of the optimum", 100*threshold), "median pick", "worst pick"}
+	if retune {
+		header = append(header, "kept the incumbent")
+	}
+	t.Header(header)
 	opt := replay.Optimum()
 	for _, m := range methods {
 		var all []float64
-		agree, stable, atOpt := 0, 0, 0
+		agree, stable, atOpt, kept := 0, 0, 0, 0
 		for seed := uint64(1); seed <= uint64(seeds); seed++ {
-			picks, err := search.RerunPicks(space, replay, m, seed, reruns, limit, 4, noise, starts)
+			seedOpts := o
+			if retune {
+				first := o
+				first.Reruns, first.Draw = 1, uint64(reruns) // a draw no rerun takes
+				tune, err := search.RerunPicks(space, replay, m, seed, first)
+				if err != nil {
+					return err
+				}
+				seedOpts.Incumbent = tune[0].ID
+			}
+			picked, err := search.RerunPicks(space, replay, m, seed, seedOpts)
 			if err != nil {
 				return err
+			}
+			var picks []float64
+			for _, p := range picked {
+				picks = append(picks, p.Score)
+				if p.ID == seedOpts.Incumbent {
+					kept++
+				}
 			}
 			best := slices.Max(picks)
 			n := 0
@@ -138,8 +167,12 @@ func rerunTable(w io.Writer, space *search.Space, replay *search.Replay, methods
 			}
 			all = append(all, picks...)
 		}
-		t.Append(m, fmt.Sprintf("%d/%d", agree, len(all)), fmt.Sprintf("%d/%d", stable, seeds), fmt.Sprintf("%d/%d", atOpt, len(all)),
-			fmt.Sprintf("%.1f%%", 100*median(all)/opt), fmt.Sprintf("%.1f%%", 100*slices.Min(all)/opt))
+		row := []string{m, fmt.Sprintf("%d/%d", agree, len(all)), fmt.Sprintf("%d/%d", stable, seeds), fmt.Sprintf("%d/%d", atOpt, len(all)),
+			fmt.Sprintf("%.1f%%", 100*median(all)/opt), fmt.Sprintf("%.1f%%", 100*slices.Min(all)/opt)}
+		if retune {
+			row = append(row, fmt.Sprintf("%d/%d", kept, len(all)))
+		}
+		t.Append(row)
 	}
 	return t.Render()
 }

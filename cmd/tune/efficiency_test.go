@@ -66,6 +66,15 @@ func TestEfficiencyReruns(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
+	out.Reset()
+	if err := runEfficiency(context.Background(), &out, &errOut, append(args, "-incumbent")); err != nil {
+		t.Fatalf("-incumbent: %v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"3 re-tunes (each from its seed's first tune's pick)", "kept the incumbent"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("-incumbent: output lacks %q:\n%s", want, out.String())
+		}
+	}
 	for _, bad := range [][]string{{"-noise", "-1"}, {"-noise", "NaN"}, {"-threshold", "NaN"}, {"-reruns", "-2"}, {"-starts", "-1"}, {"-starts", "2"}} {
 		if err := runEfficiency(context.Background(), &out, &errOut, append(args, bad...)); err == nil {
 			t.Errorf("%v was accepted", bad)
