@@ -51,7 +51,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	samples := fs.Int("samples", 10, "timed passes per candidate (at least 10)")
 	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
 	nStarts := fs.Int("starts", 0, "as in sweep: start each search from the winners of this many of the op's nearest other shapes in -profile")
-	keep := fs.Bool("incumbent", true, "as in sweep: measure first the winner -profile holds for the shape, and keep it unless a finalist beats it in every round of the finals, five at least")
+	incumbent := fs.Bool("incumbent", true, "as in sweep: measure first the winner -profile holds for the shape, and keep it unless a finalist beats it in every round of the finals, five at least")
 	profilePath := fs.String("profile", "", "the profile -starts and -incumbent read (default profiles/<adapter>.yaml; for -incumbent alone, none if that file is missing)")
 	picksFile := fs.String("picks", "", "keep each finished rerun's pick in this file and resume from it: a run cut short goes on at the next rerun")
 	if err := parseFlags(fs, args); err != nil {
@@ -100,7 +100,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	fmt.Fprintf(stderr, "adapter: %s\n%s: %d legal candidates, %d reruns of %s over up to %d\n", dev.Info, w.Label, len(w.Space.Legal()), *reruns, *strategy, *maxEvals)
 	task := search.Task{Name: w.Task, Env: fingerprint(dev.Info)}
 	var plan startPlan
-	if *nStarts > 0 || *keep {
+	if *nStarts > 0 || *incumbent {
 		path := *profilePath
 		if path == "" {
 			path = defaultProfile(profileAdapter(dev.Info))
@@ -112,10 +112,10 @@ is to itself cannot be told apart there. The tune is stable when at least
 		case err != nil:
 			return fmt.Errorf("reading -profile: %w", err)
 		}
-		if plan, err = searchStarts(w, task, prof, *nStarts, *keep, nil); err != nil {
+		if plan, err = searchStarts(w, task, prof, *nStarts, *incumbent, nil); err != nil {
 			return err
 		}
-		if *keep && prof != nil {
+		if *incumbent && prof != nil {
 			if plan.incumbent != "" {
 				fmt.Fprintf(stderr, "incumbent: %s, the winner %s holds\n", plan.incumbent, path)
 			} else {
@@ -138,11 +138,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	if plan.incumbent != "" {
 		setup.Runs += "/incumbent=" + plan.incumbent
 	}
-	starts := plan.points
-	if plan.incumbent != "" {
-		starts = starts[1:]
-	}
-	if len(starts) > 0 {
+	if starts := plan.neighbours(); len(starts) > 0 {
 		setup.Runs += "/starts=" + pointIDs(starts)
 	}
 	if *picksFile != "" {
@@ -189,14 +185,14 @@ is to itself cannot be told apart there. The tune is stable when at least
 				return fmt.Errorf("writing -picks: %w", err)
 			}
 		}
-		drift := ""
+		notes := ""
 		if f.Kept {
-			drift = " (kept the incumbent: no finalist beat it in every round)"
+			notes = " (kept the incumbent: no finalist beat it in every round)"
 		}
 		if sum.Remeasured > 0 {
-			drift += fmt.Sprintf(" (the sentinel drifted: %d measured again, %d unsettled)", sum.Remeasured, sum.Unsettled)
+			notes += fmt.Sprintf(" (the sentinel drifted: %d measured again, %d unsettled)", sum.Remeasured, sum.Unsettled)
 		}
-		fmt.Fprintf(stderr, "rerun %d/%d: %s %s after %d candidates in %s%s\n", i+1, *reruns, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), sum.Evals, time.Since(start).Round(time.Millisecond), drift)
+		fmt.Fprintf(stderr, "rerun %d/%d: %s %s after %d candidates in %s%s\n", i+1, *reruns, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), sum.Evals, time.Since(start).Round(time.Millisecond), notes)
 		var others []string
 		for _, r := range f.Finalists {
 			if r.ID != f.Winner.ID {

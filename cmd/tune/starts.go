@@ -19,6 +19,15 @@ type startPlan struct {
 	incumbent string
 }
 
+// neighbours are the plan's points after the incumbent: winners of other
+// shapes.
+func (p startPlan) neighbours() []search.Point {
+	if p.incumbent != "" {
+		return p.points[1:]
+	}
+	return p.points
+}
+
 // searchStarts returns the points a search of w starts from: with
 // incumbent, the winner prof holds for w's own shape, then the winners of
 // the op's n nearest other shapes in prof, nearest first, those w's space
@@ -80,10 +89,7 @@ func searchStarts(w ops.Workload, task search.Task, prof *profiles.Profile, n in
 
 // startsLine tells the user where a search begins.
 func startsLine(plan startPlan) string {
-	starts := plan.points
-	if plan.incumbent != "" {
-		starts = starts[1:]
-	}
+	starts := plan.neighbours()
 	if len(starts) == 0 {
 		return "starts: none from the profile (no other shape of this op and type whose winner this space holds)"
 	}

@@ -24,29 +24,29 @@ import (
 )
 
 type sweepFlags struct {
-	op       string
-	formats  string
-	adapter  string
-	shapes   string
-	strategy string
-	maxEvals int
-	budget   time.Duration
-	seed     uint64
-	where    string
-	profile  string
-	results  string
-	journal  string
-	samples  int
-	target   time.Duration
-	roofs    bool
-	sentinel int
-	starts   int
-	keep     bool
-	lanes    int
-	fuse     string
-	model    string
-	contexts string
-	kv       string
+	op        string
+	formats   string
+	adapter   string
+	shapes    string
+	strategy  string
+	maxEvals  int
+	budget    time.Duration
+	seed      uint64
+	where     string
+	profile   string
+	results   string
+	journal   string
+	samples   int
+	target    time.Duration
+	roofs     bool
+	sentinel  int
+	starts    int
+	incumbent bool
+	lanes     int
+	fuse      string
+	model     string
+	contexts  string
+	kv        string
 }
 
 func runSweep(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -71,7 +71,7 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.BoolVar(&f.roofs, "roofs", true, "measure the copy, fma and dispatch roofs first, for reports")
 	fs.IntVar(&f.sentinel, "sentinel", 16, "re-time the baseline kernel after every N measurements and measure again the window in which it drifted by more than 5%; 0 turns it off")
 	fs.IntVar(&f.starts, "starts", 0, "start each search from the winners of this many of the op's nearest other shapes in the profile (0: from spread points alone)")
-	fs.BoolVar(&f.keep, "incumbent", true, "re-tuning a shape the profile already holds: measure its winner first and keep it unless a finalist beats it by more than the threshold in every round of the finals, five at least, so that a re-tune changes the profile only on evidence; false tunes from scratch")
+	fs.BoolVar(&f.incumbent, "incumbent", true, "re-tuning a shape the profile already holds: make its winner a finalist (bayes measures it first; other strategies where they measure it) and keep it unless a finalist beats it by more than the threshold in every round of the finals, five at least, so that a re-tune changes the profile only on evidence; false tunes from scratch")
 	fs.IntVar(&f.lanes, "lanes", 0, "gemv: outputs per weight copy written in turn; 1 makes every dispatch wait on a barrier as dependent decode steps do (default: enough for 256 independent dispatches on a GPU)")
 	fs.StringVar(&f.fuse, "fuse", "", "gemv: tune these variants instead of the plain GEMV, comma-separated: norm, glu, acc, glu+acc, norm+acc or plain; each is an op of its own in the profile (gemv-norm, gemv-glu+acc, ...), where the decode step looks it up")
 	fs.StringVar(&f.model, "model", "", "tune every kernel a model's GPU forward pass looks up instead of one -op: its fused GEMVs, prefill GEMMs, attention and block kernels at its shapes (synthetic:NAME or a GGUF file; -formats is then its one weight format, default int4-g32-sym)")
@@ -301,13 +301,17 @@ every timed pass into a results file in Go benchmark format.`)
 			fmt.Fprintf(stderr, "%s: baseline %s %s\n", w.Label, w.Baseline, reports.FormatRate(base.Score, w.Unit))
 		}
 		rec := &progress{w: stderr, shape: w.Label, unit: w.Unit}
-		plan, err := searchStarts(w, task, prof, f.starts, f.keep, journal)
+		plan, err := searchStarts(w, task, prof, f.starts, f.incumbent, journal)
 		if err != nil {
 			w.Eval.Close()
 			return err
 		}
 		if plan.incumbent != "" {
-			fmt.Fprintf(stderr, "%s: incumbent %s, the profile's winner, measured first\n", w.Label, plan.incumbent)
+			first := ""
+			if _, ok := method.(search.Primed); ok {
+				first = ", measured first"
+			}
+			fmt.Fprintf(stderr, "%s: incumbent %s, the profile's winner%s\n", w.Label, plan.incumbent, first)
 		}
 		if f.starts > 0 {
 			fmt.Fprintf(stderr, "%s: %s\n", w.Label, startsLine(plan))
