@@ -343,6 +343,21 @@ is to itself cannot be told apart there. The tune is stable when at least
 			100*backToBack, *noiseRounds, 100*drift, 100*scatter, 100*practical)
 	}
 	fmt.Fprintf(stdout, "%d/%d reruns agree (%.0f%%; criterion %.0f%%): %s\n", n, len(runs), 100*float64(n)/float64(len(runs)), 100**criterion, verdict)
+	if plan.incumbent != "" {
+		kept := 0
+		for _, r := range runs {
+			if r.final.Winner.ID == plan.incumbent {
+				kept++
+			}
+		}
+		how := "the overall winner"
+		if r, ok := ratios[plan.incumbent]; ok {
+			how = fmt.Sprintf("%+.1f%% time paired with the overall winner", 100*(r-1))
+		} else if plan.incumbent != ref.ID {
+			how = "not re-timed: no rerun picked it"
+		}
+		fmt.Fprintf(stdout, "incumbent %s: picked by %d/%d reruns (%s)\n", plan.incumbent, kept, len(runs), how)
+	}
 	return nil
 }
 

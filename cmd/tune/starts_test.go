@@ -161,4 +161,14 @@ func TestSweepRetuneMeasuresTheIncumbentFirst(t *testing.T) {
 	if warm := sweep("second.jsonl"); !strings.Contains(warm, "0 measured now") {
 		t.Errorf("the warm rerun of the re-tune measured:\n%s", warm)
 	}
+
+	// tune stability reruns the re-tune and says how often the incumbent held.
+	var stdout strings.Builder
+	args := []string{"stability", "-shape", "64x64x64", "-where", twoPoints, "-strategy", "exhaustive", "-reruns", "2", "-samples", "10", "-target", "1ms", "-noise-rounds", "0", "-profile", prof}
+	if err := run(context.Background(), &stdout, io.Discard, args); err != nil {
+		t.Fatalf("tune %s: %v", strings.Join(args, " "), err)
+	}
+	if !strings.Contains(stdout.String(), "incumbent "+e.ID+": picked by ") {
+		t.Errorf("tune stability does not report its incumbent %s:\n%s", e.ID, stdout.String())
+	}
 }
