@@ -317,3 +317,61 @@ func (c *Comparison) Regressions() []Row {
 	}
 	return out
 }
+
+// Relative returns new with its times rescaled to old's machine speed,
+// for comparing runs on a machine whose speed changes between them (a
+// shared VM's phases): each benchmark bound by a roof that both sets
+// measured (bandwidth-bound kernels by the copy, matmuls by the lower of
+// the fma and their intensity times the copy) has its times multiplied by
+// new's roof rate over old's, so that a machine uniformly half as fast
+// leaves them unchanged. The roofs are the yardstick, not compared: they
+// are left out of old. Rates stay as measured. Notes say what was scaled
+// by how much.
+func Relative(old, new *Set) (rescaled, yardstick *Set, notes []string) {
+	or, nr := roofsOf(old), roofsOf(new)
+	yardstick = &Set{Label: old.Label, Config: old.Config, Series: map[string]*Series{}, Exact: old.Exact, Warning: old.Warning}
+	for n, s := range old.Series {
+		if !strings.HasPrefix(n, "Roof/") {
+			yardstick.Series[n] = s
+		}
+	}
+	rescaled = &Set{Label: new.Label, Config: new.Config, Series: map[string]*Series{}, Exact: new.Exact, Warning: new.Warning}
+	var bw, fma int
+	for n, s := range new.Series {
+		rescaled.Series[n] = s
+		if strings.HasPrefix(n, "Roof/") {
+			continue
+		}
+		ratio := math.NaN()
+		switch ai := Intensity(n); {
+		case s.Unit == "B/s":
+			ratio, bw = nr.Bandwidth/or.Bandwidth, bw+1
+		case !math.IsNaN(ai) && nr.FMA <= ai*nr.Bandwidth:
+			ratio, fma = nr.FMA/or.FMA, fma+1
+		case !math.IsNaN(ai):
+			ratio, bw = nr.Bandwidth/or.Bandwidth, bw+1
+		}
+		if math.IsNaN(ratio) || math.IsInf(ratio, 0) || ratio <= 0 {
+			continue // no roof on one side: compared as measured
+		}
+		c := *s
+		c.Seconds = scaled(s.Seconds, ratio) // rates stay as measured, for their fraction of new's roof
+		c.Center, c.Lo, c.Hi = c.Center*ratio, c.Lo*ratio, c.Hi*ratio
+		rescaled.Series[n] = &c
+	}
+	if bw > 0 {
+		notes = append(notes, fmt.Sprintf("relative: %d bandwidth-bound benchmarks' new times scaled by the copy roofs' ratio, %s against %s (x%.2f)", bw, FormatRate(nr.Bandwidth, "B/s"), FormatRate(or.Bandwidth, "B/s"), nr.Bandwidth/or.Bandwidth))
+	}
+	if fma > 0 {
+		notes = append(notes, fmt.Sprintf("relative: %d compute-bound benchmarks' new times scaled by the fma roofs' ratio, %s against %s (x%.2f)", fma, FormatRate(nr.FMA, "FLOP/s"), FormatRate(or.FMA, "FLOP/s"), nr.FMA/or.FMA))
+	}
+	return rescaled, yardstick, notes
+}
+
+func scaled(v []float64, by float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = x * by
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,5 +199,71 @@ func TestRegressionNeedsItsBoundsPastTheThreshold(t *testing.T) {
 	}
 	if between := (r.DeltaLo + r.Delta) / 2; row(between).Regression {
 		t.Errorf("threshold %+.3f, past the near bound %+.3f but under the median %+.3f: flagged", between, r.DeltaLo, r.Delta)
+	}
+}
+
+// benchText writes Go benchmark lines: per benchmark, samples around its
+// time (±1% in turn), with its rate for work units of work.
+func benchText(slow float64, times map[string]float64, work map[string]float64, unit map[string]string) string {
+	var b strings.Builder
+	b.WriteString("adapter: test\n\n")
+	for name, t := range times {
+		for i := range 10 {
+			s := t * slow * (1 + 0.01*float64(i%3-1))
+			fmt.Fprintf(&b, "Benchmark%s 1 %g sec/op %g %s\n", name, s, work[name]/s, unit[name])
+		}
+	}
+	return b.String()
+}
+
+// On a machine uniformly twice as slow, absolute times regress by 100%;
+// scaled by the roofs measured in the same run they do not, and a kernel
+// three times as slow still regresses by 50%.
+func TestRelativeScalesByTheRoofs(t *testing.T) {
+	const (
+		copyRoof = "Roof/dtype=f32/kind=copy/bytes=1024/kernel=copy/wg=256"
+		fmaRoof  = "Roof/dtype=f32/kind=fma/threads=1024/kernel=fma/wg=256"
+		gemv     = "Gemv/dtype=int4-g32-sym/N=512/K=2048/kernel=gemv/wg=32"
+		mm       = "Matmul/dtype=f32/M=512/N=512/K=512/kernel=matmul/wgx=16"
+	)
+	times := map[string]float64{copyRoof: 1e-3, fmaRoof: 1e-3, gemv: 2e-3, mm: 4e-3}
+	work := map[string]float64{copyRoof: 1e7, fmaRoof: 1e8, gemv: 1e6, mm: 2 * 512 * 512 * 512}
+	unit := map[string]string{copyRoof: "B/s", fmaRoof: "FLOP/s", gemv: "B/s", mm: "FLOP/s"}
+	read := func(text string) *reports.Set {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "r.bench.txt")
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := reports.ReadSet(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	old := read(benchText(1, times, work, unit))
+	slow := read(benchText(2, times, work, unit))
+	if regs := reports.Compare(old, slow, 0.5, 0.05).Regressions(); len(regs) != 4 {
+		t.Fatalf("absolute: %d regressions on a machine twice as slow, want all 4", len(regs))
+	}
+	scaled, yardstick, notes := reports.Relative(old, slow)
+	c := reports.Compare(yardstick, scaled, 0.5, 0.05)
+	if regs := c.Regressions(); len(regs) != 0 || len(notes) != 2 {
+		t.Errorf("relative: regressions %v, notes %q; want none, and a note for each roof", regs, notes)
+	}
+	for _, r := range c.Rows {
+		if strings.HasPrefix(r.Name, "Roof/") && r.Old != nil {
+			t.Errorf("%s compared: the roofs are the yardstick", r.Name)
+		}
+		if r.Name == gemv && (r.RoofFraction < 0.049 || r.RoofFraction > 0.051) {
+			t.Errorf("%s: %.3f of the roof, want the measured rate's 0.05", r.Name, r.RoofFraction)
+		}
+	}
+	times[gemv] *= 1.5 // on top of the machine's 2x
+	worse := read(benchText(2, times, work, unit))
+	scaled, yardstick, _ = reports.Relative(old, worse)
+	regs := reports.Compare(yardstick, scaled, 0.3, 0.05).Regressions()
+	if len(regs) != 1 || regs[0].Name != gemv || regs[0].Delta < 0.45 || regs[0].Delta > 0.55 {
+		t.Errorf("relative: regressions %+v, want %s at +50%%", regs, gemv)
 	}
 }

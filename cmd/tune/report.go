@@ -22,6 +22,7 @@ fraction of the measured roof; a geomean row.`)
 	threshold := fs.Float64("threshold", 0.10, "practical threshold: a regression is a significant slowdown larger than this fraction")
 	alpha := fs.Float64("alpha", 0.05, "significance level of the U test")
 	gate := fs.Bool("gate", false, "exit non-zero when any benchmark regressed")
+	relative := fs.Bool("relative", false, "compare NEW at OLD's machine speed: scale each roof-bound benchmark's new times by the ratio of the two runs' roofs (copy or fma, as bounds it), and leave the roofs out of the comparison; for a machine whose speed changes between runs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,7 +52,12 @@ fraction of the measured roof; a geomean row.`)
 		}
 		results = append(results, rs...)
 	}
+	var notes []string
+	if *relative {
+		nw, old, notes = reports.Relative(old, nw)
+	}
 	c := reports.Compare(old, nw, *threshold, *alpha)
+	c.Notes = append(c.Notes, notes...)
 	render := func(w io.Writer) error {
 		switch *format {
 		case "text":
