@@ -15,7 +15,8 @@
 //  5. A Recorder sees every result as it arrives, for progress display.
 //  6. Finals re-time the best results paired, round by round, for the
 //     winner; an incumbent (the profile's winner for the shape) stays
-//     unless a finalist beats it in every one of five rounds or more.
+//     unless a finalist beats it in so many of five to nine rounds that
+//     a sign test rejects a tie.
 //
 // After runs over several shapes of an op, Buckets merges neighbouring
 // shapes whose winners are within noise of each other (WithinNoise); across

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"golang.org/x/perf/benchmath"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Retimer re-measures a point that has already validated.
@@ -22,10 +23,11 @@ type FinalOptions struct {
 	Threshold float64 // a difference of medians below this fraction is a tie; 0 means 0.01
 	// Incumbent is the ID of the point a profile already holds for the
 	// task, or "". Where the search measured it, it is a finalist whatever
-	// its score, and it stays the winner unless it goes out: slower than
-	// the leader in every round, at least incumbentRounds of them, and
-	// past the threshold. A re-tune then changes a winner only on
-	// evidence, not on a lucky round.
+	// its score, and it stays the winner unless it goes out: past the
+	// threshold, and slower than the leader in so many of at least
+	// incumbentRounds rounds that a sign test rejects a tie at
+	// incumbentAlpha. A re-tune then changes a winner only on evidence,
+	// not on a lucky round.
 	Incumbent string
 }
 
@@ -40,7 +42,7 @@ type Final struct {
 	Separated bool
 	Rounds    int
 	Tie       bool // the winner is the simplest of finalists within the threshold
-	Kept      bool // the winner is the incumbent, which no finalist beat in every one of enough rounds
+	Kept      bool // the winner is the incumbent, which no finalist beat in enough rounds
 	// Finalists are every finalist as last summarised, fastest first.
 	Finalists []Result
 }
@@ -49,10 +51,22 @@ type Final struct {
 // finalists: one pair of times could be a moment's accident.
 const minPairedRounds = 2
 
-// incumbentRounds is the fewest rounds an incumbent must lose to go out: a
-// sign test, as a kernel no faster than the incumbent beats it in all five
-// of its rounds by chance once in 32 (3%).
-const incumbentRounds = 5
+// An incumbent goes out on a sign test: when a leader no faster than it
+// would beat it in as many of their paired rounds by chance less than
+// incumbentAlpha of the time. Five rounds is the fewest where that can
+// happen (all five lost: 1 in 32); a noisy device gets up to
+// incumbentMaxRounds, where losing 7 of 8 or 8 of 9 is enough.
+const (
+	incumbentRounds    = 5
+	incumbentMaxRounds = 9
+	incumbentAlpha     = 0.05
+)
+
+// signTest is the chance that a leader no faster than the incumbent beats
+// it in losses or more of rounds paired rounds.
+func signTest(losses, rounds int) float64 {
+	return distuv.Binomial{N: float64(rounds), P: 0.5}.Survival(float64(losses - 1))
+}
 
 // Finals re-times the best results of a search in rounds, every finalist
 // still in once per round, the order rotating from round to round, and
@@ -136,6 +150,18 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 		}
 		return medianOf(rs), slices.Min(rs) > 1
 	}
+	// losses counts the rounds both ran in which a was slower than b.
+	losses := func(a, b *finalist) (lost, rounds int) {
+		for r := range a.times {
+			if !math.IsNaN(a.times[r]) && !math.IsNaN(b.times[r]) {
+				rounds++
+				if a.times[r] > b.times[r] {
+					lost++
+				}
+			}
+		}
+		return lost, rounds
+	}
 	// score is a finalist's times over their rounds' geometric means:
 	// comparable across finalists whatever the device's speed per round.
 	score := func(f *finalist) float64 {
@@ -174,7 +200,13 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 			}
 			switch r, slower := ratio(f, l); {
 			case r-1 < opt.Threshold:
-			case slower && (f != incumbent || final.Rounds >= incumbentRounds):
+			case f == incumbent:
+				if k, n := losses(f, l); n >= incumbentRounds && signTest(k, n) < incumbentAlpha {
+					f.out = true
+				} else {
+					done = false
+				}
+			case slower:
 				f.out = true
 			default:
 				done = false
@@ -183,7 +215,7 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 		return done
 	}
 	if incumbent != nil {
-		opt.Rounds = max(opt.Rounds, incumbentRounds)
+		opt.Rounds = max(opt.Rounds, incumbentMaxRounds)
 	}
 	for len(fs) > 1 && final.Rounds < opt.Rounds {
 		round := final.Rounds

@@ -51,7 +51,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	samples := fs.Int("samples", 10, "timed passes per candidate (at least 10)")
 	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
 	nStarts := fs.Int("starts", 0, "as in sweep: start each search from the winners of this many of the op's nearest other shapes in -profile")
-	incumbent := fs.Bool("incumbent", true, "as in sweep: measure first the winner -profile holds for the shape, and keep it unless a finalist beats it in every round of the finals, five at least")
+	incumbent := fs.Bool("incumbent", true, "as in sweep: measure first the winner -profile holds for the shape, and keep it unless a finalist beats it in enough rounds of the finals (a sign test over five to nine)")
 	profilePath := fs.String("profile", "", "the profile -starts and -incumbent read (default profiles/<adapter>.yaml; for -incumbent alone, none if that file is missing)")
 	picksFile := fs.String("picks", "", "keep each finished rerun's pick in this file and resume from it: a run cut short goes on at the next rerun")
 	if err := parseFlags(fs, args); err != nil {
@@ -187,7 +187,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 		}
 		notes := ""
 		if f.Kept {
-			notes = " (kept the incumbent: no finalist beat it in every round)"
+			notes = " (kept the incumbent: no finalist beat it in enough rounds)"
 		}
 		if sum.Remeasured > 0 {
 			notes += fmt.Sprintf(" (the sentinel drifted: %d measured again, %d unsettled)", sum.Remeasured, sum.Unsettled)

@@ -71,7 +71,7 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.BoolVar(&f.roofs, "roofs", true, "measure the copy, fma and dispatch roofs first, for reports")
 	fs.IntVar(&f.sentinel, "sentinel", 16, "re-time the baseline kernel after every N measurements and measure again the window in which it drifted by more than 5%; 0 turns it off")
 	fs.IntVar(&f.starts, "starts", 0, "start each search from the winners of this many of the op's nearest other shapes in the profile (0: from spread points alone)")
-	fs.BoolVar(&f.incumbent, "incumbent", true, "re-tuning a shape the profile already holds: make its winner a finalist (bayes measures it first; other strategies where they measure it) and keep it unless a finalist beats it by more than the threshold in every round of the finals, five at least, so that a re-tune changes the profile only on evidence; false tunes from scratch")
+	fs.BoolVar(&f.incumbent, "incumbent", true, "re-tuning a shape the profile already holds: make its winner a finalist (bayes measures it first; other strategies where they measure it) and keep it unless a finalist beats it by more than the threshold in so many of five to nine rounds of the finals that a sign test rejects a tie at 5%, so that a re-tune changes the profile only on evidence; false tunes from scratch")
 	fs.IntVar(&f.lanes, "lanes", 0, "gemv: outputs per weight copy written in turn; 1 makes every dispatch wait on a barrier as dependent decode steps do (default: enough for 256 independent dispatches on a GPU)")
 	fs.StringVar(&f.fuse, "fuse", "", "gemv: tune these variants instead of the plain GEMV, comma-separated: norm, glu, acc, glu+acc, norm+acc or plain; each is an op of its own in the profile (gemv-norm, gemv-glu+acc, ...), where the decode step looks it up")
 	fs.StringVar(&f.model, "model", "", "tune every kernel a model's GPU forward pass looks up instead of one -op: its fused GEMVs, prefill GEMMs, attention and block kernels at its shapes (synthetic:NAME or a GGUF file; -formats is then its one weight format, default int4-g32-sym)")
@@ -455,7 +455,7 @@ func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.S
 		how += ", tie kept the simpler"
 	}
 	if f.Kept {
-		how += ", the incumbent kept: no finalist beat it in every round"
+		how += ", the incumbent kept: no finalist beat it in enough rounds"
 	}
 	fmt.Fprintf(stderr, "%s: finals after %d rounds: %s %s (%+.1f%% over #2, %s)\n", w.Label, f.Rounds, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), 100*f.Margin, how)
 	win := f.Winner
