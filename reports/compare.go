@@ -288,23 +288,48 @@ func Intensity(name string) float64 {
 	return 2 * M * N * K / (4 * (M*K + K*N + M*N))
 }
 
-// roofFraction is a benchmark's rate over the roof that bounds it: the fma
-// rate or the bandwidth times its intensity, whichever is lower.
+// roofFraction is a benchmark's rate over the roof that bounds it
+// (boundBy): the copy's bandwidth, times its intensity for a matmul, or
+// the fma rate.
 func (c *Comparison) roofFraction(name string, rate float64) float64 {
-	switch {
-	case strings.Contains(name, "/kind=copy/") && c.Roofs.Bandwidth > 0:
+	unit := ""
+	if s := c.New.Series[name]; s != nil {
+		unit = s.Unit
+	}
+	switch boundBy(name, unit, c.Roofs) {
+	case "copy":
+		if ai := Intensity(name); !math.IsNaN(ai) {
+			return rate / (ai * c.Roofs.Bandwidth) // a bandwidth-bound matmul
+		}
 		return rate / c.Roofs.Bandwidth
-	case strings.Contains(name, "/kind=fma/") && c.Roofs.FMA > 0:
+	case "fma":
 		return rate / c.Roofs.FMA
 	}
-	if unit := c.New.Series[name]; unit != nil && unit.Unit == "B/s" && c.Roofs.Bandwidth > 0 {
-		return rate / c.Roofs.Bandwidth // a bandwidth-bound kernel
+	return math.NaN()
+}
+
+// boundBy names the roof, of r, that bounds a benchmark: "copy" for the
+// copy itself and bandwidth-bound kernels (rates in B/s), "fma" for the
+// fma itself, and for a matmul whichever is lower of the fma rate and its
+// intensity times the bandwidth; "" where r lacks that roof or the
+// benchmark has none.
+func boundBy(name, unit string, r RoofInfo) string {
+	switch ai := Intensity(name); {
+	case strings.Contains(name, "/kind=copy/") || unit == "B/s":
+		if r.Bandwidth > 0 {
+			return "copy"
+		}
+	case strings.Contains(name, "/kind=fma/"):
+		if r.FMA > 0 {
+			return "fma"
+		}
+	case !math.IsNaN(ai) && r.FMA > 0 && r.Bandwidth > 0:
+		if r.FMA <= ai*r.Bandwidth {
+			return "fma"
+		}
+		return "copy"
 	}
-	ai := Intensity(name)
-	if math.IsNaN(ai) || c.Roofs.FMA == 0 || c.Roofs.Bandwidth == 0 {
-		return math.NaN()
-	}
-	return rate / math.Min(c.Roofs.FMA, ai*c.Roofs.Bandwidth)
+	return ""
 }
 
 // Regressions lists the rows that regressed.
@@ -342,17 +367,21 @@ func Relative(old, new *Set) (rescaled, yardstick *Set, notes []string) {
 		if strings.HasPrefix(n, "Roof/") {
 			continue
 		}
-		ratio := math.NaN()
-		switch ai := Intensity(n); {
-		case s.Unit == "B/s":
-			ratio, bw = nr.Bandwidth/or.Bandwidth, bw+1
-		case !math.IsNaN(ai) && nr.FMA <= ai*nr.Bandwidth:
-			ratio, fma = nr.FMA/or.FMA, fma+1
-		case !math.IsNaN(ai):
-			ratio, bw = nr.Bandwidth/or.Bandwidth, bw+1
+		var ratio float64
+		roof := boundBy(n, s.Unit, nr)
+		switch roof {
+		case "copy":
+			ratio = nr.Bandwidth / or.Bandwidth
+		case "fma":
+			ratio = nr.FMA / or.FMA
 		}
-		if math.IsNaN(ratio) || math.IsInf(ratio, 0) || ratio <= 0 {
+		if math.IsInf(ratio, 0) || ratio <= 0 {
 			continue // no roof on one side: compared as measured
+		}
+		if roof == "copy" {
+			bw++
+		} else {
+			fma++
 		}
 		c := *s
 		c.Seconds = scaled(s.Seconds, ratio) // rates stay as measured, for their fraction of new's roof
