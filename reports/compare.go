@@ -394,6 +394,9 @@ func Relative(old, new *Set) (rescaled, yardstick *Set, notes []string) {
 	if fma > 0 {
 		notes = append(notes, fmt.Sprintf("relative: %d compute-bound benchmarks' new times scaled by the fma roofs' ratio, %s against %s (x%.2f)", fma, FormatRate(nr.FMA, "FLOP/s"), FormatRate(or.FMA, "FLOP/s"), nr.FMA/or.FMA))
 	}
+	if bw+fma == 0 {
+		notes = append(notes, "relative: no benchmark has a roof measured on both sides; compared as measured")
+	}
 	return rescaled, yardstick, notes
 }
 

@@ -35,9 +35,9 @@ fraction of the recorded optimum.`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *journal == "" || *task == "" || *seeds < 1 || *frac <= 0 || *frac > 1 || *budget <= 0 || *reruns < 0 || *nStarts < 0 || *nStarts > 0 && *startsFrom == "" || !(*noise >= 0) || !(*threshold >= 0) {
+	if *journal == "" || *task == "" || *seeds < 1 || *frac <= 0 || *frac > 1 || *budget <= 0 || *reruns < 0 || *nStarts < 0 || *nStarts > 0 && *startsFrom == "" || *retune && *reruns == 0 || !(*noise >= 0) || !(*threshold >= 0) {
 		fs.Usage()
-		return fmt.Errorf("efficiency: -journal and -task are required; -seeds >= 1; 0 < -frac <= 1; -budget > 0; -reruns and -starts not negative, -starts with -starts-from; -noise and -threshold numbers, not negative")
+		return fmt.Errorf("efficiency: -journal and -task are required; -seeds >= 1; 0 < -frac <= 1; -budget > 0; -reruns and -starts not negative, -starts with -starts-from, -incumbent with -reruns; -noise and -threshold numbers, not negative")
 	}
 	results, err := search.ReadJournal(*journal)
 	if err != nil {

@@ -75,7 +75,7 @@ func TestEfficiencyReruns(t *testing.T) {
 			t.Errorf("-incumbent: output lacks %q:\n%s", want, out.String())
 		}
 	}
-	for _, bad := range [][]string{{"-noise", "-1"}, {"-noise", "NaN"}, {"-threshold", "NaN"}, {"-reruns", "-2"}, {"-starts", "-1"}, {"-starts", "2"}} {
+	for _, bad := range [][]string{{"-noise", "-1"}, {"-noise", "NaN"}, {"-threshold", "NaN"}, {"-reruns", "-2"}, {"-starts", "-1"}, {"-starts", "2"}, {"-reruns", "0", "-incumbent"}} {
 		if err := runEfficiency(context.Background(), &out, &errOut, append(args, bad...)); err == nil {
 			t.Errorf("%v was accepted", bad)
 		}
