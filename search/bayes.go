@@ -30,7 +30,11 @@ var (
 // than beside one, and reruns whose measurements differ by noise end on
 // the same one.
 // With a known budget, its last quarter is spent that way: climbing from
-// the best points until none of their neighbours is better. Primed, it
+// the best points until none of their neighbours is better. Where the
+// space names Core axes, the quarter before it searches the slice through
+// the best point along them (its model-guided proposals keep the best
+// point's other axes): kernels that divide the work differently lie many
+// axis steps apart, and a climb does not cross between them. Primed, it
 // proposes the given points first, and spreads its own starts after them.
 type Bayes struct {
 	Starts int // starting points (spread over the axes' values) before the model is used; 0 means 8
@@ -49,6 +53,8 @@ type Bayes struct {
 	local  int
 	order  [][]int // each axis's value order, for the spread starts
 	polish int     // observations after which every proposal climbs; 0 for none
+	slice  int     // observations after which, until polish, proposals keep the best point's non-core axes; 0 for none
+	core   []bool  // per axis, whether it is one of the space's Core axes
 	first  []int   // legal indexes of the primed points, proposed first
 	primed int     // primed points proposed so far
 }
@@ -64,7 +70,14 @@ func (m *Bayes) Init(legal []Point, seed uint64) {
 	}
 	m.obsX, m.obsY, m.obsI = nil, nil, nil
 	m.order = m.idx.valueOrders(m.r)
-	m.polish = 0
+	m.polish, m.slice = 0, 0
+	m.core = nil
+	if len(legal) > 0 {
+		sp := legal[0].space
+		for _, a := range sp.Axes {
+			m.core = append(m.core, slices.Contains(sp.Core, a.Name))
+		}
+	}
 	m.first, m.primed = nil, 0
 	m.starts = m.Starts
 	if m.starts <= 0 {
@@ -99,8 +112,11 @@ func (m *Bayes) Next() (Point, bool) {
 		if m.local > 0 && ((n-m.starts)%m.local == m.local-1 || climb) {
 			i = m.bestNeighbour()
 		}
+		if i < 0 && m.slice > 0 && len(m.obsY) >= m.slice {
+			i = m.bestExpectedImprovement(m.untriedOf(m.bestSlice()))
+		}
 		if i < 0 {
-			i = m.bestExpectedImprovement()
+			i = m.bestExpectedImprovement(m.untriedOf(m.all()))
 		}
 	}
 	if n := len(m.obsY) - m.primed; i < 0 && n < m.starts {
@@ -115,10 +131,15 @@ func (m *Bayes) Next() (Point, bool) {
 	return m.idx.legal[i], true
 }
 
-// Budget keeps the last quarter of evals for climbing from the best point.
+// Budget keeps the last quarter of evals for climbing from the best point
+// and, where the space names core axes, the quarter before it for the
+// slice through the best point along them.
 func (m *Bayes) Budget(evals int) {
 	if q := evals / 4; q > 0 {
 		m.polish = evals - q
+		if slices.Contains(m.core, true) {
+			m.slice = evals - 2*q
+		}
 	}
 }
 
@@ -238,16 +259,15 @@ func (m *Bayes) model() (*gp, float64) {
 	return best, top
 }
 
-func (m *Bayes) bestExpectedImprovement() int {
+// bestExpectedImprovement returns the candidate of highest expected
+// improvement, or -1 for none.
+func (m *Bayes) bestExpectedImprovement(cands []int) int {
+	if len(cands) == 0 {
+		return -1
+	}
 	best, top := m.model()
 	if best == nil {
 		return -1
-	}
-	var cands []int
-	for i, t := range m.tried {
-		if !t {
-			cands = append(cands, i)
-		}
 	}
 	mus, sds := best.predictAll(m.feats, cands)
 	normal := distuv.UnitNormal
@@ -307,16 +327,9 @@ const climbFrom = 3
 // An observation's neighbours are the points one axis away; where those
 // are all tried, the points two axes away (pointIndex.diagonals).
 func (m *Bayes) bestNeighbour() int {
-	order := make([]int, 0, len(m.obsY))
-	for k, y := range m.obsY {
-		if !math.IsNaN(y) {
-			order = append(order, k)
-		}
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(m.obsY[b], m.obsY[a]) })
 	var cands []int
 	from := 0
-	for _, k := range order {
+	for _, k := range m.ranked() {
 		near := m.untriedOf(m.idx.neighbours(m.obsI[k]))
 		if len(near) == 0 {
 			near = m.untriedOf(m.idx.diagonals(m.obsI[k]))
@@ -344,6 +357,53 @@ func (m *Bayes) bestNeighbour() int {
 		}
 	}
 	return pick
+}
+
+// all returns every legal index.
+func (m *Bayes) all() []int {
+	out := make([]int, len(m.tried))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// bestSlice returns the legal points that hold the best observation's
+// value on every axis but the core ones, or nil before any validated.
+func (m *Bayes) bestSlice() []int {
+	order := m.ranked()
+	if len(order) == 0 {
+		return nil
+	}
+	at := m.idx.legal[m.obsI[order[0]]].idx
+	var out []int
+	for j, q := range m.idx.legal {
+		if m.inSlice(q.idx, at) {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+func (m *Bayes) inSlice(idx, at []int) bool {
+	for d, v := range idx {
+		if !m.core[d] && v != at[d] {
+			return false
+		}
+	}
+	return true
+}
+
+// ranked returns the validated observations, best first.
+func (m *Bayes) ranked() []int {
+	order := make([]int, 0, len(m.obsY))
+	for k, y := range m.obsY {
+		if !math.IsNaN(y) {
+			order = append(order, k)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(m.obsY[b], m.obsY[a]) })
+	return order
 }
 
 // untriedOf keeps the untried points of legal indexes is.

@@ -7,7 +7,8 @@
 //  2. A Method proposes legal points in order: Exhaustive, Random, Local
 //     (hill climbing), Anneal, Evolve, or Bayes (a Gaussian process with
 //     expected improvement, every third step the best-rated neighbour of
-//     the best point so far).
+//     the best points so far; with a budget, a quarter in the slice through
+//     the best point along the space's Core axes, then a quarter climbing).
 //  3. Run hands each point to an Evaluator, which validates and measures it
 //     on the device, unless the Journal already holds its result.
 //  4. Every new result is appended to the Journal as soon as it exists, so a

@@ -40,6 +40,12 @@ type Constraint struct {
 type Space struct {
 	Axes        []Axis
 	Constraints []Constraint
+	// Core names the axes that decide how the work is divided (a
+	// matmul's workgroup shape and register block): kernels far apart in
+	// them can be close in speed, so model-based search, given a budget,
+	// also searches the slice through its best point along these axes
+	// alone.
+	Core []string
 }
 
 // Size is the number of points before constraints.
