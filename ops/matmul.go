@@ -98,7 +98,7 @@ func Space(lim Limits) *search.Space {
 			search.Bools("prefetch"),
 			search.Bools("unroll"),
 		},
-		Core: []string{"wgx", "wgy", "rm", "rn"},
+		Core: []string{"wgx", "wgy", "rm", "rn", "unroll"},
 		Constraints: []search.Constraint{
 			{Name: "params the template accepts", OK: func(p search.Point) bool { return Params(p).Check() == nil }},
 			{Name: "unstaged kernels ignore tk: keep tk=4 only", OK: func(p search.Point) bool {

@@ -1,12 +1,14 @@
 package ops_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/tune-gpu/tune/ops"
 	"github.com/tune-gpu/tune/quant"
 	"github.com/tune-gpu/tune/runner"
 	"github.com/tune-gpu/tune/runner/runnertest"
+	"github.com/tune-gpu/tune/search"
 	"github.com/tune-gpu/tune/templates"
 )
 
@@ -47,6 +49,20 @@ func TestSpaceRespectsLimits(t *testing.T) {
 		m := ops.Params(p)
 		if m.WGX*m.WGY > lim.Invocations || m.WorkgroupBytes() > lim.WorkgroupBytes || m.Check() != nil {
 			t.Errorf("%s is legal but breaks the limits %+v", p.ID(), lim)
+		}
+	}
+}
+
+// The matmul space's core axes, which bayes searches a slice along, are
+// axes of the space: a misspelt one would silently drop out of the slice.
+func TestSpaceCoreAxesExist(t *testing.T) {
+	space := ops.Space(ops.Limits{Invocations: 256, SizeX: 256, SizeY: 256, WorkgroupBytes: 16384})
+	if len(space.Core) == 0 {
+		t.Fatal("the matmul space names no core axes")
+	}
+	for _, name := range space.Core {
+		if !slices.ContainsFunc(space.Axes, func(a search.Axis) bool { return a.Name == name }) {
+			t.Errorf("core axis %q is not an axis of the space", name)
 		}
 	}
 }

@@ -53,7 +53,7 @@ type Bayes struct {
 	local  int
 	order  [][]int // each axis's value order, for the spread starts
 	polish int     // observations after which every proposal climbs; 0 for none
-	slice  int     // observations after which, until polish, proposals keep the best point's non-core axes; 0 for none
+	slice  int     // observations after which model-guided proposals keep the best point's non-core axes (neighbour steps aside); 0 for none
 	core   []bool  // per axis, whether it is one of the space's Core axes
 	first  []int   // legal indexes of the primed points, proposed first
 	primed int     // primed points proposed so far
