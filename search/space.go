@@ -41,10 +41,10 @@ type Space struct {
 	Axes        []Axis
 	Constraints []Constraint
 	// Core names the axes that decide how the work is divided (a
-	// matmul's workgroup shape and register block): kernels far apart in
-	// them can be close in speed, so model-based search, given a budget,
-	// also searches the slice through its best point along these axes
-	// alone.
+	// matmul's workgroup shape, register block and unrolling): good
+	// kernels that divide it differently lie several axes apart, which a
+	// climb does not cross, so model-based search, given a budget, also
+	// searches the slice through its best point along these axes alone.
 	Core []string
 }
 
