@@ -113,10 +113,10 @@ func (m *Bayes) Next() (Point, bool) {
 			i = m.bestNeighbour()
 		}
 		if i < 0 && m.slice > 0 && len(m.obsY) >= m.slice {
-			i = m.bestExpectedImprovement(m.untriedOf(m.bestSlice()))
+			i = m.bestExpectedImprovement(m.untriedInBestSlice())
 		}
 		if i < 0 {
-			i = m.bestExpectedImprovement(m.untriedOf(m.all()))
+			i = m.bestExpectedImprovement(m.untriedPoints())
 		}
 	}
 	if n := len(m.obsY) - m.primed; i < 0 && n < m.starts {
@@ -359,39 +359,29 @@ func (m *Bayes) bestNeighbour() int {
 	return pick
 }
 
-// all returns every legal index.
-func (m *Bayes) all() []int {
-	out := make([]int, len(m.tried))
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}
-
-// bestSlice returns the legal points that hold the best observation's
-// value on every axis but the core ones, or nil before any validated.
-func (m *Bayes) bestSlice() []int {
+// untriedInBestSlice returns the untried legal points that hold the best
+// observation's value on every axis but the core ones, or nil before any
+// validated.
+func (m *Bayes) untriedInBestSlice() []int {
 	order := m.ranked()
 	if len(order) == 0 {
 		return nil
 	}
 	at := m.idx.legal[m.obsI[order[0]]].idx
 	var out []int
+next:
 	for j, q := range m.idx.legal {
-		if m.inSlice(q.idx, at) {
-			out = append(out, j)
+		if m.tried[j] {
+			continue
 		}
+		for d, v := range q.idx {
+			if !m.core[d] && v != at[d] {
+				continue next
+			}
+		}
+		out = append(out, j)
 	}
 	return out
-}
-
-func (m *Bayes) inSlice(idx, at []int) bool {
-	for d, v := range idx {
-		if !m.core[d] && v != at[d] {
-			return false
-		}
-	}
-	return true
 }
 
 // ranked returns the validated observations, best first.
@@ -411,6 +401,17 @@ func (m *Bayes) untriedOf(is []int) []int {
 	var out []int
 	for _, j := range is {
 		if !m.tried[j] {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// untriedPoints returns every untried legal index.
+func (m *Bayes) untriedPoints() []int {
+	var out []int
+	for j, t := range m.tried {
+		if !t {
 			out = append(out, j)
 		}
 	}
