@@ -14,8 +14,8 @@ import (
 type startPlan struct {
 	points []search.Point // proposed first, in order
 	// incumbent is the ID of the winner the profile already holds for the
-	// shape, or "": the finals keep it unless a finalist beats it in every
-	// round (search.FinalOptions.Incumbent).
+	// shape, or "": the finals keep it unless a finalist beats it in
+	// enough rounds for a sign test (search.FinalOptions.Incumbent).
 	incumbent string
 }
 
