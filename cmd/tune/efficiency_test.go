@@ -11,7 +11,9 @@ import (
 // The model-based search reaches 95% of the optimum of real exhaustive
 // sweeps (a lavapipe GEMV space, 240 points; an H100 matmul subspace, 228
 // points; an H100 GEMV space, 480 points; a lavapipe matmul subspace, 434
-// points) within 10% of the evaluations,
+// points; the staged vec=4 matmul kernels at 1024^3 on the H100, 688 points,
+// whose best is a lone peak its neighbours trail by 6% or more) within 10%
+// of the evaluations,
 // median over 10 seeds. The journals
 // in testdata are those sweeps' results, one sample kept per candidate.
 func TestBayesReaches95PercentWithin10Percent(t *testing.T) {
@@ -20,6 +22,7 @@ func TestBayesReaches95PercentWithin10Percent(t *testing.T) {
 		{"testdata/matmul-4096-h100.jsonl", "matmul/f32/M=4096/N=4096/K=4096"},
 		{"testdata/gemv-int4-h100.jsonl", "gemv/int4-g32-sym/N=4096/K=14336"},
 		{"testdata/matmul-256-lavapipe.jsonl", "matmul/f32/M=256/N=256/K=256"},
+		{"testdata/matmul-1024-h100.jsonl", "matmul/f32/M=1024/N=1024/K=1024"},
 	} {
 		t.Run(c.task, func(t *testing.T) {
 			results, err := search.ReadJournal(c.journal)
