@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -128,10 +129,11 @@ is to itself cannot be told apart there. The tune is stable when at least
 	}
 
 	type rerun struct {
-		seed    uint64
-		final   *search.Final
-		evals   int
-		elapsed time.Duration
+		seed     uint64
+		final    *search.Final
+		evals    int
+		elapsed  time.Duration
+		measured map[string]bool // the points its search timed; nil where a -picks file did not keep them
 	}
 	var runs []rerun
 	setup := stabilityPick{Task: task.Name, Env: task.Env, Strategy: *strategy, MaxEvals: *maxEvals, Where: *where, Runs: fmt.Sprintf("seed=%d/vary=%t", *seed, *varySeed)}
@@ -141,13 +143,16 @@ is to itself cannot be told apart there. The tune is stable when at least
 	if starts := plan.neighbours(); len(starts) > 0 {
 		setup.Runs += "/starts=" + pointIDs(starts)
 	}
+	fromPicks := 0 // reruns taken from the -picks file
 	if *picksFile != "" {
-		kept, err := readPicks(*picksFile, setup)
+		fileRuns, err := readPicks(*picksFile, setup)
 		if err != nil {
 			return fmt.Errorf("reading -picks: %w", err)
 		}
-		for i, p := range kept[:min(len(kept), *reruns)] {
-			runs = append(runs, rerun{p.Seed, &search.Final{Winner: search.Result{ID: p.Winner, Status: search.OK, Score: p.Score}}, p.Evals, time.Duration(p.Seconds * float64(time.Second))})
+		fromFile := fileRuns[:min(len(fileRuns), *reruns)]
+		fromPicks = len(fromFile)
+		for i, p := range fromFile {
+			runs = append(runs, rerun{p.Seed, &search.Final{Winner: search.Result{ID: p.Winner, Status: search.OK, Score: p.Score}}, p.Evals, time.Duration(p.Seconds * float64(time.Second)), idSet(p.Measured)})
 			fmt.Fprintf(stderr, "rerun %d/%d: %s %s after %d candidates (kept in %s)\n", i+1, *reruns, p.Winner, reports.FormatRate(p.Score, w.Unit), p.Evals, *picksFile)
 		}
 	}
@@ -177,10 +182,16 @@ is to itself cannot be told apart there. The tune is stable when at least
 		if err != nil {
 			return fmt.Errorf("rerun %d: %w", i+1, err)
 		}
-		runs = append(runs, rerun{s, f, sum.Evals, time.Since(start)})
+		var measured []string
+		for _, r := range sum.Results {
+			if r.Status == search.OK {
+				measured = append(measured, r.ID)
+			}
+		}
+		runs = append(runs, rerun{s, f, sum.Evals, time.Since(start), idSet(measured)})
 		if *picksFile != "" {
 			p := setup
-			p.Seed, p.Winner, p.Score, p.Evals, p.Seconds = s, f.Winner.ID, f.Winner.Score, sum.Evals, time.Since(start).Seconds()
+			p.Seed, p.Winner, p.Score, p.Evals, p.Seconds, p.Measured = s, f.Winner.ID, f.Winner.Score, sum.Evals, time.Since(start).Seconds(), measured
 			if err := appendPick(*picksFile, p); err != nil {
 				return fmt.Errorf("writing -picks: %w", err)
 			}
@@ -204,7 +215,14 @@ is to itself cannot be told apart there. The tune is stable when at least
 		}
 	}
 
-	// Every distinct pick, re-timed side by side from fresh samples.
+	// Every distinct pick, re-timed side by side from fresh samples. A
+	// pick kept in the -picks file was validated by an earlier process:
+	// this one validates it before timing it (a rerun of this process
+	// that timed it already did).
+	validated := map[string]bool{}
+	for _, r := range runs[fromPicks:] {
+		maps.Copy(validated, r.measured)
+	}
 	var picks []string
 	var distinct []search.Result
 	seen := map[string]bool{}
@@ -215,6 +233,15 @@ is to itself cannot be told apart there. The tune is stable when at least
 			continue
 		}
 		seen[id] = true
+		if !validated[id] {
+			p, err := w.Space.Parse(id)
+			if err != nil {
+				return fmt.Errorf("a kept pick: %w", err)
+			}
+			if res := w.Eval.Evaluate(ctx, p); res.Status != search.OK {
+				return fmt.Errorf("the kept pick %s no longer validates: %s", id, res.Reason)
+			}
+		}
 		m, err := retimeID(ctx, w.Space, rt, id)
 		if err != nil {
 			return err
@@ -312,8 +339,8 @@ is to itself cannot be told apart there. The tune is stable when at least
 	}
 
 	t := tablewriter.NewTable(stdout, tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header("rerun", "seed", "winner", "rate in its finals", "paired with the overall winner", "agrees")
-	n := 0
+	t.Header("rerun", "seed", "winner", "rate in its finals", "paired with the overall winner", "agrees", "its search timed the overall winner")
+	n, missed, unknown := 0, 0, 0
 	for i, r := range runs {
 		rel := "="
 		if id := r.final.Winner.ID; id != ref.ID {
@@ -323,7 +350,19 @@ is to itself cannot be told apart there. The tune is stable when at least
 		if agree[i] {
 			yes, n = "yes", n+1
 		}
-		t.Append(fmt.Sprint(i+1), fmt.Sprint(r.seed), r.final.Winner.ID, reports.FormatRate(r.final.Winner.Score, w.Unit), rel, yes)
+		timed := "not kept"
+		switch {
+		case r.measured == nil:
+			unknown++
+		case r.measured[ref.ID]:
+			timed = "yes"
+		default:
+			timed = "no"
+			if !agree[i] {
+				missed++
+			}
+		}
+		t.Append(fmt.Sprint(i+1), fmt.Sprint(r.seed), r.final.Winner.ID, reports.FormatRate(r.final.Winner.Score, w.Unit), rel, yes, timed)
 	}
 	if err := t.Render(); err != nil {
 		return err
@@ -343,6 +382,11 @@ is to itself cannot be told apart there. The tune is stable when at least
 			100*backToBack, *noiseRounds, 100*drift, 100*scatter, 100*practical)
 	}
 	fmt.Fprintf(stdout, "%d/%d reruns agree (%.0f%%; criterion %.0f%%): %s\n", n, len(runs), 100*float64(n)/float64(len(runs)), 100**criterion, verdict)
+	if n < len(runs) && unknown == 0 {
+		// Which part of a tune to mend: a search that never timed the
+		// winner needs a better search or budget; one that did, its finals.
+		fmt.Fprintf(stdout, "of the %d reruns that disagree, %d never timed the overall winner in their search\n", len(runs)-n, missed)
+	}
 	if plan.incumbent != "" {
 		kept := 0
 		for _, r := range runs {
@@ -359,6 +403,19 @@ is to itself cannot be told apart there. The tune is stable when at least
 		fmt.Fprintf(stdout, "incumbent %s: picked by %d/%d reruns (%s)\n", plan.incumbent, kept, len(runs), how)
 	}
 	return nil
+}
+
+// idSet makes a set of point IDs; nil for none, as a -picks file written
+// before it kept them reads.
+func idSet(ids []string) map[string]bool {
+	if len(ids) == 0 {
+		return nil
+	}
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	return set
 }
 
 // reproducibility re-times the point ref twice in a row in each of rounds

@@ -28,6 +28,10 @@ type stabilityPick struct {
 	Score   float64 `json:"score"`
 	Evals   int     `json:"evals"`
 	Seconds float64 `json:"seconds"`
+	// Measured is every point the rerun's search validated and timed, so
+	// that a resumed run can still tell whether it measured the overall
+	// winner; files written before it lack it.
+	Measured []string `json:"measured,omitempty"`
 }
 
 func (p stabilityPick) sameSetup(q stabilityPick) bool {
@@ -46,6 +50,7 @@ func readPicks(path string, setup stabilityPick) ([]stabilityPick, error) {
 	}
 	var picks []stabilityPick
 	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, len(data)+1) // a line lists a rerun's measured points: more than the default 64 KiB for a large budget
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Bytes()
 		if len(bytes.TrimSpace(line)) == 0 {

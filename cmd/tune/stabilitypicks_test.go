@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -106,4 +110,88 @@ func countLines(t *testing.T, path string) int {
 		t.Fatal(err)
 	}
 	return strings.Count(string(data), "\n")
+}
+
+// Each rerun says whether its search timed the overall winner, also when
+// it was kept in a -picks file; a file written before the picks kept their
+// measured points says it cannot tell. With one evaluation a rerun times
+// its pick alone, so it timed the winner exactly when it picked it.
+func TestStabilitySaysWhetherTheSearchTimedTheWinner(t *testing.T) {
+	picks := filepath.Join(t.TempDir(), "picks.jsonl")
+	args := []string{"stability", "-shape", "64x64x64", "-where", twoPoints, "-strategy", "random", "-max-evals", "1", "-vary-seed", "-samples", "10", "-target", "1ms", "-noise-rounds", "0", "-picks", picks}
+	check := func(reruns string, want string) {
+		t.Helper()
+		var stdout strings.Builder
+		if err := run(context.Background(), &stdout, io.Discard, append(args, "-reruns", reruns)); err != nil {
+			t.Fatal(err)
+		}
+		out := stdout.String()
+		_, rest, ok := strings.Cut(out, "64x64x64: overall winner ")
+		if !ok {
+			t.Fatalf("no overall winner:\n%s", out)
+		}
+		winner, _, _ := strings.Cut(rest, ",")
+		var rows, timed, other, disagree, missed int
+		for _, line := range strings.Split(out, "\n") {
+			cells := strings.Split(line, "│")
+			if len(cells) != 9 || strings.TrimSpace(cells[1]) == "rerun" {
+				continue
+			}
+			rows++
+			pick, said := strings.TrimSpace(cells[3]), strings.TrimSpace(cells[7])
+			if strings.TrimSpace(cells[6]) == "no" {
+				disagree++
+				if said == "no" {
+					missed++
+				}
+			}
+			switch {
+			case want == "not kept" && said != want:
+				t.Errorf("rerun %s from a file without measured points: %q, want %q", strings.TrimSpace(cells[1]), said, want)
+			case want == "":
+				if (pick == winner) != (said == "yes") || said != "yes" && said != "no" {
+					t.Errorf("rerun %s picked %s (overall winner %s): timed it %q", strings.TrimSpace(cells[1]), pick, winner, said)
+				}
+				if pick == winner {
+					timed++
+				} else {
+					other++
+				}
+			}
+		}
+		if n, _ := strconv.Atoi(reruns); rows != n {
+			t.Fatalf("%d rerun rows, want %s:\n%s", rows, reruns, out)
+		}
+		if want == "" && (timed == 0 || other == 0) {
+			t.Fatalf("reruns picked the overall winner %d times and the other point %d: the seeds no longer split them:\n%s", timed, other, out)
+		}
+		line := fmt.Sprintf("of the %d reruns that disagree, %d never timed the overall winner", disagree, missed)
+		if shown := strings.Contains(out, "never timed the overall winner"); shown != (want == "" && disagree > 0) || shown && !strings.Contains(out, line) {
+			t.Errorf("want the line %q only where reruns disagree and their measured points are known:\n%s", line, out)
+		}
+	}
+	check("3", "")
+	check("4", "") // three kept in the file, one run now
+
+	data, err := os.ReadFile(picks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []byte
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var p map[string]any
+		if err := json.Unmarshal(line, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p["measured"] == nil {
+			t.Fatalf("a pick without its measured points: %s", line)
+		}
+		delete(p, "measured")
+		b, _ := json.Marshal(p)
+		old = append(append(old, b...), '\n')
+	}
+	if err := os.WriteFile(picks, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("4", "not kept")
 }
