@@ -189,13 +189,22 @@ type RerunOptions struct {
 	Threshold float64
 }
 
+// RerunPick is one replayed rerun's pick, with its recorded score.
+type RerunPick struct {
+	Result
+	// TimedOptimum says whether the rerun's search timed a point of the
+	// recorded optimum's score: a rerun that picked another one without
+	// doing so was let down by its search, not by its finals.
+	TimedOptimum bool
+}
+
 // RerunPicks replays reruns of one tune, as tune stability runs them live:
 // each rerun runs method with the same seed and starts up to MaxEvals
 // evaluations on scores scattered by Noise (a different draw per rerun),
 // then the finals take the truly best of its Finals best-measured points
 // (live finals re-time them paired until they separate), the incumbent's
-// rule applied. It returns each pick with its recorded score.
-func RerunPicks(space *Space, r *Replay, method string, seed uint64, o RerunOptions) ([]Result, error) {
+// rule applied. It returns each rerun's pick.
+func RerunPicks(space *Space, r *Replay, method string, seed uint64, o RerunOptions) ([]RerunPick, error) {
 	starts := o.Starts
 	if o.Incumbent != "" {
 		p, err := space.Parse(o.Incumbent)
@@ -204,7 +213,8 @@ func RerunPicks(space *Space, r *Replay, method string, seed uint64, o RerunOpti
 		}
 		starts = append([]Point{p}, starts...)
 	}
-	var picks []Result
+	var picks []RerunPick
+	optimum := r.Optimum()
 	for i := range o.Reruns {
 		m, ok := NewMethod(method)
 		if !ok {
@@ -216,9 +226,11 @@ func RerunPicks(space *Space, r *Replay, method string, seed uint64, o RerunOpti
 			return nil, err
 		}
 		var valid []Result
+		timedOptimum := false
 		for _, res := range sum.Results {
 			if res.Status == OK {
 				valid = append(valid, res)
+				timedOptimum = timedOptimum || r.results[res.ID].Score == optimum
 			}
 		}
 		if len(valid) == 0 {
@@ -235,7 +247,7 @@ func RerunPicks(space *Space, r *Replay, method string, seed uint64, o RerunOpti
 		if inc := r.results[o.Incumbent]; o.Incumbent != "" && measured && pick.Score <= inc.Score*(1+o.Threshold) {
 			pick = inc
 		}
-		picks = append(picks, pick)
+		picks = append(picks, RerunPick{pick, timedOptimum})
 	}
 	return picks, nil
 }

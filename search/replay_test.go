@@ -49,6 +49,32 @@ func TestRerunPicks(t *testing.T) {
 	if slices.Min(picks) == slices.Max(picks) {
 		t.Errorf("reruns through 50%% noise with one finalist all picked %v; the noise is not applied", picks)
 	}
+	// Each rerun says whether its search timed the optimum: an exhaustive
+	// one always does; one of a single evaluation only where it picked it.
+	all, err := search.RerunPicks(sp, r, "exhaustive", 1, search.RerunOptions{Reruns: 2, Finals: 1, Noise: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range all {
+		if !p.TimedOptimum {
+			t.Errorf("an exhaustive rerun (pick %s) did not time the optimum", p.ID)
+		}
+	}
+	missed := 0
+	for seed := range uint64(8) {
+		one, err := search.RerunPicks(sp, r, "random", seed, search.RerunOptions{Reruns: 1, MaxEvals: 1, Finals: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := one[0]; p.TimedOptimum != (p.Score == 100) {
+			t.Errorf("seed %d: a rerun of one evaluation picked %s (%g) and says it timed the optimum: %t", seed, p.ID, p.Score, p.TimedOptimum)
+		} else if !p.TimedOptimum {
+			missed++
+		}
+	}
+	if missed == 0 {
+		t.Error("every rerun of one random evaluation timed the optimum, one of 64 points")
+	}
 	if _, err := search.RerunPicks(sp, r, "nonesuch", 1, search.RerunOptions{Reruns: 1, Finals: 4}); err == nil {
 		t.Error("an unknown method replayed")
 	}

@@ -64,7 +64,7 @@ func TestEfficiencyReruns(t *testing.T) {
 	if err := runEfficiency(context.Background(), &out, &errOut, args); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
-	for _, want := range []string{"3 reruns of each strategy and seed, 24 evaluations", "reruns agreeing", "/6", "/2"} {
+	for _, want := range []string{"3 reruns of each strategy and seed, 24 evaluations", "reruns agreeing", "searches that timed the optimum", "/6", "/2"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
