@@ -217,8 +217,8 @@ is to itself cannot be told apart there. The tune is stable when at least
 
 	// Every distinct pick, re-timed side by side from fresh samples. A
 	// pick kept in the -picks file was validated by an earlier process:
-	// this one validates it before timing it (a rerun of this process
-	// that timed it already did).
+	// this one validates it, which times it too (a rerun of this process
+	// that timed it already validated it).
 	validated := map[string]bool{}
 	for _, r := range runs[fromPicks:] {
 		maps.Copy(validated, r.measured)
@@ -233,18 +233,23 @@ is to itself cannot be told apart there. The tune is stable when at least
 			continue
 		}
 		seen[id] = true
+		var m *search.Measurement
 		if !validated[id] {
 			p, err := w.Space.Parse(id)
 			if err != nil {
 				return fmt.Errorf("a kept pick: %w", err)
 			}
-			if res := w.Eval.Evaluate(ctx, p); res.Status != search.OK {
+			res := w.Eval.Evaluate(ctx, p)
+			if res.Status != search.OK {
 				return fmt.Errorf("the kept pick %s no longer validates: %s", id, res.Reason)
 			}
+			m = res.Measure
 		}
-		m, err := retimeID(ctx, w.Space, rt, id)
-		if err != nil {
-			return err
+		if m == nil {
+			var err error
+			if m, err = retimeID(ctx, w.Space, rt, id); err != nil {
+				return err
+			}
 		}
 		distinct = append(distinct, search.Result{ID: id, Status: search.OK, Score: m.Work / m.Median, Measure: m})
 	}
