@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tune-gpu/tune/profiles"
 )
 
 // The test binary doubles as the tune command, so tests can kill it.
@@ -106,5 +110,42 @@ func TestSweepResumesAfterSIGKILL(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "results recorded earlier are reused") {
 		t.Errorf("rerun did not report resuming:\n%s", stderr.String())
+	}
+}
+
+// A warm rerun reads the finals' verdict from the journal: the profile it
+// writes holds the same runner-up margin and separation as the cold run's,
+// and it says how the finals decided.
+func TestWarmRerunKeepsTheFinalsVerdict(t *testing.T) {
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "j.jsonl")
+	sweep := func(prof string) (string, *profiles.RunnerUp) {
+		t.Helper()
+		var stderr strings.Builder
+		args := []string{"sweep", "-shapes", "64x64x64", "-where", twoPoints, "-strategy", "exhaustive", "-samples", "10", "-target", "1ms", "-roofs=false",
+			"-profile", filepath.Join(dir, prof), "-journal", journal, "-results", filepath.Join(dir, "r.txt")}
+		if err := run(context.Background(), io.Discard, &stderr, args); err != nil {
+			t.Fatalf("tune %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		p, err := profiles.Load(filepath.Join(dir, prof))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, err := p.Lookup("matmul", "f32", []int{64, 64, 64})
+		if err != nil || e.RunnerUp == nil {
+			t.Fatalf("%s: entry %+v, %v; want one with a runner-up", prof, e, err)
+		}
+		return stderr.String(), e.RunnerUp
+	}
+	_, cold := sweep("cold.yaml")
+	out, warm := sweep("warm.yaml")
+	if !strings.Contains(out, "0 measured now") {
+		t.Fatalf("the warm rerun measured:\n%s", out)
+	}
+	if warm.ID != cold.ID || warm.Margin != cold.Margin || warm.Separated != cold.Separated {
+		t.Errorf("warm rerun's runner-up %s margin %g separated %t, want the cold run's %s %g %t", warm.ID, warm.Margin, warm.Separated, cold.ID, cold.Margin, cold.Separated)
+	}
+	if !strings.Contains(out, "finals after ") || !strings.Contains(out, " rounds (journaled): ") {
+		t.Errorf("the warm rerun does not report the journaled verdict:\n%s", out)
 	}
 }

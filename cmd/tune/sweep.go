@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -427,7 +428,7 @@ func stats(m *search.Measurement) profiles.Stats {
 
 // finals re-times the search's best candidates and the incumbent, if any,
 // interleaved (search.Finals) and journals the verdict, so a rerun decides
-// the same without measuring.
+// the same without measuring, and writes the same margin to the profile.
 func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.Summary, incumbent string, j *search.Journal, stderr io.Writer) (*search.Final, error) {
 	ft := search.Task{Name: w.Task + "#finals/" + sum.Best.ID, Env: task.Env}
 	if win, ok := j.Lookup(ft, "finals", "winner"); ok {
@@ -436,6 +437,9 @@ func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.S
 			f.RunnerUp = &ru
 			f.Margin = win.Score/ru.Score - 1
 			f.Separated = win.Measure.Hi < ru.Measure.Lo
+		}
+		if readVerdict(f, win.Params) {
+			printVerdict(stderr, w, f, finalID(win), " (journaled)")
 		}
 		return f, nil
 	}
@@ -447,20 +451,10 @@ func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.S
 	if err != nil {
 		return nil, err
 	}
-	how := "separated"
-	if !f.Separated {
-		how = "within noise"
-	}
-	if f.Tie {
-		how += ", tie kept the simpler"
-	}
-	if f.Kept {
-		how += ", the incumbent kept: no finalist beat it in enough rounds"
-	}
-	fmt.Fprintf(stderr, "%s: finals after %d rounds: %s %s (%+.1f%% over #2, %s)\n", w.Label, f.Rounds, f.Winner.ID, reports.FormatRate(f.Winner.Score, w.Unit), 100*f.Margin, how)
+	printVerdict(stderr, w, f, f.Winner.ID, "")
 	win := f.Winner
 	win.Task, win.Env, win.Kernel, win.ID = ft.Name, ft.Env, "finals", "winner"
-	win.Params = map[string]string{"id": f.Winner.ID}
+	win.Params = verdictParams(f)
 	if err := j.Append(win); err != nil {
 		return nil, err
 	}
@@ -473,6 +467,50 @@ func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.S
 		}
 	}
 	return f, nil
+}
+
+func printVerdict(stderr io.Writer, w ops.Workload, f *search.Final, winner, note string) {
+	how := "separated"
+	if !f.Separated {
+		how = "within noise"
+	}
+	if f.Tie {
+		how += ", tie kept the simpler"
+	}
+	if f.Kept {
+		how += ", the incumbent kept: no finalist beat it in enough rounds"
+	}
+	fmt.Fprintf(stderr, "%s: finals after %d rounds%s: %s %s (%+.1f%% over #2, %s)\n", w.Label, f.Rounds, note, winner, reports.FormatRate(f.Winner.Score, w.Unit), 100*f.Margin, how)
+}
+
+// verdictParams are the params of the journal's winner record: the
+// winner's ID and how the finals decided, which the records' own samples
+// cannot tell again (the margin is the median of paired rounds).
+func verdictParams(f *search.Final) map[string]string {
+	return map[string]string{
+		"id":        f.Winner.ID,
+		"margin":    strconv.FormatFloat(f.Margin, 'g', -1, 64),
+		"separated": strconv.FormatBool(f.Separated),
+		"rounds":    strconv.Itoa(f.Rounds),
+		"tie":       strconv.FormatBool(f.Tie),
+		"kept":      strconv.FormatBool(f.Kept),
+	}
+}
+
+// readVerdict sets f's verdict from a journaled winner record's params and
+// reports whether they held one; journals written before the verdict was
+// kept leave f as it was (the margin then comes from the records' scores).
+func readVerdict(f *search.Final, params map[string]string) bool {
+	margin, err1 := strconv.ParseFloat(params["margin"], 64)
+	separated, err2 := strconv.ParseBool(params["separated"])
+	rounds, err3 := strconv.Atoi(params["rounds"])
+	tie, err4 := strconv.ParseBool(params["tie"])
+	kept, err5 := strconv.ParseBool(params["kept"])
+	if errors.Join(err1, err2, err3, err4, err5) != nil || math.IsNaN(margin) || math.IsInf(margin, 0) || rounds < 0 {
+		return false
+	}
+	f.Margin, f.Separated, f.Rounds, f.Tie, f.Kept = margin, separated, rounds, tie, kept
+	return true
 }
 
 // finalID is the candidate ID of a finals verdict, which the journal keeps
