@@ -469,6 +469,8 @@ func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.S
 	return f, nil
 }
 
+// printVerdict says in one line how the finals decided; note marks a
+// verdict read back from the journal.
 func printVerdict(stderr io.Writer, w ops.Workload, f *search.Final, winner, note string) {
 	how := "separated"
 	if !f.Separated {
