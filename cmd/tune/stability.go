@@ -373,18 +373,25 @@ is to itself cannot be told apart there. The tune is stable when at least
 		return err
 	}
 	rm := retimed[ref.ID]
-	verdict := "stable"
-	switch {
-	case resolution > *maxNoise:
-		verdict = fmt.Sprintf("undetermined: the device reproduced neither the winner's own median back to back nor the paired rounds within %.0f%%; longer timings (now -samples %d -target %s) average more of its noise", 100**maxNoise, *samples, *target)
-	case float64(n) < *criterion*float64(len(runs)):
-		verdict = "not stable"
+	same := 0
+	for _, r := range runs {
+		if r.final.Winner.ID == ref.ID {
+			same++
+		}
+	}
+	verdict := stabilityVerdict(rerunCounts{runs: len(runs), agree: n, same: same}, deviceNoise{backToBack: backToBack, scatter: scatter, paired: len(scatters) > 0}, *criterion, *maxNoise)
+	if strings.HasPrefix(verdict, "undetermined") {
+		verdict += fmt.Sprintf("; longer timings (now -samples %d -target %s) average more of its noise", *samples, *target)
 	}
 	fmt.Fprintf(stdout, "%s: overall winner %s, %s (95%% CI %s-%s)\n", w.Label, ref.ID, reports.FormatRate(rm.Work/rm.Median, w.Unit),
 		reports.FormatRate(rm.Work/rm.Hi, w.Unit), reports.FormatRate(rm.Work/rm.Lo, w.Unit))
 	if *noiseRounds > 0 {
-		fmt.Fprintf(stdout, "reproducibility: the winner re-timed back to back differs from itself by %.1f%% (median of %d rounds); its medians drifted by %.1f%% over them; the paired rounds scattered by %.1f%% (median pair); practical threshold %.1f%%\n",
-			100*backToBack, *noiseRounds, 100*drift, 100*scatter, 100*practical)
+		pairs := fmt.Sprintf("the paired rounds scattered by %.1f%% (median pair)", 100*scatter)
+		if len(scatters) == 0 {
+			pairs = "no paired rounds (one kernel picked)"
+		}
+		fmt.Fprintf(stdout, "reproducibility: the winner re-timed back to back differs from itself by %.1f%% (median of %d rounds); its medians drifted by %.1f%% over them; %s; practical threshold %.1f%%\n",
+			100*backToBack, *noiseRounds, 100*drift, pairs, 100*practical)
 	}
 	fmt.Fprintf(stdout, "%d/%d reruns agree (%.0f%%; criterion %.0f%%): %s\n", n, len(runs), 100*float64(n)/float64(len(runs)), 100**criterion, verdict)
 	if n < len(runs) && unknown == 0 {
@@ -408,6 +415,47 @@ is to itself cannot be told apart there. The tune is stable when at least
 		fmt.Fprintf(stdout, "incumbent %s: picked by %d/%d reruns (%s)\n", plan.incumbent, kept, len(runs), how)
 	}
 	return nil
+}
+
+// rerunCounts are a stability run's reruns: all of them, those that agree
+// with the overall winner, and those that picked it itself.
+type rerunCounts struct{ runs, agree, same int }
+
+// deviceNoise is how well the device reproduced timings: the overall
+// winner re-timed back to back, and the median pair's scatter over the
+// paired rounds (paired: there were any).
+type deviceNoise struct {
+	backToBack, scatter float64
+	paired              bool
+}
+
+// stabilityVerdict judges reruns: stable when the criterion's share of
+// them agree, unless the device's noise exceeds maxNoise, which widens the
+// practical threshold until different kernels agree by default; then it
+// is undetermined, and stable only if the criterion's share picked the
+// overall winner itself, which no noise can blur.
+func stabilityVerdict(c rerunCounts, d deviceNoise, criterion, maxNoise float64) string {
+	enough := func(k int) bool { return float64(k) >= criterion*float64(c.runs) }
+	resolution := d.backToBack
+	if d.paired {
+		resolution = max(resolution, d.scatter)
+	}
+	switch {
+	case resolution <= maxNoise && enough(c.agree):
+		return "stable"
+	case resolution <= maxNoise:
+		return "not stable"
+	case enough(c.same):
+		return fmt.Sprintf("stable: %d of them picked the overall winner itself, which the device's noise (resolution %.1f%%, past %.0f%%) cannot blur", c.same, 100*resolution, 100*maxNoise)
+	}
+	limit := fmt.Sprintf("%.0f%%", 100*maxNoise)
+	switch {
+	case d.backToBack > maxNoise && d.paired && d.scatter > maxNoise:
+		return "undetermined: the device reproduced neither the winner's own median back to back nor the paired rounds within " + limit
+	case d.backToBack > maxNoise:
+		return "undetermined: back to back, the device did not reproduce the winner's own median within " + limit
+	}
+	return "undetermined: the paired rounds scattered by more than " + limit
 }
 
 // idSet makes a set of point IDs; nil for none, as a -picks file written
