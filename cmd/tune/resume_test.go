@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tune-gpu/tune/profiles"
+	"github.com/tune-gpu/tune/search"
 )
 
 // The test binary doubles as the tune command, so tests can kill it.
@@ -147,5 +149,34 @@ func TestWarmRerunKeepsTheFinalsVerdict(t *testing.T) {
 	}
 	if !strings.Contains(out, "finals after ") || !strings.Contains(out, " rounds (journaled): ") {
 		t.Errorf("the warm rerun does not report the journaled verdict:\n%s", out)
+	}
+}
+
+// A journal is untrusted: a verdict that does not parse whole is ignored,
+// and the margin then stays the one computed from the records.
+func TestReadVerdictRefusesBrokenRecords(t *testing.T) {
+	good := map[string]string{"id": "a", "margin": "0.02", "separated": "true", "rounds": "3", "tie": "false", "kept": "true"}
+	with := func(k, v string) map[string]string {
+		m := maps.Clone(good)
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	for _, params := range []map[string]string{
+		with("margin", ""), with("margin", "NaN"), with("margin", "+Inf"), with("margin", "0.02x"),
+		with("separated", "maybe"), with("rounds", "-1"), with("rounds", "2.5"), with("tie", ""), with("kept", "yes"),
+		{"id": "a"}, nil,
+	} {
+		f := search.Final{Margin: 0.5, Rounds: 7}
+		if readVerdict(&f, params) || f.Margin != 0.5 || f.Rounds != 7 || f.Separated || f.Tie || f.Kept {
+			t.Errorf("readVerdict(%v) took %+v", params, f)
+		}
+	}
+	var f search.Final
+	if !readVerdict(&f, good) || f.Margin != 0.02 || !f.Separated || f.Rounds != 3 || f.Tie || !f.Kept {
+		t.Errorf("readVerdict(%v) = %+v", good, f)
 	}
 }
