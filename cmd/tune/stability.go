@@ -320,24 +320,17 @@ is to itself cannot be told apart there. The tune is stable when at least
 			return err
 		}
 	}
-	practical := *threshold
-	var resolution, drift, backToBack float64
+	var noise deviceNoise
+	var drift float64
 	if *noiseRounds > 0 {
-		if resolution, drift, err = reproducibility(ctx, w.Space, rt, ref.ID, distinct, *noiseRounds); err != nil {
+		if noise.backToBack, drift, err = reproducibility(ctx, w.Space, rt, ref.ID, distinct, *noiseRounds); err != nil {
 			return err
 		}
-		backToBack = resolution
 	}
-	// Paired rounds that scatter more than the back-to-back re-timings
-	// resolve no finer than their scatter: the median pair's, as the
-	// device's resolution; the noisiest pair's says only how loud one
-	// moment of a shared machine was.
-	var scatter float64
 	if len(scatters) > 0 {
-		scatter = median(scatters)
-		resolution = max(resolution, scatter)
+		noise.scatter, noise.paired = median(scatters), true
 	}
-	practical = max(practical, resolution)
+	practical := max(*threshold, noise.resolution())
 	agree, err := search.Agreement(picks, ref.ID, ratios, practical)
 	if err != nil {
 		return err
@@ -345,11 +338,13 @@ is to itself cannot be told apart there. The tune is stable when at least
 
 	t := tablewriter.NewTable(stdout, tablewriter.WithHeaderAutoFormat(tw.Off))
 	t.Header("rerun", "seed", "winner", "rate in its finals", "paired with the overall winner", "agrees", "its search timed the overall winner")
-	n, missed, unknown := 0, 0, 0
+	n, same, missed, unknown := 0, 0, 0, 0
 	for i, r := range runs {
 		rel := "="
 		if id := r.final.Winner.ID; id != ref.ID {
 			rel = fmt.Sprintf("%+.1f%% time", 100*(ratios[id]-1))
+		} else {
+			same++
 		}
 		yes := "no"
 		if agree[i] {
@@ -373,25 +368,19 @@ is to itself cannot be told apart there. The tune is stable when at least
 		return err
 	}
 	rm := retimed[ref.ID]
-	same := 0
-	for _, r := range runs {
-		if r.final.Winner.ID == ref.ID {
-			same++
-		}
-	}
-	verdict := stabilityVerdict(rerunCounts{runs: len(runs), agree: n, same: same}, deviceNoise{backToBack: backToBack, scatter: scatter, paired: len(scatters) > 0}, *criterion, *maxNoise)
+	verdict := stabilityVerdict(rerunCounts{runs: len(runs), agree: n, same: same}, noise, *criterion, *maxNoise)
 	if strings.HasPrefix(verdict, "undetermined") {
 		verdict += fmt.Sprintf("; longer timings (now -samples %d -target %s) average more of its noise", *samples, *target)
 	}
 	fmt.Fprintf(stdout, "%s: overall winner %s, %s (95%% CI %s-%s)\n", w.Label, ref.ID, reports.FormatRate(rm.Work/rm.Median, w.Unit),
 		reports.FormatRate(rm.Work/rm.Hi, w.Unit), reports.FormatRate(rm.Work/rm.Lo, w.Unit))
 	if *noiseRounds > 0 {
-		pairs := fmt.Sprintf("the paired rounds scattered by %.1f%% (median pair)", 100*scatter)
-		if len(scatters) == 0 {
+		pairs := fmt.Sprintf("the paired rounds scattered by %.1f%% (median pair)", 100*noise.scatter)
+		if !noise.paired {
 			pairs = "no paired rounds (one kernel picked)"
 		}
 		fmt.Fprintf(stdout, "reproducibility: the winner re-timed back to back differs from itself by %.1f%% (median of %d rounds); its medians drifted by %.1f%% over them; %s; practical threshold %.1f%%\n",
-			100*backToBack, *noiseRounds, 100*drift, pairs, 100*practical)
+			100*noise.backToBack, *noiseRounds, 100*drift, pairs, 100*practical)
 	}
 	fmt.Fprintf(stdout, "%d/%d reruns agree (%.0f%%; criterion %.0f%%): %s\n", n, len(runs), 100*float64(n)/float64(len(runs)), 100**criterion, verdict)
 	if n < len(runs) && unknown == 0 {
@@ -429,6 +418,17 @@ type deviceNoise struct {
 	paired              bool
 }
 
+// resolution is the smallest difference the device can tell apart: paired
+// rounds that scatter more than the back-to-back re-timings resolve no
+// finer than their scatter (the median pair's; the noisiest pair's says
+// only how loud one moment of a shared machine was).
+func (d deviceNoise) resolution() float64 {
+	if d.paired {
+		return max(d.backToBack, d.scatter)
+	}
+	return d.backToBack
+}
+
 // stabilityVerdict judges reruns: stable when the criterion's share of
 // them agree, unless the device's noise exceeds maxNoise, which widens the
 // practical threshold until different kernels agree by default; then it
@@ -436,10 +436,7 @@ type deviceNoise struct {
 // overall winner itself, which no noise can blur.
 func stabilityVerdict(c rerunCounts, d deviceNoise, criterion, maxNoise float64) string {
 	enough := func(k int) bool { return float64(k) >= criterion*float64(c.runs) }
-	resolution := d.backToBack
-	if d.paired {
-		resolution = max(resolution, d.scatter)
-	}
+	resolution := d.resolution()
 	switch {
 	case resolution <= maxNoise && enough(c.agree):
 		return "stable"

@@ -439,7 +439,7 @@ func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.S
 			f.Separated = win.Measure.Hi < ru.Measure.Lo
 		}
 		if readVerdict(f, win.Params) {
-			printVerdict(stderr, w, f, finalID(win), " (journaled)")
+			printVerdict(stderr, w, f, " (journaled)")
 		}
 		return f, nil
 	}
@@ -451,7 +451,7 @@ func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.S
 	if err != nil {
 		return nil, err
 	}
-	printVerdict(stderr, w, f, f.Winner.ID, "")
+	printVerdict(stderr, w, f, "")
 	win := f.Winner
 	win.Task, win.Env, win.Kernel, win.ID = ft.Name, ft.Env, "finals", "winner"
 	win.Params = verdictParams(f)
@@ -471,7 +471,7 @@ func finals(ctx context.Context, w ops.Workload, task search.Task, sum *search.S
 
 // printVerdict says in one line how the finals decided; note marks a
 // verdict read back from the journal.
-func printVerdict(stderr io.Writer, w ops.Workload, f *search.Final, winner, note string) {
+func printVerdict(stderr io.Writer, w ops.Workload, f *search.Final, note string) {
 	how := "separated"
 	if !f.Separated {
 		how = "within noise"
@@ -482,7 +482,7 @@ func printVerdict(stderr io.Writer, w ops.Workload, f *search.Final, winner, not
 	if f.Kept {
 		how += ", the incumbent kept: no finalist beat it in enough rounds"
 	}
-	fmt.Fprintf(stderr, "%s: finals after %d rounds%s: %s %s (%+.1f%% over #2, %s)\n", w.Label, f.Rounds, note, winner, reports.FormatRate(f.Winner.Score, w.Unit), 100*f.Margin, how)
+	fmt.Fprintf(stderr, "%s: finals after %d rounds%s: %s %s (%+.1f%% over #2, %s)\n", w.Label, f.Rounds, note, finalID(f.Winner), reports.FormatRate(f.Winner.Score, w.Unit), 100*f.Margin, how)
 }
 
 // verdictParams are the params of the journal's winner record: the
