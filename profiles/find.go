@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -84,7 +85,7 @@ func scan(dir string, a Adapter) (*Profile, string, error) {
 		if p.Portable {
 			continue
 		}
-		if !(a.Device != 0 && b.Vendor == a.Vendor && b.Device == a.Device || a.Name != "" && b.Name == a.Name) {
+		if !sameAdapter(a, b) {
 			continue
 		}
 		same := b.Driver == a.Driver && b.Backend == a.Backend
@@ -93,4 +94,49 @@ func scan(dir string, a Adapter) (*Profile, string, error) {
 		}
 	}
 	return best, bestPath, nil
+}
+
+// sameAdapter reports whether b names the GPU a is: the same non-zero PCI
+// ids, or the same name.
+func sameAdapter(a, b Adapter) bool {
+	return a.Device != 0 && b.Vendor == a.Vendor && b.Device == a.Device || a.Name != "" && b.Name == a.Name
+}
+
+// Others returns the profiles in dir tuned on adapters other than a (by the
+// match Find uses), those of a's vendor first, then the rest, each group by
+// file name, and the portable default last: where a search on a begins when
+// a has no profile of its own yet. A file that fails to decode is skipped and
+// named in warnings; a missing dir gives none.
+func Others(dir string, a Adapter) (others []*Profile, warnings []string, err error) {
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("profiles: %w", err)
+	}
+	var vendor, rest, portable []*Profile
+	for _, de := range des {
+		if de.IsDir() || !strings.HasSuffix(de.Name(), ".yaml") {
+			continue
+		}
+		path := filepath.Join(dir, de.Name())
+		p, err := Load(path)
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("skipping %s: %v", path, err))
+			continue
+		}
+		b := p.Adapter
+		switch {
+		case p.Portable:
+			portable = append(portable, p)
+		case sameAdapter(a, b):
+			// a's own, whatever its driver.
+		case a.Vendor != 0 && b.Vendor == a.Vendor:
+			vendor = append(vendor, p)
+		default:
+			rest = append(rest, p)
+		}
+	}
+	return slices.Concat(vendor, rest, portable), warnings, nil
 }

@@ -490,3 +490,48 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Others returns every other adapter's profile, the same vendor's first and
+// the portable default last, never the adapter's own (whatever its driver
+// or file name), and skips a broken file with a warning.
+func TestOthers(t *testing.T) {
+	dir := t.TempDir()
+	save := func(a Adapter, name string) {
+		t.Helper()
+		p := sample()
+		p.Adapter = a
+		if err := p.Save(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h200 := Adapter{Name: "NVIDIA H200", Vendor: 0x10de, Device: 0x2335, Driver: "580.159.04", Backend: "vulkan", Type: "discrete"}
+	amd := Adapter{Name: "AMD Radeon RX 7900 XTX", Vendor: 0x1002, Device: 0x744c, Backend: "vulkan"}
+	save(amd, "a-amd.yaml")
+	save(h200, "z-h200.yaml")
+	save(h100, "h100-old-driver.yaml")
+	if err := os.WriteFile(filepath.Join(dir, "portable.yaml"), []byte(validPortable), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("schema: 1\nbogus: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	self := h100
+	self.Driver = "580.1"
+	others, warnings, err := Others(dir, self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range others {
+		names = append(names, p.Adapter.Name)
+	}
+	if want := []string{h200.Name, amd.Name, "portable"}; !slices.Equal(names, want) {
+		t.Errorf("Others = %q, want %q", names, want)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "broken.yaml") {
+		t.Errorf("warnings %q, want one naming broken.yaml", warnings)
+	}
+	if others, warnings, err := Others(filepath.Join(dir, "nope"), self); others != nil || warnings != nil || err != nil {
+		t.Errorf("a missing dir: %v, %q, %v; want nothing", others, warnings, err)
+	}
+}
