@@ -20,7 +20,7 @@ type Retimer interface {
 type FinalOptions struct {
 	Finalists int     // best results re-timed; 0 means 4
 	Rounds    int     // most re-timing rounds; 0 means 4
-	Threshold float64 // a difference of medians below this fraction is a tie; 0 means 0.01
+	Threshold float64 // a challenger within this fraction of the leader in every round (of at least tieRounds) ties; 0 means 0.01
 	// Incumbent is the ID of the point a profile already holds for the
 	// task, or "". Where the search measured it, it is a finalist whatever
 	// its score, and it stays the winner unless it goes out: past the
@@ -51,6 +51,14 @@ type Final struct {
 // finalists: one pair of times could be a moment's accident.
 const minPairedRounds = 2
 
+// tieRounds is the fewest paired rounds in which a challenger must stay
+// within the threshold of the leader, every one of them, to tie: the
+// largest of four ratios lies above their median with 94% confidence
+// (1 - 2^-4). A median of two rounds called a kernel 1% slower a tie about
+// half the time, at the threshold's edge, and the simpler kernel won one
+// rerun and lost the next.
+const tieRounds = 4
+
 // An incumbent goes out on a sign test: when a leader no faster than it
 // would beat it in as many of their paired rounds by chance less than
 // incumbentAlpha of the time. Five rounds is the fewest where that can
@@ -75,9 +83,10 @@ func signTest(losses, rounds int) float64 {
 // device that drifts between the search and the finals, or during them,
 // weighs on both sides of a comparison alike. A challenger is out once it
 // was slower in every round and its median ratio is past the threshold; it
-// ties once its median ratio is within the threshold; the rounds go on
-// (at least minPairedRounds, at most Rounds) until every challenger is out
-// or tied. The leader is the finalist whose times, each over its round's
+// ties once it was within the threshold in every round, over at least
+// tieRounds; the rounds go on (at least minPairedRounds, at most Rounds,
+// itself at least tieRounds) until every challenger is out or tied. One
+// neither out nor tied by then loses to the leader. The leader is the finalist whose times, each over its round's
 // geometric mean, have the smallest median. Among the leader and the
 // challengers it ties with, the simplest point wins: the one whose axis
 // values come earliest in their axes (smaller tiles, features off). The
@@ -89,7 +98,7 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 	if opt.Rounds <= 0 {
 		opt.Rounds = 4
 	}
-	opt.Rounds = max(opt.Rounds, minPairedRounds)
+	opt.Rounds = max(opt.Rounds, tieRounds)
 	if opt.Threshold <= 0 {
 		opt.Threshold = 0.01
 	}
@@ -136,19 +145,30 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 	}
 	fs = fs[:n]
 
-	// ratio is a's time over b's in the rounds both ran: the median, and
-	// whether a was slower in every one of them.
-	ratio := func(a, b *finalist) (float64, bool) {
+	// ratios is a's time over b's in each round both ran.
+	ratios := func(a, b *finalist) []float64 {
 		var rs []float64
 		for r := range a.times {
 			if !math.IsNaN(a.times[r]) && !math.IsNaN(b.times[r]) {
 				rs = append(rs, a.times[r]/b.times[r])
 			}
 		}
+		return rs
+	}
+	// ratio is the median of ratios, and whether a was slower in every
+	// round.
+	ratio := func(a, b *finalist) (float64, bool) {
+		rs := ratios(a, b)
 		if len(rs) == 0 {
 			return 1, false
 		}
 		return medianOf(rs), slices.Min(rs) > 1
+	}
+	// tied says whether a stayed within the threshold of b in every one of
+	// at least tieRounds rounds.
+	tied := func(a, b *finalist) bool {
+		rs := ratios(a, b)
+		return len(rs) >= tieRounds && slices.Max(rs)-1 < opt.Threshold
 	}
 	// losses counts the rounds both ran in which a was slower than b.
 	losses := func(a, b *finalist) (lost, rounds int) {
@@ -199,14 +219,16 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 				continue
 			}
 			switch r, slower := ratio(f, l); {
-			case r-1 < opt.Threshold:
+			case f == incumbent && r-1 < opt.Threshold:
+				// It stays unless it goes out; more rounds cannot change that.
 			case f == incumbent:
 				if k, n := losses(f, l); n >= incumbentRounds && signTest(k, n) < incumbentAlpha {
 					f.out = true
 				} else {
 					done = false
 				}
-			case slower:
+			case tied(f, l):
+			case slower && r-1 >= opt.Threshold:
 				f.out = true
 			default:
 				done = false
@@ -253,7 +275,7 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 		l := leader()
 		win = l
 		for _, f := range fs {
-			if r, _ := ratio(f, l); !f.out && f != l && r-1 < opt.Threshold && f.simplicity < win.simplicity {
+			if !f.out && f != l && tied(f, l) && f.simplicity < win.simplicity {
 				win, final.Tie = f, true
 			}
 		}

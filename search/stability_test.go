@@ -187,3 +187,39 @@ func TestFinalsIncumbent(t *testing.T) {
 		t.Errorf("no incumbent: kept %t, %d finalists, err %v; want none kept, 4", f.Kept, len(f.Finalists), err)
 	}
 }
+
+// A simpler kernel ties with a faster one, and wins, only when it stayed
+// within the threshold in every one of four rounds; one whose median is
+// inside it but whose rounds stray past it loses to the faster, where a
+// median of two rounds would have called it a tie on one run and not on
+// the next.
+func TestFinalsTie(t *testing.T) {
+	space := gridSpace(3)
+	const fast, simple = "a=2/b=2", "a=0/b=0"
+	for _, tc := range []struct {
+		name   string
+		times  []float64 // simple's per round; fast takes 1.0
+		winner string
+		tie    bool
+		rounds int
+	}{
+		{"within in every round", []float64{1.005, 1.008, 1.002, 1.006}, simple, true, 4},
+		{"a median within, a round past", []float64{1.005, 1.012, 1.005, 1.012}, fast, false, 4},
+		{"past in every round", []float64{1.03}, fast, false, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := &seqRetimer{times: map[string][]float64{fast: {1.0}, simple: tc.times}, calls: map[string]int{}}
+			results := []search.Result{
+				{ID: fast, Status: search.OK, Score: 1, Measure: &search.Measurement{Samples: []float64{1}, Median: 1, Work: 1}},
+				{ID: simple, Status: search.OK, Score: 1 / 1.01, Measure: &search.Measurement{Samples: []float64{1.01}, Median: 1.01, Work: 1}},
+			}
+			f, err := search.Finals(context.Background(), space, results, rt, search.FinalOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Winner.ID != tc.winner || f.Tie != tc.tie || f.Rounds != tc.rounds {
+				t.Errorf("winner %s (tie %t) after %d rounds, want %s (tie %t) after %d", f.Winner.ID, f.Tie, f.Rounds, tc.winner, tc.tie, tc.rounds)
+			}
+		})
+	}
+}
