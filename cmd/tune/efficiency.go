@@ -31,6 +31,7 @@ fraction of the recorded optimum.`)
 	threshold := fs.Float64("threshold", 0.01, "with -reruns: how much slower than the best pick a pick may be and agree")
 	nStarts := fs.Int("starts", 0, "as in sweep: start every search from the winners of this many of the op's nearest other shapes in -starts-from (those the journal recorded)")
 	startsFrom := fs.String("starts-from", "", "with -starts: the profile")
+	others := fs.String("others", "", "as in sweep: start every search from the winners these profiles (comma-separated files, other adapters') hold for the task's shape, before any -starts")
 	retune := fs.Bool("incumbent", false, "with -reruns: replay re-tunes instead: each seed's first tune (a noise draw of its own) picks the incumbent that its reruns start from and keep unless a finalist beats it by more than -threshold, as sweep does against a profile")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -54,11 +55,13 @@ fraction of the recorded optimum.`)
 	replay.Restrict(space)
 	points := len(space.Legal())
 	var starts []search.Point
-	if *nStarts > 0 {
-		if starts, err = replayStarts(*startsFrom, *task, space, *nStarts); err != nil {
+	if *nStarts > 0 || *others != "" {
+		plan, err := replayStarts(*startsFrom, *others, *task, space, *nStarts)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintln(stderr, startsLine(startPlan{points: starts}))
+		starts = plan.points
+		fmt.Fprintln(stderr, startsLine(plan))
 	}
 	curves, err := search.Efficiency(space, replay, append([]string{"exhaustive"}, strings.Split(*methods, ",")...), *seeds, 0, starts)
 	if err != nil {
@@ -90,19 +93,33 @@ fraction of the recorded optimum.`)
 }
 
 // replayStarts reads the starts a sweep of task would take from the
-// profile at path.
-func replayStarts(path, task string, space *search.Space, n int) ([]search.Point, error) {
-	prof, err := profiles.Load(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading -starts-from: %w", err)
+// profile at path (none for "") and the other adapters' profiles in the
+// comma-separated list others.
+func replayStarts(path, others, task string, space *search.Space, n int) (startPlan, error) {
+	var src startSources
+	if path != "" {
+		prof, err := profiles.Load(path)
+		if err != nil {
+			return startPlan{}, fmt.Errorf("reading -starts-from: %w", err)
+		}
+		src.profile, src.nearest = prof, n
+	}
+	if others != "" {
+		src.fromOthers = true
+		for _, p := range strings.Split(others, ",") {
+			prof, err := profiles.Load(strings.TrimSpace(p))
+			if err != nil {
+				return startPlan{}, fmt.Errorf("reading -others: %w", err)
+			}
+			src.others = append(src.others, prof)
+		}
 	}
 	s, err := parseTask(task)
 	if err != nil {
-		return nil, err
+		return startPlan{}, err
 	}
 	w := ops.Workload{Task: task, Op: s.op, Dtype: s.dtype, Dims: s.dims, Space: space}
-	plan, err := searchStarts(w, search.Task{Name: task}, prof, n, false, nil)
-	return plan.points, err
+	return searchStarts(w, search.Task{Name: task}, src, nil)
 }
 
 // rerunTable replays o's reruns of each method, for each of seeds seeds,

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tune-gpu/tune/profiles"
 	"github.com/tune-gpu/tune/search"
 )
 
@@ -84,5 +86,35 @@ func TestEfficiencyReruns(t *testing.T) {
 		if err := runEfficiency(context.Background(), &out, &errOut, append(args, bad...)); err == nil {
 			t.Errorf("%v was accepted", bad)
 		}
+	}
+}
+
+// tune efficiency -others replays searches that begin at another adapter's
+// winner for the shape, as sweep's do; a profile that does not load is an
+// error.
+func TestEfficiencyStartsFromOthers(t *testing.T) {
+	const task = "gemv/int4-g32-sym/N=512/K=2048"
+	results, err := search.ReadJournal("testdata/gemv-int4-lavapipe.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := results[len(results)-1].ID
+	other := &profiles.Profile{Schema: profiles.SchemaVersion, Adapter: profiles.Adapter{Name: "Other GPU"}}
+	other.Put(profiles.Entry{Op: "gemv", Dtype: "int4-g32-sym", Shape: []int{512, 2048}, Kernel: "gemv", ID: id,
+		Stats: profiles.Stats{Median: 1e-5, Lo: 1e-5, Hi: 1e-5, Samples: 10, Rate: 1e11, Unit: "B/s", Clock: "timestamp"}})
+	path := filepath.Join(t.TempDir(), "other.yaml")
+	if err := other.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	args := []string{"-journal", "testdata/gemv-int4-lavapipe.jsonl", "-task", task, "-methods", "bayes", "-seeds", "1"}
+	if err := runEfficiency(context.Background(), &out, &errOut, append(args, "-others", path)); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if want := "starts: 1 winner of other adapters: " + id; !strings.Contains(errOut.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
+	}
+	if err := runEfficiency(context.Background(), &out, &errOut, append(args, "-others", path+".missing")); err == nil || !strings.Contains(err.Error(), "-others") {
+		t.Errorf("a missing -others profile: %v, want an error naming the flag", err)
 	}
 }

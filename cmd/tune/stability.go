@@ -52,6 +52,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	samples := fs.Int("samples", 10, "timed passes per candidate (at least 10)")
 	target := fs.Duration("target", 10*time.Millisecond, "length of one timed pass")
 	nStarts := fs.Int("starts", 0, "as in sweep: start each search from the winners of this many of the op's nearest other shapes in -profile")
+	fromOthers := fs.Bool("others", true, "as in sweep: start each search from the winners the other adapters' profiles beside -profile hold for the shape")
 	incumbent := fs.Bool("incumbent", true, "as in sweep: measure first the winner -profile holds for the shape, and keep it unless a finalist beats it in enough rounds of the finals (a sign test over five to nine)")
 	profilePath := fs.String("profile", "", "the profile -starts and -incumbent read (default profiles/<adapter>.yaml; for -incumbent alone, none if that file is missing)")
 	picksFile := fs.String("picks", "", "keep each finished rerun's pick in this file and resume from it: a run cut short goes on at the next rerun")
@@ -101,7 +102,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	fmt.Fprintf(stderr, "adapter: %s\n%s: %d legal candidates, %d reruns of %s over up to %d\n", dev.Info, w.Label, len(w.Space.Legal()), *reruns, *strategy, *maxEvals)
 	task := search.Task{Name: w.Task, Env: fingerprint(dev.Info)}
 	var plan startPlan
-	if *nStarts > 0 || *incumbent {
+	if *nStarts > 0 || *incumbent || *fromOthers {
 		path := *profilePath
 		if path == "" {
 			path = defaultProfile(profileAdapter(dev.Info))
@@ -109,11 +110,19 @@ is to itself cannot be told apart there. The tune is stable when at least
 		prof, err := profiles.Load(path)
 		switch {
 		case err != nil && *nStarts == 0 && *profilePath == "" && errors.Is(err, os.ErrNotExist):
-			fmt.Fprintf(stderr, "incumbent: none (no profile at %s)\n", path)
+			if *incumbent {
+				fmt.Fprintf(stderr, "incumbent: none (no profile at %s)\n", path)
+			}
 		case err != nil:
 			return fmt.Errorf("reading -profile: %w", err)
 		}
-		if plan, err = searchStarts(w, task, prof, *nStarts, *incumbent, nil); err != nil {
+		src := startSources{profile: prof, incumbent: *incumbent, fromOthers: *fromOthers, nearest: *nStarts}
+		if *fromOthers {
+			if src.others, err = otherProfiles(path, profileAdapter(dev.Info), stderr); err != nil {
+				return err
+			}
+		}
+		if plan, err = searchStarts(w, task, src, nil); err != nil {
 			return err
 		}
 		if *incumbent && prof != nil {
@@ -123,7 +132,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 				fmt.Fprintf(stderr, "incumbent: none (%s holds no winner for this shape that the space has)\n", path)
 			}
 		}
-		if *nStarts > 0 {
+		if *nStarts > 0 || *fromOthers {
 			fmt.Fprintln(stderr, startsLine(plan))
 		}
 	}

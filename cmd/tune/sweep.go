@@ -42,6 +42,7 @@ type sweepFlags struct {
 	roofs     bool
 	sentinel  int
 	starts    int
+	others    bool
 	incumbent bool
 	lanes     int
 	fuse      string
@@ -72,6 +73,7 @@ every timed pass into a results file in Go benchmark format.`)
 	fs.BoolVar(&f.roofs, "roofs", true, "measure the copy, fma and dispatch roofs first, for reports")
 	fs.IntVar(&f.sentinel, "sentinel", 16, "re-time the baseline kernel after every N measurements and measure again the window in which it drifted by more than 5%; 0 turns it off")
 	fs.IntVar(&f.starts, "starts", 0, "start each search from the winners of this many of the op's nearest other shapes in the profile (0: from spread points alone)")
+	fs.BoolVar(&f.others, "others", true, "start each search from the winners the other adapters' profiles beside -profile (and the portable default there) hold for the shape, each measured first: on a GPU without a profile of its own, what other GPUs chose is all that is known")
 	fs.BoolVar(&f.incumbent, "incumbent", true, "re-tuning a shape the profile already holds: make its winner a finalist (bayes measures it first; other strategies where they measure it) and keep it unless a finalist beats it by more than the threshold in so many of five to nine rounds of the finals that a sign test rejects a tie at 5%, so that a re-tune changes the profile only on evidence; false tunes from scratch")
 	fs.IntVar(&f.lanes, "lanes", 0, "gemv: outputs per weight copy written in turn; 1 makes every dispatch wait on a barrier as dependent decode steps do (default: enough for 256 independent dispatches on a GPU)")
 	fs.StringVar(&f.fuse, "fuse", "", "gemv: tune these variants instead of the plain GEMV, comma-separated: norm, glu, acc, glu+acc, norm+acc or plain; each is an op of its own in the profile (gemv-norm, gemv-glu+acc, ...), where the decode step looks it up")
@@ -231,6 +233,12 @@ every timed pass into a results file in Go benchmark format.`)
 	if err != nil {
 		return err
 	}
+	var others []*profiles.Profile
+	if f.others {
+		if others, err = otherProfiles(f.profile, ident, stderr); err != nil {
+			return err
+		}
+	}
 	prof.Created = time.Now().UTC().Truncate(time.Second)
 	prof.Tool = "tune sweep " + strings.Join(args, " ")
 
@@ -302,7 +310,8 @@ every timed pass into a results file in Go benchmark format.`)
 			fmt.Fprintf(stderr, "%s: baseline %s %s\n", w.Label, w.Baseline, reports.FormatRate(base.Score, w.Unit))
 		}
 		rec := &progress{w: stderr, shape: w.Label, unit: w.Unit}
-		plan, err := searchStarts(w, task, prof, f.starts, f.incumbent, journal)
+		src := startSources{profile: prof, incumbent: f.incumbent, fromOthers: f.others, others: others, nearest: f.starts}
+		plan, err := searchStarts(w, task, src, journal)
 		if err != nil {
 			w.Eval.Close()
 			return err
@@ -314,7 +323,7 @@ every timed pass into a results file in Go benchmark format.`)
 			}
 			fmt.Fprintf(stderr, "%s: incumbent %s, the profile's winner%s\n", w.Label, plan.incumbent, first)
 		}
-		if f.starts > 0 {
+		if f.starts > 0 || f.others {
 			fmt.Fprintf(stderr, "%s: %s\n", w.Label, startsLine(plan))
 		}
 		settings := search.Settings{MaxEvals: f.maxEvals, Budget: f.budget, Seed: f.seed, Starts: plan.points}

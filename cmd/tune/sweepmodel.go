@@ -152,7 +152,7 @@ func runModelSweep(ctx context.Context, stdout, stderr io.Writer, f sweepFlags, 
 			"-budget", f.budget.String(), "-seed", strconv.FormatUint(f.seed, 10),
 			"-samples", strconv.Itoa(f.samples), "-target", f.target.String(),
 			"-sentinel", strconv.Itoa(f.sentinel), "-lanes", strconv.Itoa(f.lanes),
-			"-starts", strconv.Itoa(f.starts), "-incumbent=" + strconv.FormatBool(f.incumbent),
+			"-starts", strconv.Itoa(f.starts), "-others=" + strconv.FormatBool(f.others), "-incumbent=" + strconv.FormatBool(f.incumbent),
 			"-roofs=" + strconv.FormatBool(f.roofs && i == 0),
 			"-results", prefix + "." + name + ".bench.txt"}
 		if s.fuse != "" {
