@@ -62,25 +62,18 @@ func Find(dir string, a Adapter) (p *Profile, path string, warnings []string, er
 // scan decodes every *.yaml in dir, so a broken file is reported whichever
 // adapter is asked for, and returns the best match for a, if any.
 func scan(dir string, a Adapter) (*Profile, string, error) {
-	des, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, "", nil
-	}
+	files, err := loadDir(dir)
 	if err != nil {
-		return nil, "", fmt.Errorf("profiles: %w", err)
+		return nil, "", err
 	}
 	var best *Profile
 	var bestPath string
 	bestSame := false
-	for _, de := range des {
-		if de.IsDir() || !strings.HasSuffix(de.Name(), ".yaml") {
-			continue
+	for _, f := range files {
+		if f.err != nil {
+			return nil, "", f.err
 		}
-		path := filepath.Join(dir, de.Name())
-		p, err := Load(path)
-		if err != nil {
-			return nil, "", err
-		}
+		p, path := f.p, f.path
 		b := p.Adapter
 		if p.Portable {
 			continue
@@ -108,24 +101,17 @@ func sameAdapter(a, b Adapter) bool {
 // a has no profile of its own yet. A file that fails to decode is skipped and
 // named in warnings; a missing dir gives none.
 func Others(dir string, a Adapter) (others []*Profile, warnings []string, err error) {
-	des, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
-	}
+	files, err := loadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("profiles: %w", err)
+		return nil, nil, err
 	}
 	var vendor, rest, portable []*Profile
-	for _, de := range des {
-		if de.IsDir() || !strings.HasSuffix(de.Name(), ".yaml") {
+	for _, f := range files {
+		if f.err != nil {
+			warnings = append(warnings, fmt.Sprintf("skipping %s: %v", f.path, f.err))
 			continue
 		}
-		path := filepath.Join(dir, de.Name())
-		p, err := Load(path)
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("skipping %s: %v", path, err))
-			continue
-		}
+		p := f.p
 		b := p.Adapter
 		switch {
 		case p.Portable:
@@ -139,4 +125,33 @@ func Others(dir string, a Adapter) (others []*Profile, warnings []string, err er
 		}
 	}
 	return slices.Concat(vendor, rest, portable), warnings, nil
+}
+
+// loaded is one *.yaml file of a directory, decoded or not.
+type loaded struct {
+	path string
+	p    *Profile
+	err  error
+}
+
+// loadDir decodes every *.yaml in dir, in file name order; a missing dir
+// has none.
+func loadDir(dir string) ([]loaded, error) {
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("profiles: %w", err)
+	}
+	var files []loaded
+	for _, de := range des {
+		if de.IsDir() || !strings.HasSuffix(de.Name(), ".yaml") {
+			continue
+		}
+		path := filepath.Join(dir, de.Name())
+		p, err := Load(path)
+		files = append(files, loaded{path, p, err})
+	}
+	return files, nil
 }

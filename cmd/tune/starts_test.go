@@ -20,10 +20,7 @@ import (
 // journal keeps the list it started from, so a rerun starts the same way
 // after the profile has gained a nearer shape.
 func TestSearchStartsFromNeighboursAndJournalsThem(t *testing.T) {
-	w := ops.Workload{
-		Task: "matmul/f32/M=1024/N=1024/K=1024", Op: "matmul", Dtype: "f32", Dims: []int{1024, 1024, 1024},
-		Space: ops.Space(ops.Limits{Invocations: 256, SizeX: 256, SizeY: 256, WorkgroupBytes: 16384}),
-	}
+	w := matmul1024()
 	const (
 		small = "wgx=8/wgy=8/rm=4/rn=4/tk=8/vec=4/staged=true/prefetch=true/unroll=false"
 		big   = "wgx=16/wgy=16/rm=8/rn=8/tk=16/vec=4/staged=true/prefetch=true/unroll=true"
@@ -35,11 +32,7 @@ func TestSearchStartsFromNeighboursAndJournalsThem(t *testing.T) {
 	prof.Put(profiles.Entry{Op: "matmul", Dtype: "f32", Shape: []int{4096, 4096, 4096}, ID: big})
 	prof.Put(profiles.Entry{Op: "matmul", Dtype: "f32", Shape: []int{1024, 1024, 1024}, ID: same})
 	prof.Put(profiles.Entry{Op: "matmul", Dtype: "f32", Shape: []int{2048, 2048, 2048}, ID: "wgx=3/not-a-point"})
-	j, err := search.OpenJournal(filepath.Join(t.TempDir(), "j.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j := tempJournal(t)
 	task := search.Task{Name: w.Task, Env: "env"}
 	starts := func(j *search.Journal) []string {
 		t.Helper()
@@ -99,6 +92,24 @@ func TestSearchStartsFromNeighboursAndJournalsThem(t *testing.T) {
 	if none, err := searchStarts(other, task, startSources{profile: prof, incumbent: true}, nil); err != nil || none.incumbent != "" || len(none.points) != 0 {
 		t.Errorf("a shape the profile lacks: incumbent %q of %s (%v), want none", none.incumbent, pointIDs(none.points), err)
 	}
+}
+
+// matmul1024 is the 1024^3 matmul on a device that allows 256 invocations.
+func matmul1024() ops.Workload {
+	return ops.Workload{
+		Task: "matmul/f32/M=1024/N=1024/K=1024", Op: "matmul", Dtype: "f32", Dims: []int{1024, 1024, 1024},
+		Space: ops.Space(ops.Limits{Invocations: 256, SizeX: 256, SizeY: 256, WorkgroupBytes: 16384}),
+	}
+}
+
+func tempJournal(t *testing.T) *search.Journal {
+	t.Helper()
+	j, err := search.OpenJournal(filepath.Join(t.TempDir(), "j.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j
 }
 
 // A GEMV winner profiled before the space had its fold axis still starts
@@ -179,10 +190,7 @@ func TestSweepRetuneMeasuresTheIncumbentFirst(t *testing.T) {
 // own profile's nearest shapes, each once; they are journaled with the
 // plan, so a rerun starts the same way after another profile changed.
 func TestSearchStartsFromOtherAdapters(t *testing.T) {
-	w := ops.Workload{
-		Task: "matmul/f32/M=1024/N=1024/K=1024", Op: "matmul", Dtype: "f32", Dims: []int{1024, 1024, 1024},
-		Space: ops.Space(ops.Limits{Invocations: 256, SizeX: 256, SizeY: 256, WorkgroupBytes: 16384}),
-	}
+	w := matmul1024()
 	const (
 		own     = "wgx=8/wgy=8/rm=4/rn=4/tk=8/vec=4/staged=true/prefetch=true/unroll=false"
 		nearest = "wgx=16/wgy=16/rm=8/rn=8/tk=16/vec=4/staged=true/prefetch=true/unroll=true"
@@ -203,11 +211,7 @@ func TestSearchStartsFromOtherAdapters(t *testing.T) {
 	tooBig.Put(profiles.Entry{Op: "matmul", Dtype: "f32", Shape: []int{1024, 1024, 1024}, ID: "wgx=32/wgy=32/rm=8/rn=8/tk=16/vec=4/staged=true/prefetch=true/unroll=true"})
 	src := startSources{profile: mine, incumbent: true, fromOthers: true, others: []*profiles.Profile{gpuA, tooBig, gpuB}, nearest: 1}
 
-	j, err := search.OpenJournal(filepath.Join(t.TempDir(), "j.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j := tempJournal(t)
 	task := search.Task{Name: w.Task, Env: "env"}
 	plan, err := searchStarts(w, task, src, j)
 	if err != nil {
