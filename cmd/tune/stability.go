@@ -54,7 +54,7 @@ is to itself cannot be told apart there. The tune is stable when at least
 	nStarts := fs.Int("starts", 0, "as in sweep: start each search from the winners of this many of the op's nearest other shapes in -profile")
 	fromOthers := fs.Bool("others", true, "as in sweep: start each search from the winners the other adapters' profiles beside -profile hold for the shape")
 	incumbent := fs.Bool("incumbent", true, "as in sweep: measure first the winner -profile holds for the shape, and keep it unless a finalist beats it in enough rounds of the finals (a sign test over five to nine)")
-	profilePath := fs.String("profile", "", "the profile -starts and -incumbent read (default profiles/<adapter>.yaml; for -incumbent alone, none if that file is missing)")
+	profilePath := fs.String("profile", "", "the profile -starts and -incumbent read, beside which -others looks (default profiles/<adapter>.yaml; for -incumbent and -others, none if that file is missing)")
 	picksFile := fs.String("picks", "", "keep each finished rerun's pick in this file and resume from it: a run cut short goes on at the next rerun")
 	if err := parseFlags(fs, args); err != nil {
 		return err
