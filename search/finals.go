@@ -86,11 +86,12 @@ func signTest(losses, rounds int) float64 {
 // ties once it was within the threshold in every round, over at least
 // tieRounds; the rounds go on (at least minPairedRounds, at most Rounds,
 // itself at least tieRounds) until every challenger is out or tied. One
-// neither out nor tied by then loses to the leader. The leader is the finalist whose times, each over its round's
-// geometric mean, have the smallest median. Among the leader and the
-// challengers it ties with, the simplest point wins: the one whose axis
-// values come earliest in their axes (smaller tiles, features off). The
-// search's own samples only choose the finalists.
+// neither out nor tied by then loses to the leader. The leader is the
+// finalist whose times, each over its round's geometric mean, have the
+// smallest median. Among the leader and the challengers it ties with, the
+// simplest point wins: the one whose axis values come earliest in their
+// axes (smaller tiles, features off). The search's own samples only choose
+// the finalists.
 func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt FinalOptions) (*Final, error) {
 	if opt.Finalists <= 0 {
 		opt.Finalists = 4
@@ -220,7 +221,7 @@ func Finals(ctx context.Context, space *Space, results []Result, rt Retimer, opt
 			}
 			switch r, slower := ratio(f, l); {
 			case f == incumbent && r-1 < opt.Threshold:
-				// It stays unless it goes out; more rounds cannot change that.
+				// It stays: only past the threshold can a sign test put it out.
 			case f == incumbent:
 				if k, n := losses(f, l); n >= incumbentRounds && signTest(k, n) < incumbentAlpha {
 					f.out = true
