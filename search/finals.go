@@ -53,10 +53,10 @@ const minPairedRounds = 2
 
 // tieRounds is the fewest paired rounds in which a challenger must stay
 // within the threshold of the leader, every one of them, to tie: the
-// largest of four ratios lies above their median with 94% confidence
-// (1 - 2^-4). A median of two rounds called a kernel 1% slower a tie about
-// half the time, at the threshold's edge, and the simpler kernel won one
-// rerun and lost the next.
+// largest of four ratios exceeds the true median ratio with 94%
+// confidence (1 - 2^-4). A median of two rounds called a kernel 1% slower
+// a tie about half the time, at the threshold's edge, and the simpler
+// kernel won one rerun and lost the next.
 const tieRounds = 4
 
 // An incumbent goes out on a sign test: when a leader no faster than it
