@@ -377,8 +377,8 @@ is to itself cannot be told apart there. The tune is stable when at least
 		return err
 	}
 	rm := retimed[ref.ID]
-	verdict := stabilityVerdict(rerunCounts{runs: len(runs), agree: n, same: same}, noise, *criterion, *maxNoise)
-	if strings.HasPrefix(verdict, "undetermined") {
+	verdict, determined := stabilityVerdict(rerunCounts{runs: len(runs), agree: n, same: same}, noise, *criterion, *maxNoise)
+	if !determined {
 		verdict += fmt.Sprintf("; longer timings (now -samples %d -target %s) average more of its noise", *samples, *target)
 	}
 	fmt.Fprintf(stdout, "%s: overall winner %s, %s (95%% CI %s-%s)\n", w.Label, ref.ID, reports.FormatRate(rm.Work/rm.Median, w.Unit),
@@ -442,26 +442,27 @@ func (d deviceNoise) resolution() float64 {
 // them agree, unless the device's noise exceeds maxNoise, which widens the
 // practical threshold until different kernels agree by default; then it
 // is undetermined, and stable only if the criterion's share picked the
-// overall winner itself, which no noise can blur.
-func stabilityVerdict(c rerunCounts, d deviceNoise, criterion, maxNoise float64) string {
+// overall winner itself, which no noise can blur. determined is false for
+// an undetermined verdict.
+func stabilityVerdict(c rerunCounts, d deviceNoise, criterion, maxNoise float64) (verdict string, determined bool) {
 	enough := func(k int) bool { return float64(k) >= criterion*float64(c.runs) }
 	resolution := d.resolution()
 	switch {
 	case resolution <= maxNoise && enough(c.agree):
-		return "stable"
+		return "stable", true
 	case resolution <= maxNoise:
-		return "not stable"
+		return "not stable", true
 	case enough(c.same):
-		return fmt.Sprintf("stable: %d of them picked the overall winner itself, which the device's noise (resolution %.1f%%, past %.0f%%) cannot blur", c.same, 100*resolution, 100*maxNoise)
+		return fmt.Sprintf("stable: %d of them picked the overall winner itself, which the device's noise (resolution %.1f%%, past %.0f%%) cannot blur", c.same, 100*resolution, 100*maxNoise), true
 	}
 	limit := fmt.Sprintf("%.0f%%", 100*maxNoise)
 	switch {
 	case d.backToBack > maxNoise && d.paired && d.scatter > maxNoise:
-		return "undetermined: the device reproduced neither the winner's own median back to back nor the paired rounds within " + limit
+		return "undetermined: the device reproduced neither the winner's own median back to back nor the paired rounds within " + limit, false
 	case d.backToBack > maxNoise:
-		return "undetermined: back to back, the device did not reproduce the winner's own median within " + limit
+		return "undetermined: back to back, the device did not reproduce the winner's own median within " + limit, false
 	}
-	return "undetermined: the paired rounds scattered by more than " + limit
+	return "undetermined: the paired rounds scattered by more than " + limit, false
 }
 
 // idSet makes a set of point IDs; nil for none, as a -picks file written
