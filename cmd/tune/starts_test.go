@@ -276,4 +276,14 @@ func TestSweepStartsFromOtherAdapters(t *testing.T) {
 	if !strings.Contains(out, "others: searches start from the winners of Other GPU") || !strings.Contains(out, "1 winner of other adapters: "+chosen) {
 		t.Errorf("the sweep does not say where it starts:\n%s", out)
 	}
+	// The plan is journaled: a warm rerun measures nothing, even after the
+	// other adapter's profile named another kernel.
+	other.Put(profiles.Entry{Op: "matmul", Dtype: "f32", Shape: []int{64, 64, 64}, Kernel: "matmul", ID: alone,
+		Stats: profiles.Stats{Median: 1e-5, Lo: 1e-5, Hi: 1e-5, Samples: 10, Rate: 5e10, Unit: "FLOP/s", Clock: "timestamp"}})
+	if err := other.Save(filepath.Join(dir, "other-gpu.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, warm := firstMeasured("primed.jsonl", true); !strings.Contains(warm, "0 measured now") || !strings.Contains(warm, "1 winner of other adapters: "+chosen) {
+		t.Errorf("the warm rerun measured, or began elsewhere than its journaled plan:\n%s", warm)
+	}
 }
