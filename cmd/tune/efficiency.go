@@ -107,7 +107,11 @@ func replayStarts(path, others, task string, space *search.Space, n int) (startP
 	if others != "" {
 		src.fromOthers = true
 		for _, p := range strings.Split(others, ",") {
-			prof, err := profiles.Load(strings.TrimSpace(p))
+			p = strings.TrimSpace(p)
+			if p == "" {
+				return startPlan{}, fmt.Errorf("reading -others: an empty file name in %q", others)
+			}
+			prof, err := profiles.Load(p)
 			if err != nil {
 				return startPlan{}, fmt.Errorf("reading -others: %w", err)
 			}

@@ -114,7 +114,9 @@ func TestEfficiencyStartsFromOthers(t *testing.T) {
 	if want := "starts: 1 winner of other adapters: " + id; !strings.Contains(errOut.String(), want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
 	}
-	if err := runEfficiency(context.Background(), &out, &errOut, append(args, "-others", path+".missing")); err == nil || !strings.Contains(err.Error(), "-others") {
-		t.Errorf("a missing -others profile: %v, want an error naming the flag", err)
+	for _, bad := range []string{path + ".missing", path + ",,"} {
+		if err := runEfficiency(context.Background(), &out, &errOut, append(args, "-others", bad)); err == nil || !strings.Contains(err.Error(), "-others") {
+			t.Errorf("-others %q: %v, want an error naming the flag", bad, err)
+		}
 	}
 }
